@@ -1,0 +1,20 @@
+// Small string helpers the standard library lacks.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relay {
+
+std::vector<std::string> Split(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view Trim(std::string_view s);
+// Replaces every occurrence of `from` (non-empty) with `to`.
+std::string ReplaceAll(std::string s, std::string_view from, std::string_view to);
+// Quotes a string for a POSIX shell if it needs it.
+std::string ShellQuote(std::string_view s);
+// Checks UTF-8 well-formedness; on failure sets *bad_offset to the first bad byte.
+bool IsValidUtf8(std::string_view s, size_t* bad_offset);
+
+}  // namespace relay

@@ -1,0 +1,140 @@
+// The expression language of pipeline files: `${{ … }}`, compatible with
+// GitHub Actions' syntax and semantics where the two overlap.
+//
+//   literals     null true false 42 0x2A 1.5e3 'single quoted' ('' escapes ')
+//   references   inputs.x  env.X  matrix.k  needs.<task>.outputs.<o>
+//                needs.<task>.result  run.id  a['key']  a[0]
+//   operators    ( ) [ ] . ! < <= > >= == != && ||
+//   functions    success() failure() always() cancelled()
+//                contains startsWith endsWith format join toJSON fromJSON
+//
+// Semantics follow Actions: == and != compare loosely (numbers, then
+// case-insensitive strings), && and || return one of their operands, and the
+// falsy values are false, 0, -0, '', null and NaN.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace relay::expr {
+
+using Value = nlohmann::json;
+
+struct Node;  // the AST, private to the module (ast.h)
+
+// Where and why parsing failed. `offset` is a byte offset into the source
+// text given to Parse; `hint` is an optional fix ("did you mean 'startsWith'?").
+struct ParseError {
+  size_t offset = 0;
+  std::string message;
+  std::string hint;
+};
+
+// A dotted name the expression reads, e.g. needs.build.outputs.version is
+// {"needs", "build", "outputs", "version"}. Index access with a literal
+// string (inputs['env']) is normalised to the same form; the path stops at
+// the first dynamic index or `*`.
+struct Reference {
+  std::vector<std::string> path;
+  size_t offset = 0;  // byte offset of the reference in the source
+};
+
+// Results of the status functions for the task being decided.
+struct StatusFunctions {
+  bool success = true;    // every need succeeded
+  bool failure = false;   // some need (or an ancestor) failed
+  bool cancelled = false; // the run is being cancelled
+};
+
+// What the names of an expression evaluate to.
+class Context {
+ public:
+  virtual ~Context() = default;
+  // The value of a top-level name (inputs, env, matrix, needs, run), or
+  // nullptr when the name is not available here.
+  virtual const Value* Lookup(std::string_view root) const = 0;
+  virtual StatusFunctions Status() const { return {}; }
+};
+
+// A Context over a JSON object whose keys are the top-level names.
+class JsonContext : public Context {
+ public:
+  explicit JsonContext(Value roots, StatusFunctions status = {})
+      : roots_(std::move(roots)), status_(status) {}
+  const Value* Lookup(std::string_view root) const override;
+  StatusFunctions Status() const override { return status_; }
+  Value& roots() { return roots_; }
+
+ private:
+  Value roots_;
+  StatusFunctions status_;
+};
+
+class Expression {
+ public:
+  Expression();
+  ~Expression();
+  Expression(const Expression&);
+  Expression& operator=(const Expression&);
+  Expression(Expression&&) noexcept;
+  Expression& operator=(Expression&&) noexcept;
+
+  // Parses an expression (the text between `${{` and `}}`, or a bare `if:`).
+  // Unknown functions and wrong argument counts are parse errors.
+  static std::optional<ParseError> Parse(std::string_view source, Expression* out);
+
+  const std::string& source() const { return source_; }
+  const std::vector<Reference>& references() const { return references_; }
+  // True when success(), failure(), always() or cancelled() appears.
+  bool UsesStatusFunction() const { return uses_status_; }
+
+  // Evaluates against `ctx`. Fails (kInvalid) on a runtime error such as
+  // fromJSON of malformed text, naming the function and the problem.
+  Result<Value> Evaluate(const Context& ctx) const;
+
+ private:
+  std::string source_;
+  std::shared_ptr<const Node> root_;
+  std::vector<Reference> references_;
+  bool uses_status_ = false;
+};
+
+// Text with `${{ … }}` holes, such as a `run:` command.
+class Template {
+ public:
+  struct Piece {
+    std::string literal;             // text before the expression
+    std::optional<Expression> expr;  // absent for the trailing literal
+    size_t expr_offset = 0;          // byte offset of the expression's first character
+  };
+
+  // Errors point into `text` (an unclosed `${{` points at its `$`).
+  static std::optional<ParseError> Parse(std::string_view text, Template* out);
+
+  bool IsLiteral() const;
+  // When the text is exactly one `${{ expr }}` (surrounding spaces allowed).
+  const Expression* SoleExpression() const;
+  const std::vector<Piece>& pieces() const { return pieces_; }
+  std::vector<Reference> References() const;
+
+  Result<std::string> Render(const Context& ctx) const;
+
+ private:
+  std::vector<Piece> pieces_;
+};
+
+// Actions' coercions, exposed for the scheduler and tests.
+bool IsTruthy(const Value& v);
+std::string ToDisplayString(const Value& v);  // null → "", 1.0 → "1", objects → JSON
+
+// The function names the language knows (for did-you-mean and docs).
+const std::vector<std::string>& FunctionNames();
+
+}  // namespace relay::expr

@@ -1,0 +1,110 @@
+// The typed pipeline: what a pipeline file means once loaded and validated.
+// Every field a diagnostic may point at keeps its source position (Mark), so
+// errors found after parsing (cycles, unknown names) still name line and column.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+
+namespace relay::spec {
+
+// 1-based line and column in the pipeline file; 0 means "no position".
+struct Mark {
+  int line = 0;
+  int col = 0;
+};
+
+template <typename T>
+struct Located {
+  T value{};
+  Mark mark;
+};
+
+enum class InputType { kString, kNumber, kBoolean, kChoice };
+
+struct InputSpec {
+  std::string name;
+  Mark mark;
+  InputType type = InputType::kString;
+  std::optional<nlohmann::json> default_value;  // typed per `type`
+  bool required = false;
+  std::vector<std::string> options;  // `enum:` (type choice, or string restricted)
+  std::string description;
+};
+
+struct RetrySpec {
+  int attempts = 1;  // total tries, including the first
+  enum class Backoff { kFixed, kExponential } backoff = Backoff::kFixed;
+  Micros delay = 1 * kSecond;
+  Micros max_delay = 5 * kMinute;
+  bool jitter = true;           // ±25% on each delay
+  bool on_failure = true;       // non-zero exit (or killed by a signal)
+  bool on_timeout = true;
+  bool on_lost = true;
+  std::vector<int> exit_codes;  // when non-empty, only these exit codes retry
+};
+
+struct Matrix {
+  Mark mark;
+  // Axes in declaration order; values are JSON scalars (or objects/arrays).
+  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> axes;
+  std::vector<nlohmann::json> include;  // objects
+  std::vector<nlohmann::json> exclude;  // objects
+};
+
+struct Step {
+  std::string name;  // optional label
+  std::string run;   // a template (may contain ${{ }})
+  Mark mark;         // position of the command text
+};
+
+struct TaskSpec {
+  std::string name;
+  Mark mark;  // position of the task's key
+  std::vector<Located<std::string>> needs;
+  std::optional<Matrix> matrix;
+  int max_parallel = 0;         // 0: no per-task limit
+  std::optional<Located<std::string>> if_expr;  // without ${{ }}
+  std::optional<Micros> timeout;                // falls back to defaults.timeout
+  std::optional<RetrySpec> retry;               // falls back to defaults.retry
+  std::vector<std::string> outputs;
+  std::vector<std::pair<std::string, std::string>> env;  // templates, in order
+  std::string cwd;                                       // template; "" = run's cwd
+  bool continue_on_error = false;
+  std::vector<Step> steps;  // `run:` is one step
+  std::string shell;        // "" = defaults.shell or direct exec / sh -c
+};
+
+struct Defaults {
+  std::optional<Micros> timeout;
+  std::string shell;  // e.g. "bash" → bash -e -c; "" = /bin/sh -c
+  std::optional<RetrySpec> retry;
+  std::string cwd;
+};
+
+struct Pipeline {
+  std::string name;
+  std::string file;    // path as given by the user
+  std::string source;  // the file's bytes, kept so a run stores its definition
+  std::vector<InputSpec> inputs;
+  std::vector<std::pair<std::string, std::string>> env;  // templates, in order
+  Defaults defaults;
+  std::vector<std::string> secrets;  // names of environment variables to mask
+  std::vector<TaskSpec> tasks;       // in file order
+
+  // Index of a task by name, or -1.
+  int FindTask(std::string_view name) const;
+};
+
+// Limit on task instances per run (all matrices expanded). Documented in
+// docs/pipeline.md; validation rejects pipelines that would exceed it.
+constexpr int64_t kMaxInstancesPerRun = 1'000'000;
+
+}  // namespace relay::spec

@@ -1,0 +1,163 @@
+// store: where all state lives. One interface, several backends (SQLite now,
+// PostgreSQL later); nothing here names a database library.
+//
+// Contract: every state change is a transition committed in one transaction
+// with its event (hash-chained per run). Commit() folds a whole Batch — for
+// example the success of one task and the start of its dependant — into a
+// single transaction, so the scheduler pays one commit per loop, not one per
+// transition. Rows carry owner ids and leases so remote workers can claim
+// queued work and a dead owner's work can be detected.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "events/event.h"
+#include "state/run.h"
+#include "state/task.h"
+
+namespace relay::store {
+
+struct RunRow {
+  std::string id;
+  std::string pipeline;         // the pipeline's name
+  std::string file;             // the pipeline file as given on the command line
+  std::string workdir;          // absolute working directory of the run
+  std::string definition;       // the file's text when the run was created (empty in ListRuns)
+  std::string definition_hash;  // sha256 hex of definition
+  std::string inputs_json;      // resolved inputs, a JSON object
+  std::string options_json;     // selection and flags the run was created with
+  std::string parent_run;       // for `relay rerun`: the run it was made from
+  state::RunState state = state::RunState::kPending;
+  std::string reason;           // why it is in its state ("task 'deploy' failed")
+  Micros created_at = 0;
+  Micros started_at = 0;
+  Micros ended_at = 0;
+  std::string owner;            // id of the relay process running it ("" = none)
+  Micros heartbeat_at = 0;      // last sign of life from the owner
+  bool cancel_requested = false;
+};
+
+struct TaskRow {
+  std::string run_id;
+  int32_t index = 0;            // position in the plan (stable for the run)
+  std::string name;             // instance name, e.g. "test[shard=2]"
+  std::string task;             // the task's name in the pipeline
+  std::string matrix_json;      // the instance's matrix values ("{}" if none)
+  state::TaskState state = state::TaskState::kPending;
+  int32_t attempts = 0;         // attempts started so far
+  std::string cause;            // cause of the last transition
+  std::string reason;           // human explanation of the last transition
+  std::optional<int> exit_code; // of the last finished attempt
+  int signal = 0;               // that killed the last attempt, or 0
+  Micros due_at = 0;            // retry_wait: when it becomes queued again
+  std::string owner;            // worker holding the claim
+  Micros lease_until = 0;
+  Micros started_at = 0;        // of the current or last attempt
+  Micros ended_at = 0;
+  std::string log_path;         // of the current or last attempt
+  std::string outputs_json;     // "{}" until the task writes outputs
+  int pid = 0;                  // of the current attempt's process, if known
+  int pgid = 0;
+};
+
+struct RunTransition {
+  RunRow row;  // the row after the transition (row.state is the new state)
+  state::RunState from;
+  std::string cause;
+  std::string data;  // canonical JSON (events::DataBuilder), "{}" if none
+};
+
+struct TaskTransition {
+  TaskRow row;  // the row after the transition (row.state is the new state)
+  state::TaskState from;
+  std::string cause;
+  std::string data;
+};
+
+// Everything one scheduler loop wants to make durable, committed atomically.
+struct Batch {
+  Micros now = 0;  // event timestamp
+  // In order; each becomes one event. Several transitions of the same row are
+  // allowed (queued → claimed → running); the row is written once.
+  std::vector<std::variant<RunTransition, TaskTransition>> transitions;
+  // Row changes that are not state changes (e.g. the pid after a spawn).
+  std::vector<TaskRow> updates;
+  bool empty() const { return transitions.empty() && updates.empty(); }
+};
+
+enum class Durability {
+  kDefault,  // the store's own setting (normal unless set to power)
+  kNormal,   // a commit survives kill -9 of relay (SQLite WAL, synchronous=NORMAL)
+  kPower,    // a commit also survives power loss (synchronous=FULL)
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Inserts the run (state pending), its task instances (as given, normally
+  // pending) and the run's first event ("created"), in one transaction.
+  virtual Status CreateRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) = 0;
+
+  // Applies a batch in one transaction. Each transition must be in its state
+  // table (checked) and its `from` must be the stored state; otherwise the
+  // whole batch is rolled back and kConflict returned.
+  virtual Status Commit(const Batch& batch) = 0;
+
+  virtual Result<RunRow> GetRun(const std::string& id) = 0;
+  // Newest first, without definitions. limit <= 0: all.
+  virtual Result<std::vector<RunRow>> ListRuns(int limit) = 0;
+  // "last", a full id or an unambiguous prefix → the id. kNotFound or
+  // kInvalid (ambiguous, naming the candidates).
+  virtual Result<std::string> ResolveRunId(const std::string& ref) = 0;
+  virtual Result<std::vector<TaskRow>> GetTasks(const std::string& run_id) = 0;
+  // Events of a run with seq > after_seq, in order.
+  virtual Result<std::vector<events::Event>> GetEvents(const std::string& run_id, int64_t after_seq) = 0;
+
+  // Asks the owner of a run to cancel it (a request, not a transition).
+  virtual Status RequestCancel(const std::string& run_id) = 0;
+  virtual Result<bool> CancelRequested(const std::string& run_id) = 0;
+
+  // Sets the run's owner to new_owner if it is currently expected_owner
+  // (compare-and-set); kConflict otherwise. Also sets heartbeat_at = now.
+  virtual Status TakeOwnership(const std::string& run_id, const std::string& expected_owner,
+                               const std::string& new_owner, Micros now) = 0;
+  // Records that `owner` is alive: the run's heartbeat and the leases of
+  // the tasks it has claimed are extended to lease_until.
+  virtual Status Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
+                           Micros lease_until) = 0;
+
+  // For remote workers: claims up to `limit` queued instances of any running
+  // run (queued → claimed, with events), oldest run first, then by index.
+  virtual Result<std::vector<TaskRow>> ClaimQueued(const std::string& owner, Micros now,
+                                                   Micros lease_until, int limit) = 0;
+
+  // Small per-store settings (e.g. "durability" = "power").
+  virtual Result<std::string> GetSetting(const std::string& key) = 0;
+  virtual Status SetSetting(const std::string& key, const std::string& value) = 0;
+
+  // The location, for messages ("sqlite:.relay/relay.db").
+  virtual std::string Describe() const = 0;
+};
+
+struct OpenOptions {
+  Durability durability = Durability::kDefault;
+  bool create = true;  // create the file (and its directory) if missing
+  // Test-only: kill the process with SIGKILL right after the Nth successful
+  // commit (CreateRun counts). 0 disables. Set by RELAY_TEST_KILL_AFTER_COMMIT.
+  int test_kill_after_commit = 0;
+};
+
+// Opens "sqlite:PATH" or a plain PATH. Errors name the file: locked (kBusy),
+// corrupt or not a database (kCorrupt), made by a newer relay (kTooNew),
+// unreadable (kIo), disk full (kFull).
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const OpenOptions& options);
+
+}  // namespace relay::store
