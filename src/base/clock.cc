@@ -29,7 +29,7 @@ std::string FormatTimestamp(Micros t) {
   if (millis < 0) millis = 0;
   tm parts;
   gmtime_r(&secs, &parts);
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
                 parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, millis);
   return buf;

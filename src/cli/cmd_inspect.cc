@@ -1,0 +1,255 @@
+#include "cli/cmd_inspect.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "base/duration.h"
+#include "base/file_util.h"
+#include "events/sha256.h"
+#include "ui/table.h"
+
+namespace relay::cli {
+namespace {
+
+std::string Time(Micros t) { return t ? FormatTimestamp(t) : "-"; }
+
+std::string Took(Micros start, Micros end) {
+  if (!start) return "-";
+  if (!end) return FormatDuration(SystemClock::Get()->Now() - start) + "…";
+  return FormatDuration(end - start);
+}
+
+nlohmann::json TaskJson(const store::TaskRow& t) {
+  nlohmann::json j = {{"index", t.index},
+                      {"name", t.name},
+                      {"task", t.task},
+                      {"state", std::string(state::Name(t.state))},
+                      {"attempts", t.attempts},
+                      {"cause", t.cause},
+                      {"reason", t.reason},
+                      {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json(nullptr)},
+                      {"signal", t.signal},
+                      {"started_at", t.started_at ? nlohmann::json(FormatTimestamp(t.started_at)) : nlohmann::json(nullptr)},
+                      {"ended_at", t.ended_at ? nlohmann::json(FormatTimestamp(t.ended_at)) : nlohmann::json(nullptr)},
+                      {"duration_ms", t.started_at && t.ended_at ? (t.ended_at - t.started_at) / 1000 : 0},
+                      {"log", t.log_path},
+                      {"outputs", nlohmann::json::parse(t.outputs_json.empty() ? "{}" : t.outputs_json, nullptr, false)},
+                      {"matrix", nlohmann::json::parse(t.matrix_json.empty() ? "{}" : t.matrix_json, nullptr, false)}};
+  return j;
+}
+
+nlohmann::json RunJson(const store::RunRow& r) {
+  return {{"id", r.id},
+          {"pipeline", r.pipeline},
+          {"file", r.file},
+          {"status", std::string(state::Name(r.state))},
+          {"reason", r.reason},
+          {"created_at", Time(r.created_at)},
+          {"started_at", r.started_at ? nlohmann::json(FormatTimestamp(r.started_at)) : nlohmann::json(nullptr)},
+          {"ended_at", r.ended_at ? nlohmann::json(FormatTimestamp(r.ended_at)) : nlohmann::json(nullptr)},
+          {"parent_run", r.parent_run.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.parent_run)},
+          {"definition_hash", r.definition_hash}};
+}
+
+template <typename F>
+int WithStore(const GlobalOptions& g, F&& f) {
+  auto store = OpenStoreFor(g, /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  return f(**store);
+}
+
+}  // namespace
+
+int CmdRuns(const GlobalOptions& g, int limit) {
+  return WithStore(g, [&](store::Store& s) {
+    auto runs = s.ListRuns(limit);
+    if (!runs.ok()) return Fail(runs.status());
+    if (g.output == "json") {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& r : *runs) arr.push_back(RunJson(r));
+      std::printf("%s\n", arr.dump(2).c_str());
+      return kExitOk;
+    }
+    ui::Table table({"RUN", "PIPELINE", "STATUS", "STARTED", "DURATION", "REASON"});
+    for (const auto& r : *runs)
+      table.Add({r.id, r.pipeline, std::string(state::Name(r.state)), Time(r.started_at),
+                 Took(r.started_at, r.ended_at), r.reason});
+    std::fputs(table.Render().c_str(), stdout);
+    return kExitOk;
+  });
+}
+
+int CmdShow(const GlobalOptions& g, const std::string& ref) {
+  return WithStore(g, [&](store::Store& s) {
+    auto id = ResolveRun(s, ref);
+    if (!id.ok()) return Fail(id.status());
+    auto run = s.GetRun(*id);
+    if (!run.ok()) return Fail(run.status());
+    auto tasks = s.GetTasks(*id);
+    if (!tasks.ok()) return Fail(tasks.status());
+    // A run keeps the definition it started with; say when the file moved on.
+    std::string drift;
+    std::string file = run->file;
+    if (!file.empty() && file[0] != '/') file = run->workdir + "/" + file;
+    auto on_disk = ReadFile(file);
+    if (!on_disk.ok()) drift = "the pipeline file " + run->file + " is gone; the run uses its stored definition";
+    else if (events::Sha256Hex(*on_disk) != run->definition_hash)
+      drift = "the pipeline file " + run->file + " changed since this run started; the run uses its stored definition";
+    if (g.output == "json") {
+      nlohmann::json j = RunJson(*run);
+      j["definition_changed"] = !drift.empty();
+      j["tasks"] = nlohmann::json::array();
+      for (const auto& t : *tasks) j["tasks"].push_back(TaskJson(t));
+      std::printf("%s\n", j.dump(2).c_str());
+      return kExitOk;
+    }
+    std::printf("run       %s\npipeline  %s (%s)\nstatus    %s%s\nstarted   %s\nended     %s\nduration  %s\n",
+                run->id.c_str(), run->pipeline.c_str(), run->file.c_str(), std::string(state::Name(run->state)).c_str(),
+                run->reason.empty() ? "" : (" — " + run->reason).c_str(), Time(run->started_at).c_str(),
+                Time(run->ended_at).c_str(), Took(run->started_at, run->ended_at).c_str());
+    if (!run->parent_run.empty()) std::printf("rerun of  %s\n", run->parent_run.c_str());
+    if (!drift.empty()) std::printf("note      %s\n", drift.c_str());
+    std::printf("\n");
+    ui::Table table({"TASK", "STATE", "ATTEMPTS", "DURATION", "EXIT", "REASON", "LOG"});
+    for (const auto& t : *tasks) {
+      std::string exit = t.signal ? "signal " + std::to_string(t.signal) : t.exit_code ? std::to_string(*t.exit_code) : "-";
+      table.Add({t.name, std::string(state::Name(t.state)), std::to_string(t.attempts), Took(t.started_at, t.ended_at),
+                 exit, t.reason, t.log_path.empty() || !FileExists(t.log_path) ? "-" : t.log_path});
+    }
+    std::fputs(table.Render().c_str(), stdout);
+    return kExitOk;
+  });
+}
+
+int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& task, bool follow) {
+  return WithStore(g, [&](store::Store& s) {
+    auto id = ResolveRun(s, ref);
+    if (!id.ok()) return Fail(id.status());
+    auto tasks = s.GetTasks(*id);
+    if (!tasks.ok()) return Fail(tasks.status());
+    std::vector<store::TaskRow> chosen;
+    for (const auto& t : *tasks)
+      if (task.empty() || t.name == task || t.task == task) chosen.push_back(t);
+    if (chosen.empty()) return Fail(Status::NotFound("run " + *id + " has no task '" + task + "'"));
+    if (!follow) {
+      for (const auto& t : chosen) {
+        if (chosen.size() > 1) std::printf("==> %s (%s, attempt %d) <==\n", t.name.c_str(), std::string(state::Name(t.state)).c_str(), t.attempts);
+        auto text = t.log_path.empty() ? Result<std::string>(Status::NotFound("")) : ReadFile(t.log_path);
+        if (text.ok()) std::fputs(text->c_str(), stdout);
+        else if (chosen.size() == 1) std::printf("(no output)\n");
+      }
+      return kExitOk;
+    }
+    // Follow: print what each log gains until the run is final.
+    std::map<std::string, size_t> offsets;
+    while (true) {
+      auto run = s.GetRun(*id);
+      if (!run.ok()) return Fail(run.status());
+      auto rows = s.GetTasks(*id);
+      if (!rows.ok()) return Fail(rows.status());
+      for (const auto& t : *rows) {
+        if (!(task.empty() || t.name == task || t.task == task) || t.log_path.empty()) continue;
+        auto text = ReadFile(t.log_path);
+        if (!text.ok()) continue;
+        size_t& off = offsets[t.log_path];
+        if (text->size() > off) {
+          std::string chunk = text->substr(off);
+          if (task.empty()) {
+            std::string prefixed;
+            size_t start = 0;
+            while (start < chunk.size()) {
+              size_t nl = chunk.find('\n', start);
+              if (nl == std::string::npos) nl = chunk.size() - 1;
+              prefixed += t.name + " | " + chunk.substr(start, nl - start + 1);
+              start = nl + 1;
+            }
+            chunk = prefixed;
+          }
+          std::fputs(chunk.c_str(), stdout);
+          std::fflush(stdout);
+          off = text->size();
+        }
+      }
+      if (state::IsFinal(run->state)) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
+int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool follow) {
+  return WithStore(g, [&](store::Store& s) {
+    auto id = ResolveRun(s, ref);
+    if (!id.ok()) return Fail(id.status());
+    int64_t after = 0;
+    while (true) {
+      auto events = s.GetEvents(*id, after);
+      if (!events.ok()) return Fail(events.status());
+      for (const auto& e : *events) {
+        after = e.seq;
+        if (jsonl || g.output == "json") {
+          std::printf("%s\n", events::ToJsonLine(e).c_str());
+        } else {
+          std::string subject = e.kind == "run" ? "run" : e.subject;
+          std::printf("%5lld  %s  %-24s %s → %s  (%s)%s\n", static_cast<long long>(e.seq), FormatTimestamp(e.ts).c_str(),
+                      subject.c_str(), e.from.empty() ? "·" : e.from.c_str(), e.to.c_str(), e.cause.c_str(),
+                      e.reason.empty() ? "" : ("  " + e.reason).c_str());
+        }
+      }
+      std::fflush(stdout);
+      if (!follow) return kExitOk;
+      auto run = s.GetRun(*id);
+      if (!run.ok()) return Fail(run.status());
+      if (state::IsFinal(run->state) && events->empty()) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
+int CmdLedgerVerify(const GlobalOptions& g, const std::string& ref) {
+  return WithStore(g, [&](store::Store& s) {
+    std::vector<std::string> ids;
+    if (!ref.empty()) {
+      auto id = ResolveRun(s, ref);
+      if (!id.ok()) return Fail(id.status());
+      ids.push_back(*id);
+    } else {
+      auto runs = s.ListRuns(0);
+      if (!runs.ok()) return Fail(runs.status());
+      for (const auto& r : *runs) ids.push_back(r.id);
+    }
+    int64_t total = 0;
+    for (const auto& id : ids) {
+      auto events = s.GetEvents(id, 0);
+      if (!events.ok()) return Fail(events.status());
+      events::VerifyResult v = events::VerifyChain(*events);
+      if (!v.ok) {
+        std::printf("ledger BROKEN: %s\n", v.message.c_str());
+        return kExitFailed;
+      }
+      total += static_cast<int64_t>(events->size());
+    }
+    std::printf("ledger ok: %lld events in %zu run%s verified\n", static_cast<long long>(total), ids.size(),
+                ids.size() == 1 ? "" : "s");
+    return kExitOk;
+  });
+}
+
+int CmdConfigSet(const GlobalOptions& g, const std::string& key, const std::string& value) {
+  if (key != "durability") return Fail(Status::Invalid("unknown setting '" + key + "': the settings are: durability"));
+  if (value != "normal" && value != "power")
+    return Fail(Status::Invalid("durability must be normal or power, not '" + value + "'"));
+  auto store = OpenStoreFor(g, /*create=*/true);
+  if (!store.ok()) return Fail(store.status());
+  Status st = (*store)->SetSetting(key, value);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s = %s (store %s)\n", key.c_str(), value.c_str(), (*store)->Describe().c_str());
+  return kExitOk;
+}
+
+}  // namespace relay::cli

@@ -1,0 +1,17 @@
+// Read-only commands over the store: runs, show, logs, events, ledger verify.
+#pragma once
+
+#include <string>
+
+#include "cli/common.h"
+
+namespace relay::cli {
+
+int CmdRuns(const GlobalOptions& g, int limit);
+int CmdShow(const GlobalOptions& g, const std::string& run);
+int CmdLogs(const GlobalOptions& g, const std::string& run, const std::string& task, bool follow);
+int CmdEvents(const GlobalOptions& g, const std::string& run, bool jsonl, bool follow);
+int CmdLedgerVerify(const GlobalOptions& g, const std::string& run);
+int CmdConfigSet(const GlobalOptions& g, const std::string& key, const std::string& value);
+
+}  // namespace relay::cli

@@ -1,0 +1,208 @@
+#include "cli/cmd_run.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "base/ids.h"
+#include "cli/pipeline_input.h"
+#include "events/sha256.h"
+#include "exec/owner.h"
+#include "exec/runner.h"
+#include "plan/export.h"
+#include "sched/scheduler.h"
+#include "spec/load.h"
+#include "ui/progress.h"
+
+namespace relay::cli {
+namespace {
+
+int DefaultJobs(int jobs) {
+  if (jobs > 0) return jobs;
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 2;
+}
+
+nlohmann::json SelectionJson(const plan::Selection& s) {
+  return {{"only", s.only}, {"from", s.from}, {"until", s.until}};
+}
+
+// Drives a run that exists in the store to its end, showing progress.
+int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id, int jobs) {
+  auto runner = exec::NewPosixRunner();
+  ui::TerminalInfo term = ui::DetectTerminal(STDOUT_FILENO);
+  ui::Progress progress(stdout, term, SystemClock::Get());
+  sched::Options options;
+  options.jobs = DefaultJobs(jobs);
+  options.owner = exec::SelfOwnerId();
+  options.log_dir = LogDir(g);
+  options.tick = term.live ? 100 * kMillisecond : 0;
+  sched::Scheduler scheduler(&store, runner.get(), SystemClock::Get(), &progress, options);
+  auto final_state = scheduler.Execute(run_id);
+  if (!final_state.ok()) return Fail(final_state.status());
+  auto run = store.GetRun(run_id);
+  auto tasks = store.GetTasks(run_id);
+  if (run.ok() && tasks.ok()) progress.PrintSummary(*run, *tasks);
+  return *final_state == state::RunState::kSucceeded ? kExitOk : kExitFailed;
+}
+
+store::RunRow NewRunRow(const LoadedPipeline& lp, const std::string& file, const nlohmann::json& options) {
+  store::RunRow run;
+  Micros now = SystemClock::Get()->Now();
+  run.id = NewRunId(now);
+  run.pipeline = lp.pipeline.name;
+  run.file = file;
+  run.workdir = std::filesystem::current_path().string();
+  run.definition = lp.pipeline.source;
+  run.definition_hash = events::Sha256Hex(lp.pipeline.source);
+  run.inputs_json = lp.plan.inputs.dump();
+  run.options_json = options.dump();
+  run.created_at = now;
+  return run;
+}
+
+std::vector<store::TaskRow> TaskRows(const std::string& run_id, const plan::Plan& plan) {
+  std::vector<store::TaskRow> rows;
+  rows.reserve(plan.instances.size());
+  for (size_t i = 0; i < plan.instances.size(); ++i) {
+    store::TaskRow row;
+    row.run_id = run_id;
+    row.index = static_cast<int32_t>(i);
+    row.name = plan.instances[i].name;
+    row.task = plan.pipeline->tasks[plan.instances[i].task].name;
+    row.matrix_json = plan.instances[i].matrix.dump();
+    row.outputs_json = "{}";
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+int CmdRun(const GlobalOptions& g, const RunArgs& a) {
+  auto lp = LoadAndPlan(a.file, a.inputs, a.selection);
+  if (!lp.ok()) return Fail(lp.status());
+  if (a.dry_run) {
+    std::fputs((g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan)).c_str(),
+               stdout);
+    return kExitOk;
+  }
+  auto store = OpenStoreFor(g, /*create=*/true);
+  if (!store.ok()) return Fail(store.status());
+  store::RunRow run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
+  Status created = (*store)->CreateRun(run, TaskRows(run.id, (*lp)->plan), run.created_at);
+  if (!created.ok()) return Fail(created);
+  return Drive(g, **store, run.id, a.jobs);
+}
+
+int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {
+  auto store = OpenStoreFor(g, /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  auto id = ResolveRun(**store, ref);
+  if (!id.ok()) return Fail(id.status());
+  return Drive(g, **store, *id, jobs);
+}
+
+// A rerun is a new run of the stored definition and inputs in which the
+// instances that need no new work are reused: the scheduler marks them
+// succeeded ("reused") in its first commit, from the list stored with the run.
+int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const std::string& from, int jobs) {
+  if (failed == !from.empty())
+    return Fail(Status::Invalid("rerun: pass exactly one of --failed or --from TASK"));
+  auto store = OpenStoreFor(g, /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  auto id = ResolveRun(**store, ref);
+  if (!id.ok()) return Fail(id.status());
+  auto old = (*store)->GetRun(*id);
+  if (!old.ok()) return Fail(old.status());
+  if (!state::IsFinal(old->state))
+    return Fail(Status::Invalid("run " + old->id + " has not finished (" + std::string(state::Name(old->state)) +
+                                "); use `relay resume " + old->id + "` instead"));
+  auto old_tasks = (*store)->GetTasks(*id);
+  if (!old_tasks.ok()) return Fail(old_tasks.status());
+
+  spec::LoadResult loaded = spec::LoadPipelineText(old->definition, old->file);
+  if (!loaded.ok()) return Fail(Status::Corrupt("the definition stored with run " + old->id + " does not load"));
+  LoadedPipeline lp;
+  lp.pipeline = std::move(*loaded.pipeline);
+  nlohmann::json options = nlohmann::json::parse(old->options_json.empty() ? "{}" : old->options_json, nullptr, false);
+  if (options.is_discarded()) options = nlohmann::json::object();
+  plan::Selection sel;
+  for (const char* k : {"only", "from", "until"})
+    if (options.contains(k)) {
+      auto& dst = std::string(k) == "only" ? sel.only : std::string(k) == "from" ? sel.from : sel.until;
+      for (const auto& v : options[k]) dst.push_back(v.get<std::string>());
+    }
+  auto plan = plan::BuildPlan(lp.pipeline, nlohmann::json::parse(old->inputs_json), sel);
+  if (!plan.ok()) return Fail(plan.status());
+  lp.plan = std::move(plan).value();
+  lp.plan.pipeline = &lp.pipeline;
+
+  // Which tasks run again: the chosen one (or those with an instance that did
+  // not succeed) and everything downstream of them.
+  std::set<int32_t> rerun_tasks;
+  if (!from.empty()) {
+    int t = lp.pipeline.FindTask(from);
+    if (t < 0 || !lp.plan.tasks[t].selected)
+      return Fail(Status::Invalid("rerun --from: run " + old->id + " has no task '" + from + "'"));
+    rerun_tasks.insert(t);
+  }
+  for (const auto& row : *old_tasks)
+    if (row.state != state::TaskState::kSucceeded) rerun_tasks.insert(lp.pipeline.FindTask(row.task));
+  std::vector<int32_t> stack(rerun_tasks.begin(), rerun_tasks.end());
+  std::set<int32_t> downstream;
+  while (!stack.empty()) {
+    int32_t t = stack.back();
+    stack.pop_back();
+    for (int32_t u : lp.plan.tasks[t].dependants)
+      if (downstream.insert(u).second) stack.push_back(u);
+  }
+  int chosen = from.empty() ? -1 : lp.pipeline.FindTask(from);
+  nlohmann::json reuse = nlohmann::json::object();
+  for (const auto& row : *old_tasks) {
+    int32_t t = lp.pipeline.FindTask(row.task);
+    if (row.state != state::TaskState::kSucceeded || downstream.count(t) || t == chosen) continue;
+    reuse[row.name] = {{"run", old->id}, {"outputs", nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json)},
+                       {"log", row.log_path}};
+  }
+  nlohmann::json new_options = SelectionJson(sel);
+  new_options["reuse"] = reuse;
+  store::RunRow run = NewRunRow(lp, old->file, new_options);
+  run.parent_run = old->id;
+  run.workdir = old->workdir;
+  Status created = (*store)->CreateRun(run, TaskRows(run.id, lp.plan), run.created_at);
+  if (!created.ok()) return Fail(created);
+  std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", old->id.c_str(), reuse.size(),
+              old_tasks->size());
+  return Drive(g, **store, run.id, jobs);
+}
+
+int CmdCancel(const GlobalOptions& g, const std::string& ref) {
+  auto store = OpenStoreFor(g, /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  auto id = ResolveRun(**store, ref);
+  if (!id.ok()) return Fail(id.status());
+  auto run = (*store)->GetRun(*id);
+  if (!run.ok()) return Fail(run.status());
+  if (state::IsFinal(run->state)) {
+    std::printf("run %s already finished (%s)\n", run->id.c_str(), std::string(state::Name(run->state)).c_str());
+    return kExitOk;
+  }
+  Status st = (*store)->RequestCancel(*id);
+  if (!st.ok()) return Fail(st);
+  bool owner_alive = !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
+  if (owner_alive) {
+    std::printf("cancel requested: relay %s will stop run %s\n", exec::DescribeOwner(run->owner).c_str(),
+                run->id.c_str());
+    return kExitOk;
+  }
+  // Nobody runs it: finish the cancellation here (kills leftovers, records it).
+  std::printf("run %s has no live owner; cancelling it here\n", run->id.c_str());
+  int code = Drive(g, **store, *id, 1);
+  return code == kExitFailed ? kExitOk : code;
+}
+
+}  // namespace relay::cli

@@ -1,0 +1,147 @@
+// The subcommand table: each subcommand declares its arguments and the one
+// function that runs it.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cmd_inspect.h"
+#include "cli/cmd_run.h"
+#include "cli/commands.h"
+#include "cli/pipeline_input.h"
+#include "plan/export.h"
+
+namespace relay::cli {
+namespace {
+
+void AddSelection(CLI::App* cmd, plan::Selection* s) {
+  cmd->add_option("--only", s->only, "Run only these tasks (repeatable)")->delimiter(',');
+  cmd->add_option("--from", s->from, "Run these tasks and everything that depends on them")->delimiter(',');
+  cmd->add_option("--until", s->until, "Run these tasks and everything they depend on")->delimiter(',');
+}
+
+int CmdPlan(const GlobalOptions& g, const RunArgs& a) {
+  auto lp = LoadAndPlan(a.file, a.inputs, a.selection);
+  if (!lp.ok()) return Fail(lp.status());
+  std::string out = g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+int CmdGraph(const std::string& file, const std::string& format) {
+  auto lp = LoadAndPlan(file, {}, {});
+  if (!lp.ok()) return Fail(lp.status());
+  std::string out = format == "mermaid" ? plan::RenderMermaid((*lp)->plan) : plan::RenderDot((*lp)->plan);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"relay: a durable pipeline orchestrator. Runs a YAML pipeline as a DAG of commands,\n"
+               "recording every state change so a killed run can be resumed."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "relay 0.1.0");
+  GlobalOptions g;
+  app.add_option("--store", g.store, "Store location (default .relay/relay.db, or $RELAY_STORE)");
+  app.add_option("--output,-o", g.output, "Output format for listings")->check(CLI::IsMember({"text", "json"}));
+  app.fallthrough();
+
+  std::vector<std::string> validate_files;
+  auto* validate = app.add_subcommand("validate", "Check pipeline files; print every error as FILE:LINE:COL");
+  validate->add_option("files", validate_files, "Pipeline files")->required();
+
+  RunArgs plan_args;
+  auto* plan_cmd = app.add_subcommand("plan", "Print the expanded DAG without running anything");
+  plan_cmd->add_option("file", plan_args.file, "Pipeline file")->required();
+  plan_cmd->add_option("-i,--input", plan_args.inputs, "Input as key=value (repeatable)");
+  AddSelection(plan_cmd, &plan_args.selection);
+
+  std::string graph_file, graph_format = "dot";
+  auto* graph = app.add_subcommand("graph", "Print the task graph as Graphviz dot or Mermaid");
+  graph->add_option("file", graph_file, "Pipeline file")->required();
+  graph->add_option("--format", graph_format, "dot or mermaid")->check(CLI::IsMember({"dot", "mermaid"}));
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run a pipeline (exit 0 succeeded, 1 failed, 2 invalid, 3 store error)");
+  run->add_option("file", run_args.file, "Pipeline file")->required();
+  run->add_option("-i,--input", run_args.inputs, "Input as key=value (repeatable)");
+  run->add_option("-j,--jobs", run_args.jobs, "Concurrent processes (default: number of cores)")->check(CLI::PositiveNumber);
+  run->add_flag("--dry-run", run_args.dry_run, "Print the plan instead of running it");
+  run->add_option("--durability", g.durability, "normal (survives kill -9) or power (survives power loss)")
+      ->check(CLI::IsMember({"normal", "power"}));
+  AddSelection(run, &run_args.selection);
+
+  std::string run_ref, task_name, from_task;
+  int jobs = 0;
+  bool failed = false, follow = false, jsonl = false;
+  auto* resume = app.add_subcommand("resume", "Finish a run whose relay stopped, without redoing finished work");
+  resume->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+  resume->add_option("-j,--jobs", jobs, "Concurrent processes")->check(CLI::PositiveNumber);
+
+  auto* rerun = app.add_subcommand("rerun", "Start a new run reusing the results that need no new work");
+  rerun->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+  rerun->add_flag("--failed", failed, "Rerun the tasks that did not succeed and what depends on them");
+  rerun->add_option("--from", from_task, "Rerun this task and what depends on it");
+  rerun->add_option("-j,--jobs", jobs, "Concurrent processes")->check(CLI::PositiveNumber);
+
+  auto* cancel = app.add_subcommand("cancel", "Cancel a run (its relay stops the running tasks)");
+  cancel->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+
+  int limit = 50;
+  auto* runs = app.add_subcommand("runs", "List runs, newest first");
+  runs->add_option("--limit,-n", limit, "How many (0: all)");
+
+  auto* show = app.add_subcommand("show", "Show a run: its tasks, states, attempts, exit codes and logs");
+  show->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+
+  auto* logs = app.add_subcommand("logs", "Print the logs of a run's tasks");
+  logs->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+  logs->add_option("task", task_name, "Task or instance name (default: all)");
+  logs->add_flag("-f,--follow", follow, "Keep printing until the run ends");
+
+  auto* events = app.add_subcommand("events", "Print a run's events (its ledger)");
+  events->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+  events->add_flag("--jsonl", jsonl, "One JSON object per line");
+  events->add_flag("-f,--follow", follow, "Keep printing until the run ends");
+
+  auto* ledger = app.add_subcommand("ledger", "Work with the hash-chained ledger");
+  ledger->require_subcommand(1);
+  auto* verify = ledger->add_subcommand("verify", "Recompute the hash chains; exit 1 at the first broken link");
+  verify->add_option("run", run_ref, "Run (default: every run)");
+
+  std::string key, value;
+  auto* config = app.add_subcommand("config", "Store settings");
+  config->require_subcommand(1);
+  auto* set = config->add_subcommand("set", "Set a store setting (durability normal|power)");
+  set->add_option("key", key)->required();
+  set->add_option("value", value)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*validate) {
+    int errors = 0;
+    for (const auto& f : validate_files) errors += ValidateFile(f, false);
+    return errors ? kExitUsage : kExitOk;
+  }
+  if (*plan_cmd) return CmdPlan(g, plan_args);
+  if (*graph) return CmdGraph(graph_file, graph_format);
+  if (*run) return CmdRun(g, run_args);
+  if (*resume) return CmdResume(g, run_ref, jobs);
+  if (*rerun) return CmdRerun(g, run_ref, failed, from_task, jobs);
+  if (*cancel) return CmdCancel(g, run_ref);
+  if (*runs) return CmdRuns(g, limit);
+  if (*show) return CmdShow(g, run_ref);
+  if (*logs) return CmdLogs(g, run_ref, task_name, follow);
+  if (*events) return CmdEvents(g, run_ref, jsonl, follow);
+  if (*verify) return CmdLedgerVerify(g, run_ref);
+  if (*set) return CmdConfigSet(g, key, value);
+  return kExitUsage;
+}
+
+}  // namespace relay::cli

@@ -1,0 +1,62 @@
+#include "cli/pipeline_input.h"
+
+#include <cstdio>
+
+#include "base/file_util.h"
+#include "plan/inputs.h"
+#include "spec/load.h"
+
+namespace relay::cli {
+namespace {
+
+void PrintDiagnostics(const std::string& file, const spec::LoadResult& loaded) {
+  auto text = ReadFile(file);
+  std::string source = text.ok() ? *text : "";
+  for (const auto& d : loaded.diagnostics)
+    std::fprintf(stderr, "%s\n", spec::FormatDiagnostic(d, source).c_str());
+  size_t n = loaded.diagnostics.size();
+  std::fprintf(stderr, "%zu error%s in %s\n", n, n == 1 ? "" : "s", file.c_str());
+}
+
+}  // namespace
+
+int ValidateFile(const std::string& file, bool quiet) {
+  spec::LoadResult loaded = spec::LoadPipelineFile(file);
+  if (!loaded.ok()) {
+    PrintDiagnostics(file, loaded);
+    return static_cast<int>(std::max<size_t>(1, loaded.diagnostics.size()));
+  }
+  if (!quiet) {
+    size_t tasks = loaded.pipeline->tasks.size();
+    std::printf("%s: ok (pipeline %s, %zu task%s)\n", file.c_str(), loaded.pipeline->name.c_str(), tasks,
+                tasks == 1 ? "" : "s");
+  }
+  return 0;
+}
+
+Result<std::unique_ptr<LoadedPipeline>> LoadAndPlan(const std::string& file,
+                                                    const std::vector<std::string>& input_args,
+                                                    const plan::Selection& selection) {
+  spec::LoadResult loaded = spec::LoadPipelineFile(file);
+  if (!loaded.ok()) {
+    PrintDiagnostics(file, loaded);
+    return Status::Invalid("");
+  }
+  auto out = std::make_unique<LoadedPipeline>();
+  out->pipeline = std::move(*loaded.pipeline);
+  plan::InputArgs args;
+  for (const auto& a : input_args) {
+    auto kv = plan::ParseInputArg(a);
+    if (!kv.ok()) return kv.status();
+    args.push_back(*kv);
+  }
+  auto inputs = plan::ResolveInputs(out->pipeline, args);
+  if (!inputs.ok()) return Status::Invalid(file + ": " + inputs.status().message());
+  auto plan = plan::BuildPlan(out->pipeline, std::move(inputs).value(), selection);
+  if (!plan.ok()) return plan.status();
+  out->plan = std::move(plan).value();
+  out->plan.pipeline = &out->pipeline;
+  return out;
+}
+
+}  // namespace relay::cli

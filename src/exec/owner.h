@@ -1,0 +1,23 @@
+// Owner ids name the relay process that runs a run: "HOST:PID:START", where
+// START is the process's start time in clock ticks since boot (so a reused
+// pid is not mistaken for the original owner).
+#pragma once
+
+#include <string>
+
+namespace relay::exec {
+
+std::string SelfOwnerId();
+
+enum class OwnerLiveness {
+  kAlive,    // the process still exists on this host
+  kDead,     // on this host and gone (or the pid now belongs to another process)
+  kUnknown,  // another host: only heartbeats can tell
+};
+
+OwnerLiveness CheckOwner(const std::string& owner_id);
+
+// "pid 1234 on host h" for messages.
+std::string DescribeOwner(const std::string& owner_id);
+
+}  // namespace relay::exec

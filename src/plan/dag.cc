@@ -1,0 +1,163 @@
+#include "plan/dag.h"
+
+#include <algorithm>
+
+#include "base/edit_distance.h"
+#include "plan/matrix.h"
+
+namespace relay::plan {
+namespace {
+
+// Kahn's algorithm over the task graph, keeping file order among ready tasks
+// so plans read like the file.
+std::vector<int32_t> TopologicalOrder(const spec::Pipeline& p) {
+  size_t n = p.tasks.size();
+  std::vector<int> unmet(n, 0);
+  std::vector<std::vector<int32_t>> users(n);
+  for (size_t t = 0; t < n; ++t) {
+    for (const auto& need : p.tasks[t].needs) {
+      int dep = p.FindTask(need.value);
+      if (dep < 0) continue;
+      ++unmet[t];
+      users[dep].push_back(static_cast<int32_t>(t));
+    }
+  }
+  std::vector<int32_t> order;
+  std::vector<int32_t> ready;
+  for (size_t t = 0; t < n; ++t)
+    if (unmet[t] == 0) ready.push_back(static_cast<int32_t>(t));
+  while (!ready.empty()) {
+    auto it = std::min_element(ready.begin(), ready.end());
+    int32_t t = *it;
+    ready.erase(it);
+    order.push_back(t);
+    for (int32_t u : users[t])
+      if (--unmet[u] == 0) ready.push_back(u);
+  }
+  return order;
+}
+
+Status ResolveNames(const spec::Pipeline& p, const std::vector<std::string>& names,
+                    const char* flag, std::vector<int32_t>* out) {
+  std::vector<std::string> all;
+  for (const auto& t : p.tasks) all.push_back(t.name);
+  for (const auto& name : names) {
+    int t = p.FindTask(name);
+    if (t < 0)
+      return Status::Invalid(std::string(flag) + ": unknown task '" + name + "'" + DidYouMean(name, all));
+    out->push_back(t);
+  }
+  return Status::Ok();
+}
+
+// Marks everything reachable from `start` along `edges`.
+void Reach(const std::vector<std::vector<int32_t>>& edges, const std::vector<int32_t>& start,
+           std::vector<bool>* mark) {
+  std::vector<int32_t> stack = start;
+  while (!stack.empty()) {
+    int32_t t = stack.back();
+    stack.pop_back();
+    if ((*mark)[t]) continue;
+    (*mark)[t] = true;
+    for (int32_t n : edges[t]) stack.push_back(n);
+  }
+}
+
+}  // namespace
+
+Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
+                       const Selection& selection) {
+  Plan plan;
+  plan.pipeline = &pipeline;
+  plan.inputs = std::move(inputs);
+  size_t n = pipeline.tasks.size();
+  plan.tasks.resize(n);
+
+  std::vector<std::vector<int32_t>> needs(n), users(n);
+  for (size_t t = 0; t < n; ++t) {
+    for (const auto& need : pipeline.tasks[t].needs) {
+      int dep = pipeline.FindTask(need.value);
+      if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end()) continue;
+      needs[t].push_back(dep);
+      users[dep].push_back(static_cast<int32_t>(t));
+    }
+  }
+
+  std::vector<bool> selected(n, true);
+  if (!selection.empty()) {
+    std::vector<int32_t> only, from, until;
+    RELAY_RETURN_IF_ERROR(ResolveNames(pipeline, selection.only, "--only", &only));
+    RELAY_RETURN_IF_ERROR(ResolveNames(pipeline, selection.from, "--from", &from));
+    RELAY_RETURN_IF_ERROR(ResolveNames(pipeline, selection.until, "--until", &until));
+    std::vector<bool> keep(n, true);
+    if (!only.empty()) {
+      std::vector<bool> m(n, false);
+      for (int32_t t : only) m[t] = true;
+      for (size_t t = 0; t < n; ++t) keep[t] = keep[t] && m[t];
+    }
+    if (!from.empty()) {
+      std::vector<bool> m(n, false);
+      Reach(users, from, &m);
+      for (size_t t = 0; t < n; ++t) keep[t] = keep[t] && m[t];
+    }
+    if (!until.empty()) {
+      std::vector<bool> m(n, false);
+      Reach(needs, until, &m);
+      for (size_t t = 0; t < n; ++t) keep[t] = keep[t] && m[t];
+    }
+    selected = keep;
+  }
+
+  for (size_t t = 0; t < n; ++t) {
+    TaskNode& node = plan.tasks[t];
+    node.selected = selected[t];
+    for (int32_t d : needs[t])
+      if (selected[d] && selected[t]) node.needs.push_back(d);
+    for (int32_t u : users[t])
+      if (selected[u] && selected[t]) node.dependants.push_back(u);
+  }
+
+  for (int32_t t : TopologicalOrder(pipeline))
+    if (selected[t]) plan.order.push_back(t);
+  for (auto it = plan.order.rbegin(); it != plan.order.rend(); ++it) {
+    TaskNode& node = plan.tasks[*it];
+    for (int32_t u : node.dependants)
+      node.critical_path = std::max(node.critical_path, plan.tasks[u].critical_path + 1);
+  }
+
+  for (int32_t t : plan.order) {
+    const spec::TaskSpec& task = pipeline.tasks[t];
+    TaskNode& node = plan.tasks[t];
+    node.first_instance = static_cast<int32_t>(plan.instances.size());
+    if (!task.matrix) {
+      plan.instances.push_back({t, task.name, nlohmann::json::object()});
+    } else {
+      std::vector<Combination> combos = ExpandMatrix(*task.matrix);
+      plan.instances.reserve(plan.instances.size() + combos.size());
+      for (auto& c : combos) {
+        std::string name = task.name + "[" + c.label + "]";
+        plan.instances.push_back({t, std::move(name), std::move(c.values)});
+      }
+    }
+    node.instance_count = static_cast<int32_t>(plan.instances.size()) - node.first_instance;
+    if (static_cast<int64_t>(plan.instances.size()) > spec::kMaxInstancesPerRun)
+      return Status::Invalid("the plan has more than " + std::to_string(spec::kMaxInstancesPerRun) +
+                             " task instances, the limit per run");
+  }
+  // Two include entries can produce the same label; keep names unique.
+  for (int32_t t : plan.order) {
+    TaskNode& node = plan.tasks[t];
+    if (node.instance_count < 2) continue;
+    std::vector<std::pair<std::string, int32_t>> names;
+    for (int32_t i = 0; i < node.instance_count; ++i)
+      names.emplace_back(plan.instances[node.first_instance + i].name, node.first_instance + i);
+    std::sort(names.begin(), names.end());
+    for (size_t i = 1; i < names.size(); ++i) {
+      if (names[i].first != names[i - 1].first) continue;
+      plan.instances[names[i].second].name += "#" + std::to_string(names[i].second - node.first_instance + 1);
+    }
+  }
+  return plan;
+}
+
+}  // namespace relay::plan

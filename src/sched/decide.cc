@@ -1,0 +1,189 @@
+// Deciding what an instance whose needs are complete does next (run, skip),
+// and turning an instance into a concrete attempt (rendered commands, env).
+#include <algorithm>
+
+#include "base/strings.h"
+#include "sched/run_model.h"
+
+namespace relay::sched {
+
+using state::TaskState;
+namespace tc = state::cause;
+
+namespace {
+
+// The names an expression of one instance can read, without copying them.
+class InstanceContext : public expr::Context {
+ public:
+  InstanceContext(const nlohmann::json* inputs, const nlohmann::json* env, const nlohmann::json* matrix,
+                  const nlohmann::json* needs, const nlohmann::json* run, expr::StatusFunctions st)
+      : inputs_(inputs), env_(env), matrix_(matrix), needs_(needs), run_(run), st_(st) {}
+  const expr::Value* Lookup(std::string_view root) const override {
+    if (root == "inputs") return inputs_;
+    if (root == "env") return env_;
+    if (root == "matrix") return matrix_;
+    if (root == "needs") return needs_;
+    if (root == "run") return run_;
+    return nullptr;
+  }
+  expr::StatusFunctions Status() const override { return st_; }
+
+ private:
+  const nlohmann::json *inputs_, *env_, *matrix_, *needs_, *run_;
+  expr::StatusFunctions st_;
+};
+
+std::string SafeFileName(const std::string& name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
+    out += ok ? c : '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+expr::StatusFunctions Scheduler::Impl::StatusFor(int32_t task) const {
+  expr::StatusFunctions st;
+  st.success = !cancelling_;
+  for (int32_t need : plan_->tasks[task].needs) {
+    st.success = st.success && tasks_[need].all_succeeded;
+    st.failure = st.failure || tasks_[need].upstream_failed;
+  }
+  st.cancelled = cancelling_;
+  return st;
+}
+
+std::string Scheduler::Impl::NeedsFailureReason(int32_t task) const {
+  if (cancelling_) return "the run was cancelled";
+  for (int32_t need : plan_->tasks[task].needs) {
+    const TaskModel& t = tasks_[need];
+    if (t.all_succeeded) continue;
+    const std::string& name = pipeline_->tasks[need].name;
+    if (t.any_failed) return "needs '" + name + "', which failed";
+    if (t.any_cancelled) return "needs '" + name + "', which was cancelled";
+    return "needs '" + name + "', which was skipped";
+  }
+  return "a need did not succeed";
+}
+
+nlohmann::json Scheduler::Impl::NeedsContext(int32_t task) const {
+  nlohmann::json needs = nlohmann::json::object();
+  for (int32_t need : plan_->tasks[task].needs) {
+    const TaskModel& t = tasks_[need];
+    const char* result = t.any_failed      ? "failure"
+                         : t.any_cancelled ? "cancelled"
+                         : t.all_succeeded ? "success"
+                                           : "skipped";
+    needs[pipeline_->tasks[need].name] = {{"result", result}, {"outputs", t.outputs}};
+  }
+  // Needs left out by --only/--from/--until read as skipped with no outputs.
+  for (const auto& need : pipeline_->tasks[task].needs) {
+    if (!needs.contains(need.value))
+      needs[need.value] = {{"result", "skipped"}, {"outputs", nlohmann::json::object()}};
+  }
+  return needs;
+}
+
+void Scheduler::Impl::Decide(int32_t index) {
+  int32_t task = plan_->instances[index].task;
+  TaskModel& tm = tasks_[task];
+  const bool status_aware = tm.condition && tm.condition->UsesStatusFunction();
+  if (cancelling_ && (!status_aware || forced_)) {
+    Transition(index, TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+    MarkFinal(index);
+    return;
+  }
+  expr::StatusFunctions st = StatusFor(task);
+  if (tm.condition) {
+    if (!tm.needs_ctx) tm.needs_ctx = NeedsContext(task);
+    InstanceContext ctx(&plan_->inputs, &env_, &plan_->instances[index].matrix, &*tm.needs_ctx,
+                        &run_ctx_, st);
+    auto value = tm.condition->Evaluate(ctx);
+    if (!value.ok()) {
+      Transition(index, TaskState::kFailed, tc::kConditionError,
+                 "if: " + tm.condition->source() + ": " + value.status().message());
+      MarkFinal(index);
+      return;
+    }
+    bool truthy = expr::IsTruthy(*value);
+    if (!status_aware && !st.success) {
+      Transition(index, TaskState::kSkipped, tc::kNeedsFailed, NeedsFailureReason(task));
+      MarkFinal(index);
+      return;
+    }
+    if (!truthy) {
+      Transition(index, TaskState::kSkipped, tc::kConditionFalse,
+                 "condition `" + tm.condition->source() + "` was false");
+      MarkFinal(index);
+      return;
+    }
+  } else if (!st.success) {
+    Transition(index, TaskState::kSkipped, tc::kNeedsFailed, NeedsFailureReason(task));
+    MarkFinal(index);
+    return;
+  }
+  Transition(index, TaskState::kQueued, tc::kNeedsMet, "ready");
+  ready_.push({plan_->tasks[task].critical_path, index});
+}
+
+Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
+  const plan::Instance& instance = plan_->instances[index];
+  InstanceModel& m = inst_[index];
+  TaskModel& tm = tasks_[instance.task];
+  if (!tm.needs_ctx) tm.needs_ctx = NeedsContext(instance.task);
+
+  exec::AttemptSpec a;
+  a.token = static_cast<uint64_t>(index);
+  std::string base = options_.log_dir + "/" + run_.id + "/" + std::to_string(index) + "-" +
+                     SafeFileName(instance.name) + "." + std::to_string(m.row.attempts);
+  a.log_path = base + ".log";
+  a.shell = tm.shell;
+  a.force_shell = tm.force_shell;
+  a.timeout = tm.timeout;
+  a.kill_grace = options_.kill_grace;
+  a.secrets = secrets_;
+
+  const nlohmann::json* env_ctx = &env_;
+  nlohmann::json task_env;
+  if (!tm.env.empty()) {
+    task_env = env_;
+    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, &*tm.needs_ctx, &run_ctx_, StatusFor(instance.task));
+    for (const auto& [key, tmpl] : tm.env) {
+      auto value = tmpl.Render(ctx);
+      if (!value.ok()) return Status::Invalid("env." + key + ": " + value.status().message());
+      task_env[key] = *value;
+    }
+    env_ctx = &task_env;
+  }
+  InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, &*tm.needs_ctx, &run_ctx_,
+                      StatusFor(instance.task));
+  a.steps.reserve(tm.steps.size());
+  for (const auto& tmpl : tm.steps) {
+    if (tmpl.IsLiteral()) {
+      a.steps.push_back(tmpl.pieces().empty() ? "" : tmpl.pieces()[0].literal);
+      continue;
+    }
+    auto line = tmpl.Render(ctx);
+    if (!line.ok()) return Status::Invalid("cannot render the command: " + line.status().message());
+    a.steps.push_back(std::move(line).value());
+  }
+  auto cwd = tm.cwd.Render(ctx);
+  if (!cwd.ok()) return Status::Invalid("cwd: " + cwd.status().message());
+  a.cwd = *cwd;
+  if (a.cwd.empty()) a.cwd = run_.workdir;
+  else if (a.cwd[0] != '/') a.cwd = run_.workdir + "/" + a.cwd;
+
+  a.env.reserve(env_ctx->size() + 4);
+  for (auto it = env_ctx->begin(); it != env_ctx->end(); ++it)
+    a.env.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>() : expr::ToDisplayString(it.value()));
+  a.env.emplace_back("RELAY_RUN_ID", run_.id);
+  a.env.emplace_back("RELAY_TASK", instance.name);
+  a.env.emplace_back("RELAY_ATTEMPT", std::to_string(m.row.attempts));
+  a.env.emplace_back("RELAY_OUTPUT", base + ".out");
+  return a;
+}
+
+}  // namespace relay::sched

@@ -1,0 +1,147 @@
+// Private to sched/: the in-memory model of one run while the scheduler
+// drives it. Per instance: its row (mirror of the store) and a count of
+// needed tasks not yet complete; per task: progress counters. Readiness is
+// counted, never searched for (taskflow's join counter).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <queue>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "expr/expr.h"
+#include "plan/dag.h"
+#include "sched/retry.h"
+#include "sched/scheduler.h"
+#include "spec/pipeline.h"
+#include "store/store.h"
+
+namespace relay::sched {
+
+struct InstanceModel {
+  store::TaskRow row;
+  int32_t unmet = 0;             // needed tasks not complete yet
+  int32_t last_transition = -1;  // index in the pending batch, -1 if none
+  bool pid_dirty = false;        // row changed without a transition
+};
+
+struct TaskModel {
+  int32_t remaining = 0;          // instances not final
+  int32_t running = 0;            // instances claimed or running
+  bool any_failed = false;        // an instance failed (not continue_on_error)
+  bool upstream_failed = false;   // any_failed here or upstream_failed in a need
+  bool all_succeeded = true;      // every final instance succeeded (or was reused)
+  bool any_cancelled = false;
+  std::vector<int32_t> deferred;  // ready, but max_parallel was reached
+  nlohmann::json outputs = nlohmann::json::object();  // from its last succeeded instance
+  std::optional<nlohmann::json> needs_ctx;  // `needs` for expressions, built once complete
+  // Parsed once per task.
+  std::vector<expr::Template> steps;
+  std::vector<std::pair<std::string, expr::Template>> env;
+  expr::Template cwd;
+  std::optional<expr::Expression> condition;
+  spec::RetrySpec retry;
+  Micros timeout = 0;
+  std::vector<std::string> shell;
+  bool force_shell = false;
+};
+
+struct ReadyEntry {
+  int32_t critical_path;
+  int32_t index;
+  bool operator<(const ReadyEntry& o) const {  // max-heap: longest path first, then lowest index
+    if (critical_path != o.critical_path) return critical_path < o.critical_path;
+    return index > o.index;
+  }
+};
+
+struct TimerEntry {
+  Micros due;
+  int32_t index;
+  bool operator>(const TimerEntry& o) const { return due > o.due; }
+};
+
+class Scheduler::Impl {
+ public:
+  Impl(store::Store* store, exec::Runner* runner, const Clock* clock, Observer* observer,
+       Options options);
+  Result<state::RunState> Execute(const std::string& run_id);
+
+ private:
+  // Loading and recovery (recovery.cc).
+  Status Load(const std::string& run_id);
+  Status Recover();
+  Status PrepareTaskModels();
+  void ApplyReuse();
+
+  // Decisions (decide.cc).
+  void Decide(int32_t index);
+  expr::StatusFunctions StatusFor(int32_t task) const;
+  nlohmann::json NeedsContext(int32_t task) const;
+  std::string NeedsFailureReason(int32_t task) const;
+  Result<exec::AttemptSpec> BuildAttempt(int32_t index);
+
+  // The loop (scheduler.cc).
+  void Transition(int32_t index, state::TaskState to, std::string_view cause, std::string reason,
+                  std::string data = "{}");
+  void TransitionRun(state::RunState to, std::string_view cause, std::string reason);
+  void MarkFinal(int32_t index);
+  void DrainCompletions();
+  bool Stalled() const;
+  void StartReady();
+  void Start(int32_t index);
+  void OnFinished(const exec::AttemptResult& r);
+  // Retries per policy (→ retry_wait) or moves to the final failure state.
+  void FailOrRetry(int32_t index, FailureKind kind, int exit_code, std::string_view final_cause,
+                   std::string reason, std::string data);
+  void FireTimers();
+  void BeginCancel(std::string_view cause, std::string reason);
+  void ForceCancel();
+  Status Flush();
+  Micros NextWakeup() const;
+  bool Done() const;
+  state::RunState FinalState(std::string* reason) const;
+
+  store::Store* store_;
+  exec::Runner* runner_;
+  const Clock* clock_;
+  Observer* observer_;
+  Options options_;
+  std::mt19937_64 rng_;
+
+  store::RunRow run_;
+  std::optional<spec::Pipeline> pipeline_;
+  std::optional<plan::Plan> plan_;
+  nlohmann::json env_;       // pipeline env, rendered
+  nlohmann::json run_ctx_;   // {"id": …}
+  std::vector<std::string> secrets_;
+  std::vector<InstanceModel> inst_;
+  std::vector<TaskModel> tasks_;
+  int32_t non_final_ = 0;
+  int32_t running_ = 0;
+  std::priority_queue<ReadyEntry> ready_;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
+  bool cancelling_ = false;
+  bool forced_ = false;
+
+  store::Batch batch_;
+  struct Change {
+    int32_t index;
+    state::TaskState from, to;
+  };
+  std::vector<Change> changed_;  // for observers, after the commit
+  std::vector<int32_t> completed_;  // tasks whose instances all became final
+  std::optional<state::RunState> run_changed_from_;
+  std::vector<exec::AttemptSpec> to_spawn_;
+  std::vector<int32_t> dirty_rows_;
+  Micros next_cancel_poll_ = 0;
+  Micros next_heartbeat_ = 0;
+  Micros next_tick_ = 0;
+};
+
+}  // namespace relay::sched

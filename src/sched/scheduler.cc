@@ -1,0 +1,457 @@
+#include "sched/scheduler.h"
+
+#include <algorithm>
+
+#include "base/duration.h"
+#include "base/file_util.h"
+#include "events/event.h"
+#include "sched/outputs.h"
+#include "sched/run_model.h"
+
+namespace relay::sched {
+
+using state::RunState;
+using state::TaskState;
+namespace tc = state::cause;
+
+Scheduler::Scheduler(store::Store* store, exec::Runner* runner, const Clock* clock,
+                     Observer* observer, Options options)
+    : impl_(std::make_unique<Impl>(store, runner, clock, observer, std::move(options))) {}
+Scheduler::~Scheduler() = default;
+
+Result<RunState> Scheduler::Execute(const std::string& run_id) { return impl_->Execute(run_id); }
+
+Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* clock,
+                      Observer* observer, Options options)
+    : store_(store), runner_(runner), clock_(clock), observer_(observer), options_(std::move(options)) {
+  rng_.seed(options_.seed ? options_.seed : std::random_device{}());
+  if (options_.jobs < 1) options_.jobs = 1;
+}
+
+Result<RunState> Scheduler::Impl::Execute(const std::string& run_id) {
+  RELAY_RETURN_IF_ERROR(Load(run_id));
+  RELAY_RETURN_IF_ERROR(Recover());
+  if (observer_) {
+    std::vector<store::TaskRow> rows;
+    rows.reserve(inst_.size());
+    for (const auto& i : inst_) rows.push_back(i.row);
+    observer_->OnRunStarted(run_, rows);
+  }
+  while (true) {
+    Micros now = clock_->Now();
+    FireTimers();
+    if (!cancelling_ && now >= next_cancel_poll_) {
+      next_cancel_poll_ = now + options_.cancel_poll_interval;
+      auto requested = store_->CancelRequested(run_.id);
+      if (!requested.ok()) {
+        runner_->KillAll();
+        return requested.status();
+      }
+      if (*requested) BeginCancel(state::run_cause::kCancelRequested, "cancel requested (relay cancel)");
+    }
+    if (now >= next_heartbeat_) {
+      next_heartbeat_ = now + options_.heartbeat_interval;
+      Status hb = store_->Heartbeat(run_.id, options_.owner, now, now + options_.lease);
+      if (!hb.ok()) {
+        runner_->KillAll();
+        return hb;
+      }
+    }
+    DrainCompletions();
+    StartReady();
+    Status flushed = Flush();
+    if (!flushed.ok()) {
+      runner_->KillAll();
+      return flushed;
+    }
+    if (Done()) break;
+    if (Stalled()) {
+      return Status::Internal("scheduler stalled: " + std::to_string(non_final_) +
+                              " task instances can never become ready (a bug in relay)");
+    }
+    if (observer_ && options_.tick > 0 && now >= next_tick_) {
+      next_tick_ = now + options_.tick;
+      observer_->OnTick(now);
+    }
+    exec::WaitResult w = runner_->Wait(NextWakeup());
+    for (const auto& s : w.started) {
+      InstanceModel& m = inst_[static_cast<size_t>(s.token)];
+      m.row.pid = s.pid;
+      m.row.pgid = s.pgid;
+      if (!m.pid_dirty) dirty_rows_.push_back(static_cast<int32_t>(s.token));
+      m.pid_dirty = true;
+    }
+    for (const auto& r : w.finished) OnFinished(r);
+    if (w.interrupt_signal) {
+      if (!cancelling_) {
+        BeginCancel(state::run_cause::kInterrupted, "interrupted (signal " + std::to_string(w.interrupt_signal) + ")");
+        if (observer_) observer_->OnNotice("cancelling: stopping running tasks (press Ctrl-C again to kill them)");
+      } else {
+        ForceCancel();
+        if (observer_) observer_->OnNotice("killing every running task");
+      }
+    }
+  }
+  DrainCompletions();
+  std::string reason;
+  RunState final_state = FinalState(&reason);
+  if (run_.state == RunState::kCancelling) {
+    TransitionRun(RunState::kCancelled, state::run_cause::kCancelled, reason);
+  } else {
+    TransitionRun(final_state,
+                  final_state == RunState::kSucceeded ? state::run_cause::kAllSucceeded
+                                                      : state::run_cause::kTaskFailed,
+                  reason);
+  }
+  run_.ended_at = clock_->Now();
+  run_.owner.clear();
+  RELAY_RETURN_IF_ERROR(Flush());
+  return run_.state;
+}
+
+bool Scheduler::Impl::Done() const { return non_final_ == 0 && runner_->running() == 0; }
+
+Micros Scheduler::Impl::NextWakeup() const {
+  Micros now = clock_->Now();
+  Micros wake = std::min(next_cancel_poll_, next_heartbeat_);
+  if (!timers_.empty()) wake = std::min(wake, timers_.top().due);
+  if (observer_ && options_.tick > 0) wake = std::min(wake, next_tick_);
+  if (runner_->running() == 0 && timers_.empty() && ready_.empty() && non_final_ > 0 && !cancelling_) {
+    // Nothing can make progress: a bug, or a plan we cannot finish. Do not spin.
+    return std::max<Micros>(0, wake - now);
+  }
+  return std::max<Micros>(0, wake - now);
+}
+
+RunState Scheduler::Impl::FinalState(std::string* reason) const {
+  std::vector<std::string> failed;
+  for (const auto& m : inst_) {
+    const auto& spec = pipeline_->tasks[plan_->pipeline->FindTask(m.row.task)];
+    if ((m.row.state == TaskState::kFailed || m.row.state == TaskState::kLost) && !spec.continue_on_error)
+      failed.push_back(m.row.name);
+  }
+  if (run_.state == RunState::kCancelling) {
+    *reason = "cancelled";
+    return RunState::kCancelled;
+  }
+  if (failed.empty()) {
+    *reason = "every task succeeded or was skipped";
+    return RunState::kSucceeded;
+  }
+  *reason = failed.size() == 1 ? "task '" + failed[0] + "' failed"
+                               : std::to_string(failed.size()) + " tasks failed, first '" + failed[0] + "'";
+  return RunState::kFailed;
+}
+
+void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view cause,
+                                 std::string reason, std::string data) {
+  InstanceModel& m = inst_[index];
+  TaskState from = m.row.state;
+  state::CheckTransition(state::TaskMachine(), from, to, cause);
+  m.row.state = to;
+  m.row.cause = std::string(cause);
+  m.row.reason = std::move(reason);
+  m.last_transition = static_cast<int32_t>(batch_.transitions.size());
+  batch_.transitions.emplace_back(store::TaskTransition{m.row, from, std::string(cause), std::move(data)});
+  changed_.push_back({index, from, to});
+}
+
+void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::string reason) {
+  RunState from = run_.state;
+  state::CheckTransition(state::RunMachine(), from, to, cause);
+  run_.state = to;
+  run_.reason = std::move(reason);
+  if (state::IsFinal(to)) {
+    run_.ended_at = clock_->Now();
+    run_.owner.clear();
+  }
+  batch_.transitions.emplace_back(store::RunTransition{run_, from, std::string(cause), "{}"});
+  if (!run_changed_from_) run_changed_from_ = from;
+}
+
+// An instance reached a final state: count it; a task whose instances are
+// all final is queued for completion. Completions are drained by a loop,
+// not recursion: a chain of 10,000 skips must not use 10,000 stack frames.
+void Scheduler::Impl::MarkFinal(int32_t index) {
+  InstanceModel& m = inst_[index];
+  int32_t task = plan_->instances[index].task;
+  TaskModel& t = tasks_[task];
+  --non_final_;
+  switch (m.row.state) {
+    case TaskState::kSucceeded:
+      break;
+    case TaskState::kFailed:
+    case TaskState::kLost:
+      if (!pipeline_->tasks[task].continue_on_error) {
+        t.any_failed = true;
+        t.all_succeeded = false;
+      }
+      break;
+    case TaskState::kCancelled:
+      t.any_cancelled = true;
+      t.all_succeeded = false;
+      break;
+    default:
+      t.all_succeeded = false;
+      break;
+  }
+  if (--t.remaining == 0) completed_.push_back(task);
+}
+
+void Scheduler::Impl::DrainCompletions() {
+  while (!completed_.empty()) {
+    int32_t done = completed_.back();
+    completed_.pop_back();
+    TaskModel& t = tasks_[done];
+    for (int32_t need : plan_->tasks[done].needs)
+      t.upstream_failed = t.upstream_failed || tasks_[need].upstream_failed;
+    t.upstream_failed = t.upstream_failed || t.any_failed;
+    for (int32_t user : plan_->tasks[done].dependants) {
+      const plan::TaskNode& node = plan_->tasks[user];
+      for (int32_t i = node.first_instance; i < node.first_instance + node.instance_count; ++i) {
+        if (--inst_[i].unmet == 0 && inst_[i].row.state == TaskState::kPending) Decide(i);
+      }
+    }
+  }
+}
+
+bool Scheduler::Impl::Stalled() const {
+  if (non_final_ == 0 || runner_->running() > 0 || !timers_.empty() || !ready_.empty() ||
+      !to_spawn_.empty() || !completed_.empty())
+    return false;
+  for (const auto& t : tasks_)
+    if (!t.deferred.empty()) return false;
+  return true;
+}
+
+void Scheduler::Impl::StartReady() {
+  if (cancelling_ && forced_) return;
+  while (running_ < options_.jobs && !ready_.empty()) {
+    int32_t index = ready_.top().index;
+    ready_.pop();
+    if (inst_[index].row.state != TaskState::kQueued) continue;
+    int32_t task = plan_->instances[index].task;
+    int max_parallel = pipeline_->tasks[task].max_parallel;
+    if (max_parallel > 0 && tasks_[task].running >= max_parallel) {
+      tasks_[task].deferred.push_back(index);
+      continue;
+    }
+    Start(index);
+  }
+}
+
+void Scheduler::Impl::Start(int32_t index) {
+  InstanceModel& m = inst_[index];
+  int32_t task = plan_->instances[index].task;
+  Micros now = clock_->Now();
+  ++running_;
+  ++tasks_[task].running;
+  m.row.attempts += 1;
+  m.row.owner = options_.owner;
+  m.row.lease_until = now + options_.lease;
+  Transition(index, TaskState::kClaimed, tc::kClaimed, "claimed by " + options_.owner);
+  m.row.started_at = now;
+  m.row.ended_at = 0;
+  m.row.exit_code.reset();
+  m.row.signal = 0;
+  m.row.pid = 0;
+  m.row.pgid = 0;
+  auto attempt = BuildAttempt(index);
+  m.row.log_path = attempt.ok() ? attempt->log_path : "";
+  Transition(index, TaskState::kRunning, tc::kStarted, "attempt " + std::to_string(m.row.attempts),
+             events::DataBuilder().Add("attempt", m.row.attempts).Add("log", m.row.log_path).Build());
+  if (!attempt.ok()) {
+    exec::AttemptResult r;
+    r.token = static_cast<uint64_t>(index);
+    r.exit_code = -1;
+    r.spawn_error = attempt.status().message();
+    r.started_at = r.ended_at = now;
+    OnFinished(r);
+    return;
+  }
+  to_spawn_.push_back(std::move(attempt).value());
+}
+
+void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
+  int32_t index = static_cast<int32_t>(r.token);
+  InstanceModel& m = inst_[index];
+  int32_t task = plan_->instances[index].task;
+  --running_;
+  --tasks_[task].running;
+  if (!tasks_[task].deferred.empty()) {
+    for (int32_t d : tasks_[task].deferred) ready_.push({plan_->tasks[task].critical_path, d});
+    tasks_[task].deferred.clear();
+  }
+  m.row.ended_at = r.ended_at ? r.ended_at : clock_->Now();
+  m.row.exit_code = r.exit_code;
+  m.row.signal = r.signal;
+  m.row.owner.clear();
+  m.row.lease_until = 0;
+  Micros took = m.row.ended_at - m.row.started_at;
+  events::DataBuilder data;
+  data.Add("attempt", m.row.attempts).Add("exit_code", r.exit_code).Add("duration_us", took);
+  if (r.signal) data.Add("signal", r.signal);
+  if (r.cancelled || (forced_ && !r.Succeeded())) {
+    Transition(index, TaskState::kCancelled, tc::kCancelled, "stopped: the run was cancelled", data.Build());
+    MarkFinal(index);
+    return;
+  }
+  if (r.Succeeded()) {
+    const spec::TaskSpec& spec = pipeline_->tasks[task];
+    if (!spec.outputs.empty()) {
+      auto text = ReadFile(m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out");
+      nlohmann::json outputs = ParseOutputs(text.ok() ? *text : "", spec.outputs);
+      m.row.outputs_json = outputs.dump();
+      tasks_[task].outputs = std::move(outputs);
+    }
+    Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took), data.Build());
+    MarkFinal(index);
+    return;
+  }
+  if (!r.spawn_error.empty()) {
+    data.Add("error", r.spawn_error);
+    FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, r.spawn_error, data.Build());
+  } else if (r.timed_out) {
+    FailOrRetry(index, FailureKind::kTimeout, r.exit_code, tc::kTimeout,
+                "timed out after " + FormatDuration(took), data.Build());
+  } else if (r.signal) {
+    FailOrRetry(index, FailureKind::kFailure, -1, tc::kSignaled,
+                "killed by signal " + std::to_string(r.signal), data.Build());
+  } else {
+    std::string what = "exit code " + std::to_string(r.exit_code);
+    if (r.failed_step > 0) what += " in step " + std::to_string(r.failed_step + 1);
+    FailOrRetry(index, FailureKind::kFailure, r.exit_code, tc::kExitNonzero, what, data.Build());
+  }
+}
+
+void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code,
+                                  std::string_view final_cause, std::string reason, std::string data) {
+  InstanceModel& m = inst_[index];
+  int32_t task = plan_->instances[index].task;
+  const spec::RetrySpec& policy = tasks_[task].retry;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  RetryDecision d = DecideRetry(policy, m.row.attempts, kind, exit_code, uniform(rng_));
+  if (d.retry && !cancelling_) {
+    m.row.due_at = clock_->Now() + d.delay;
+    std::string why = reason + " (" + FailureKindName(kind) + "); retry " + std::to_string(m.row.attempts + 1) +
+                      " of " + std::to_string(policy.attempts) + " in " + FormatDuration(d.delay);
+    Transition(index, TaskState::kRetryWait, tc::kRetry, std::move(why), std::move(data));
+    timers_.push({m.row.due_at, index});
+    return;
+  }
+  if (policy.attempts > 1 && m.row.attempts >= policy.attempts)
+    reason += " (after " + std::to_string(m.row.attempts) + " attempts)";
+  if (m.row.state == TaskState::kLost) {
+    // Lost and not retried: `lost` is itself final.
+    MarkFinal(index);
+    return;
+  }
+  Transition(index, TaskState::kFailed, final_cause, std::move(reason), std::move(data));
+  MarkFinal(index);
+}
+
+void Scheduler::Impl::FireTimers() {
+  Micros now = clock_->Now();
+  while (!timers_.empty() && timers_.top().due <= now) {
+    int32_t index = timers_.top().index;
+    timers_.pop();
+    if (inst_[index].row.state != TaskState::kRetryWait) continue;
+    inst_[index].row.due_at = 0;
+    Transition(index, TaskState::kQueued, tc::kBackoffElapsed, "back-off elapsed");
+    ready_.push({plan_->tasks[plan_->instances[index].task].critical_path, index});
+  }
+}
+
+// Actions' semantics: cancelling stops what runs and drops what waits, except
+// tasks whose condition asks about status (always(), cancelled()): they still
+// get their turn once their needs finish.
+void Scheduler::Impl::BeginCancel(std::string_view cause, std::string reason) {
+  if (cancelling_) return;
+  cancelling_ = true;
+  if (run_.state == RunState::kRunning) TransitionRun(RunState::kCancelling, cause, std::move(reason));
+  for (size_t i = 0; i < inst_.size(); ++i) {
+    InstanceModel& m = inst_[i];
+    int32_t task = plan_->instances[i].task;
+    switch (m.row.state) {
+      case TaskState::kPending:
+        if (tasks_[task].condition && tasks_[task].condition->UsesStatusFunction()) break;
+        Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+        MarkFinal(static_cast<int32_t>(i));
+        break;
+      case TaskState::kQueued:
+      case TaskState::kRetryWait:
+      case TaskState::kClaimed:
+        Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+        MarkFinal(static_cast<int32_t>(i));
+        break;
+      case TaskState::kRunning:
+        runner_->Cancel(static_cast<uint64_t>(i));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Scheduler::Impl::ForceCancel() {
+  forced_ = true;
+  runner_->KillAll();
+  for (size_t i = 0; i < inst_.size(); ++i) {
+    InstanceModel& m = inst_[i];
+    if (m.row.state == TaskState::kPending || m.row.state == TaskState::kQueued ||
+        m.row.state == TaskState::kRetryWait || m.row.state == TaskState::kClaimed) {
+      Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+      MarkFinal(static_cast<int32_t>(i));
+    }
+  }
+}
+
+// One commit for everything decided since the last one, then the spawns that
+// commit made durable. Rows changed by several transitions are written once.
+Status Scheduler::Impl::Flush() {
+  if (!batch_.transitions.empty() || !dirty_rows_.empty()) {
+    batch_.now = clock_->Now();
+    for (size_t k = 0; k < batch_.transitions.size(); ++k) {
+      auto* t = std::get_if<store::TaskTransition>(&batch_.transitions[k]);
+      if (!t) continue;
+      InstanceModel& m = inst_[t->row.index];
+      if (m.last_transition == static_cast<int32_t>(k)) {
+        t->row = m.row;
+        m.last_transition = -1;
+        m.pid_dirty = false;
+      }
+    }
+    for (int32_t index : dirty_rows_) {
+      if (!inst_[index].pid_dirty) continue;
+      batch_.updates.push_back(inst_[index].row);
+      inst_[index].pid_dirty = false;
+    }
+    dirty_rows_.clear();
+    Status st = store_->Commit(batch_);
+    batch_.transitions.clear();
+    batch_.updates.clear();
+    if (!st.ok()) return st;
+    if (observer_) {
+      for (const auto& c : changed_) observer_->OnTaskChanged(inst_[c.index].row, c.from, c.to);
+      if (run_changed_from_) observer_->OnRunChanged(run_, *run_changed_from_);
+      observer_->OnCommitted();
+    }
+    changed_.clear();
+    run_changed_from_.reset();
+  }
+  for (auto& spec : to_spawn_) {
+    int32_t index = static_cast<int32_t>(spec.token);
+    exec::Started s = runner_->Start(spec);
+    InstanceModel& m = inst_[index];
+    if (s.pid > 0) {
+      m.row.pid = s.pid;
+      m.row.pgid = s.pgid;
+      if (!m.pid_dirty) dirty_rows_.push_back(index);
+      m.pid_dirty = true;
+    }
+  }
+  to_spawn_.clear();
+  return Status::Ok();
+}
+
+}  // namespace relay::sched

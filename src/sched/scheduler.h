@@ -1,0 +1,53 @@
+// The scheduler drives one run to a final state: it decides what is ready,
+// applies transitions, starts attempts through an exec::Runner, fires retry
+// timers and handles cancellation. The same code starts a fresh run and
+// resumes one whose relay died (attempts that were running become `lost`).
+//
+// Its loop, per iteration: fold every pending transition into one store
+// commit, then start the processes whose `running` transition is now
+// durable, then wait for the next event (exit, timer, cancel, interrupt).
+// Work per finished instance is proportional to its dependants.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "exec/runner.h"
+#include "sched/observer.h"
+#include "state/run.h"
+#include "store/store.h"
+
+namespace relay::sched {
+
+struct Options {
+  int jobs = 2;                           // concurrent attempts at most
+  std::string owner;                      // this process's owner id (exec::SelfOwnerId)
+  std::string log_dir = ".relay/logs";    // attempt logs go to LOG_DIR/RUN/…
+  Micros heartbeat_interval = 5 * kSecond;
+  Micros lease = 60 * kSecond;            // claims expire this long after the last heartbeat
+  Micros cancel_poll_interval = 200 * kMillisecond;
+  Micros tick = 0;                        // OnTick period; 0 = none
+  Micros kill_grace = 5 * kSecond;
+  uint64_t seed = 0;                      // for retry jitter; 0 = random
+};
+
+class Scheduler {
+ public:
+  Scheduler(store::Store* store, exec::Runner* runner, const Clock* clock, Observer* observer,
+            Options options);
+  ~Scheduler();
+
+  // Runs (or resumes) `run_id` to a final state and returns it. kInvalid
+  // when the run is already final; kBusy when another live relay owns it;
+  // infrastructure errors when the store fails (running processes are then
+  // killed, to be found `lost` by the next resume).
+  Result<state::RunState> Execute(const std::string& run_id);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relay::sched

@@ -1,0 +1,180 @@
+#include "ui/progress.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "base/duration.h"
+
+namespace relay::ui {
+
+using state::TaskState;
+
+namespace {
+const char* kReset = "\x1b[0m";
+const char* kGreen = "\x1b[32m";
+const char* kRed = "\x1b[31m";
+const char* kYellow = "\x1b[33m";
+const char* kDim = "\x1b[2m";
+const char* kBold = "\x1b[1m";
+}  // namespace
+
+TerminalInfo DetectTerminal(int fd) {
+  TerminalInfo t;
+  const char* term = std::getenv("TERM");
+  t.live = isatty(fd) && term && std::strcmp(term, "dumb") != 0;
+  t.color = t.live && !std::getenv("NO_COLOR");
+  winsize ws;
+  if (t.live && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) t.width = ws.ws_col;
+  return t;
+}
+
+Progress::Progress(FILE* out, TerminalInfo term, const Clock* clock)
+    : out_(out), term_(term), clock_(clock) {}
+
+Progress::~Progress() = default;
+
+void Progress::Line(const char* color, const std::string& label, const std::string& text) {
+  ClearBlock();
+  std::string elapsed = "+" + FormatDuration(clock_->Now() - start_);
+  if (term_.color) {
+    std::fprintf(out_, "%s%8s%s %s%-6s%s %s\n", kDim, elapsed.c_str(), kReset, color, label.c_str(), kReset,
+                 text.c_str());
+  } else {
+    std::fprintf(out_, "%8s %-6s %s\n", elapsed.c_str(), label.c_str(), text.c_str());
+  }
+}
+
+void Progress::OnRunStarted(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) {
+  start_ = clock_->Now();
+  total_ = static_cast<int>(tasks.size());
+  for (const auto& t : tasks) {
+    if (!state::IsFinal(t.state)) continue;
+    ++done_;
+    if (t.state == TaskState::kFailed || t.state == TaskState::kLost) ++failed_;
+    if (t.state == TaskState::kSkipped) ++skipped_;
+  }
+  std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(), total_,
+               total_ == 1 ? "" : "s", done_ ? (", " + std::to_string(done_) + " already done").c_str() : "");
+}
+
+void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskState to) {
+  switch (to) {
+    case TaskState::kRunning:
+      running_[row.index] = row;
+      if (!term_.live)
+        Line(kBold, "start", row.name + (row.attempts > 1 ? " (attempt " + std::to_string(row.attempts) + ")" : ""));
+      break;
+    case TaskState::kSucceeded:
+      running_.erase(row.index);
+      ++done_;
+      Line(kGreen, "ok", row.name + "  " + (row.cause == "reused" ? row.reason : FormatDuration(row.ended_at - row.started_at)));
+      break;
+    case TaskState::kFailed:
+    case TaskState::kLost:
+      running_.erase(row.index);
+      ++done_;
+      ++failed_;
+      Line(kRed, to == TaskState::kLost ? "lost" : "FAIL", row.name + ": " + row.reason +
+                                                             (row.log_path.empty() ? "" : "  (log: " + row.log_path + ")"));
+      break;
+    case TaskState::kRetryWait:
+      running_.erase(row.index);
+      Line(kYellow, "retry", row.name + ": " + row.reason);
+      break;
+    case TaskState::kSkipped:
+      ++done_;
+      ++skipped_;
+      Line(kDim, "skip", row.name + ": " + row.reason);
+      break;
+    case TaskState::kCancelled:
+      running_.erase(row.index);
+      ++done_;
+      if (from == TaskState::kRunning) Line(kYellow, "cancel", row.name);
+      break;
+    default:
+      break;
+  }
+}
+
+void Progress::OnRunChanged(const store::RunRow& run, state::RunState from) {
+  if (run.state == state::RunState::kCancelling) Line(kYellow, "cancel", "cancelling the run: " + run.reason);
+}
+
+void Progress::OnNotice(const std::string& text) { Line(kYellow, "note", text); }
+
+void Progress::OnCommitted() {
+  if (term_.live) {
+    Micros now = clock_->Now();
+    if (now - last_draw_ >= 50 * kMillisecond) DrawBlock();
+  }
+  std::fflush(out_);
+}
+
+void Progress::OnTick(Micros now) {
+  if (term_.live) {
+    DrawBlock();
+    std::fflush(out_);
+  }
+}
+
+void Progress::ClearBlock() {
+  if (!term_.live || block_lines_ == 0) return;
+  std::fprintf(out_, "\x1b[%dA\x1b[J", block_lines_);
+  block_lines_ = 0;
+}
+
+void Progress::DrawBlock() {
+  ClearBlock();
+  Micros now = clock_->Now();
+  last_draw_ = now;
+  int shown = 0;
+  for (const auto& [index, row] : running_) {
+    if (shown == 10) {
+      std::fprintf(out_, "  … and %zu more\n", running_.size() - 10);
+      ++block_lines_;
+      break;
+    }
+    std::string text = row.name + "  " + FormatDuration(now - row.started_at);
+    if (row.attempts > 1) text += "  attempt " + std::to_string(row.attempts);
+    if (static_cast<int>(text.size()) > term_.width - 4) text.resize(term_.width - 4);
+    std::fprintf(out_, "  %s▶%s %s\n", term_.color ? kBold : "", term_.color ? kReset : "", text.c_str());
+    ++block_lines_;
+    ++shown;
+  }
+  int pending = total_ - done_ - static_cast<int>(running_.size());
+  std::fprintf(out_, "%s[%d/%d] %zu running, %d failed, %d pending%s\n", term_.color ? kDim : "", done_, total_,
+               running_.size(), failed_, pending < 0 ? 0 : pending, term_.color ? kReset : "");
+  ++block_lines_;
+}
+
+void Progress::PrintSummary(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) {
+  ClearBlock();
+  int ok = 0, failed = 0, skipped = 0, cancelled = 0;
+  for (const auto& t : tasks) {
+    if (t.state == TaskState::kSucceeded) ++ok;
+    if (t.state == TaskState::kFailed || t.state == TaskState::kLost) ++failed;
+    if (t.state == TaskState::kSkipped) ++skipped;
+    if (t.state == TaskState::kCancelled) ++cancelled;
+  }
+  const char* color = run.state == state::RunState::kSucceeded ? kGreen : kRed;
+  std::fprintf(out_, "%srun %s %s%s in %s: %d succeeded, %d failed, %d skipped, %d cancelled\n",
+               term_.color ? color : "", run.id.c_str(), std::string(state::Name(run.state)).c_str(),
+               term_.color ? kReset : "", FormatDuration(clock_->Now() - start_).c_str(), ok, failed, skipped,
+               cancelled);
+  int listed = 0;
+  for (const auto& t : tasks) {
+    if (t.state != TaskState::kFailed && t.state != TaskState::kLost) continue;
+    if (++listed > 20) {
+      std::fprintf(out_, "  … and %d more (relay show %s)\n", failed - 20, run.id.c_str());
+      break;
+    }
+    std::fprintf(out_, "  failed: %s — %s%s%s\n", t.name.c_str(), t.reason.c_str(),
+                 t.log_path.empty() ? "" : "\n          log: ", t.log_path.c_str());
+  }
+  std::fflush(out_);
+}
+
+}  // namespace relay::ui

@@ -1,0 +1,55 @@
+// What `relay run` prints while it works. Two renderers of the same
+// scheduler events: a live view for terminals (a block of running tasks with
+// elapsed times, redrawn in place, finished tasks scrolling above it) and
+// plain lines for pipes, files, NO_COLOR and TERM=dumb.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "sched/observer.h"
+
+namespace relay::ui {
+
+struct TerminalInfo {
+  bool live = false;   // a TTY whose TERM is not "dumb"
+  bool color = false;  // live and NO_COLOR unset
+  int width = 80;
+};
+
+// Inspects `fd` and the environment.
+TerminalInfo DetectTerminal(int fd);
+
+class Progress : public sched::Observer {
+ public:
+  Progress(FILE* out, TerminalInfo term, const Clock* clock);
+  ~Progress() override;
+
+  void OnRunStarted(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) override;
+  void OnTaskChanged(const store::TaskRow& row, state::TaskState from, state::TaskState to) override;
+  void OnRunChanged(const store::RunRow& run, state::RunState from) override;
+  void OnCommitted() override;
+  void OnTick(Micros now) override;
+  void OnNotice(const std::string& text) override;
+
+  // The closing summary: counts, and each failed task with its reason and log.
+  void PrintSummary(const store::RunRow& run, const std::vector<store::TaskRow>& tasks);
+
+ private:
+  void Line(const char* color, const std::string& label, const std::string& text);
+  void ClearBlock();
+  void DrawBlock();
+
+  FILE* out_;
+  TerminalInfo term_;
+  const Clock* clock_;
+  Micros start_ = 0;
+  Micros last_draw_ = 0;
+  int block_lines_ = 0;
+  int total_ = 0, done_ = 0, failed_ = 0, skipped_ = 0;
+  std::map<int32_t, store::TaskRow> running_;  // by index, for the live block
+};
+
+}  // namespace relay::ui
