@@ -3,9 +3,12 @@
 // AttemptSpec and later collects an AttemptResult.
 //
 // An attempt is a list of steps run one after another in the same working
-// directory (each in its own process, all in one new process group), stdin
-// from /dev/null, stdout and stderr captured line by line into one log file
-// with timestamps. The attempt ends at the first step that fails.
+// directory, each in its own process leading its own new process group (a
+// group dies with its last member, so steps cannot share one). stdin is
+// /dev/null; stdout and stderr are captured line by line into one log file
+// with timestamps (format in exec/output_log.h). The attempt ends at the
+// first step that fails. When a step's process exits, whatever is left of its
+// group (background jobs) is killed, as CI runners do at the end of a job.
 #pragma once
 
 #include <cstdint>
@@ -23,41 +26,51 @@ namespace relay::exec {
 struct AttemptSpec {
   uint64_t token = 0;  // the caller's handle for this attempt; echoed in results
   // Each step is a command line. A line without shell syntax whose program is
-  // found on PATH is exec'd directly; anything else runs as shell + {line}.
+  // found on PATH is exec'd directly (rules: exec/command_line.h); anything
+  // else runs as shell + {line}. An empty list succeeds at once.
   std::vector<std::string> steps;
-  std::vector<std::string> shell = {"/bin/sh", "-c"};
+  std::vector<std::string> shell = {"/bin/sh", "-c"};  // empty = the default
   bool force_shell = false;  // the pipeline named a shell: never exec directly
   // Added to (and overriding) the inherited environment.
   std::vector<std::pair<std::string, std::string>> env;
-  std::string cwd;       // "" = inherit
-  std::string log_path;  // created (with parents) when the first byte arrives
+  std::string cwd;                   // "" = inherit
+  std::string log_path;              // created (with parents) when the first byte arrives;
+                                     // "" = discard output
   std::vector<std::string> secrets;  // values replaced by *** in the log
-  Micros timeout = 0;                // whole attempt; 0 = none
+  Micros timeout = 0;                // whole attempt, all steps; 0 = none
   Micros kill_grace = 5 * kSecond;   // SIGTERM → SIGKILL delay
 };
 
-// Identifies the processes of a running attempt, for recording in the store
-// so a later `relay resume` can kill what a dead relay left behind.
+// Identifies the processes of a running step, for recording in the store so
+// a later `relay resume` can kill what a dead relay left behind. Reported
+// once per step: by Start for the first, by Wait for the others.
 struct Started {
   uint64_t token = 0;
-  int pid = 0;   // current step's process
-  int pgid = 0;  // the attempt's process group (same for every step)
+  int pid = 0;   // the step's process; 0 when it could not be started
+  int pgid = 0;  // the step's process group (== pid: each step leads its own)
 };
 
 struct AttemptResult {
   uint64_t token = 0;
-  int exit_code = 0;   // of the last step run; -1 when killed by a signal
-  int signal = 0;      // the signal that killed it, or 0
+  int exit_code = 0;  // of the last step run; -1 when killed by a signal
+  int signal = 0;     // the signal that killed it, or 0
   bool timed_out = false;
-  bool cancelled = false;        // stopped by Cancel()
-  std::string spawn_error;       // non-empty: the process could not start
-  int failed_step = -1;          // index of the failing step, -1 if none
-  Micros started_at = 0;         // wall clock
+  bool cancelled = false;  // stopped by Cancel() or KillAll()
+  // Non-empty: a step could not start, e.g. "cannot start 'make': cwd /x: No
+  // such file or directory"; exit_code is then -1.
+  std::string spawn_error;
+  // Non-empty: output could not be written to log_path (the steps still ran),
+  // e.g. "cannot write log /x/y.log: Permission denied".
+  std::string log_error;
+  int failed_step = -1;   // 0-based index of the failing step, -1 if none
+  Micros started_at = 0;  // wall clock
   Micros ended_at = 0;
-  Micros user_cpu = 0;
-  Micros system_cpu = 0;
-  int64_t max_rss_kb = 0;
-  bool Succeeded() const { return spawn_error.empty() && exit_code == 0 && signal == 0 && !timed_out && !cancelled; }
+  Micros user_cpu = 0;     // summed over the steps' processes and
+  Micros system_cpu = 0;   // the descendants they waited for
+  int64_t max_rss_kb = 0;  // largest of any one step
+  bool Succeeded() const {
+    return spawn_error.empty() && exit_code == 0 && signal == 0 && !timed_out && !cancelled;
+  }
 };
 
 // What Wait returned: processes that started a new step, attempts that
@@ -73,26 +86,41 @@ class Runner {
   virtual ~Runner() = default;
 
   // Starts the first step of an attempt. On success the process exists and
-  // Started describes it; failing to spawn (missing cwd, no such program) is
-  // reported as a finished attempt with spawn_error by the next Wait, not here.
+  // Started describes it; failing to spawn (missing cwd, shell not found, out
+  // of file descriptors) is reported as a finished attempt with spawn_error
+  // by the next Wait, not here. A program missing from PATH is no spawn
+  // error: the shell runs the line and exits 127 with its usual message.
   virtual Started Start(const AttemptSpec& spec) = 0;
 
   // Blocks until an attempt finishes, a step starts, a signal arrives, or
-  // `timeout` elapses (0: poll; negative: no limit).
+  // `timeout` elapses (0: poll; negative: no limit). Meanwhile it copies
+  // output to the logs and applies timeouts. With nothing running, a
+  // negative timeout returns at once; a positive one sleeps (still woken by
+  // SIGINT/SIGTERM), so the caller can wait for its own timers here.
+  // A SIGINT/SIGTERM is only reported: no process is signalled.
   virtual WaitResult Wait(Micros timeout) = 0;
 
   // Stops an attempt: SIGTERM to its group, SIGKILL after the grace period.
-  // The attempt is later reported finished with cancelled = true.
+  // The attempt is later reported finished with cancelled = true. Unknown or
+  // finished tokens are ignored.
   virtual void Cancel(uint64_t token) = 0;
 
-  // SIGKILL to every group now (second Ctrl-C).
+  // SIGKILL to every group now (second Ctrl-C); results follow from Wait,
+  // with cancelled = true.
   virtual void KillAll() = 0;
 
+  // Attempts started and not yet reported finished by Wait.
   virtual size_t running() const = 0;
 };
 
-// The real runner (posix_spawn, process groups, poll). Installs SIGINT,
-// SIGTERM and SIGCHLD handling for the lifetime of the object.
+// The real runner (posix_spawn, process groups, ppoll). While it exists,
+// SIGCHLD, SIGINT and SIGTERM are blocked in the creating thread (threads
+// created later inherit that) and handled by the runner; Wait must be called
+// from the creating thread. The inherited environment is the process's at
+// creation. Destroying the runner SIGKILLs and reaps what still runs, then
+// restores the previous handlers and signal mask.
+// REQUIRES: no other runner from NewPosixRunner exists (the signal handlers
+// are process-wide); a second one aborts.
 std::unique_ptr<Runner> NewPosixRunner();
 
 // Kills (SIGKILL) process group `pgid` and every process whose environment

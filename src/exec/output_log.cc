@@ -1,0 +1,134 @@
+#include "exec/output_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "base/file_util.h"
+
+namespace relay::exec {
+
+OutputLog::OutputLog(std::string path, Masker masker)
+    : path_(std::move(path)), masker_(std::move(masker)) {}
+
+OutputLog::~OutputLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void OutputLog::Append(Stream stream, std::string_view bytes, Micros now) {
+  if (path_.empty()) return;
+  std::string& part = partial_[static_cast<int>(stream)];
+  const std::string_view tag = stream == Stream::kOut ? "out" : "err";
+  while (!bytes.empty()) {
+    size_t nl = bytes.find('\n');
+    size_t len = nl == std::string_view::npos ? bytes.size() : nl;
+    if (part.size() + len > kMaxLine) {
+      size_t room = kMaxLine - part.size();
+      part.append(bytes.substr(0, room));
+      AddLine(tag, part, now);
+      part.clear();
+      bytes.remove_prefix(room);
+      continue;
+    }
+    if (nl == std::string_view::npos) {
+      part.append(bytes);
+      break;
+    }
+    if (part.empty()) {
+      AddLine(tag, bytes.substr(0, nl), now);
+    } else {
+      part.append(bytes.substr(0, nl));
+      AddLine(tag, part, now);
+      part.clear();
+    }
+    bytes.remove_prefix(nl + 1);
+  }
+  Flush();
+}
+
+void OutputLog::EndStream(Stream stream, Micros now) {
+  std::string& part = partial_[static_cast<int>(stream)];
+  if (part.empty()) return;
+  AddLine(stream == Stream::kOut ? "out" : "err", part, now);
+  part.clear();
+  Flush();
+}
+
+void OutputLog::WriteSys(std::string_view text, Micros now) {
+  if (path_.empty()) return;
+  AddLine("sys", text, now);
+  Flush();
+}
+
+void OutputLog::AddLine(std::string_view tag, std::string_view text, Micros now) {
+  AppendTimestamp(now);
+  pending_ += ' ';
+  pending_.append(tag);
+  pending_ += ' ';
+  pending_.append(masker_.empty() ? text : masker_.Apply(text, &scratch_));
+  pending_ += '\n';
+}
+
+// Formatting a date costs a gmtime_r and an allocation; lines come in bursts
+// within one second, so only the milliseconds are formatted per line.
+void OutputLog::AppendTimestamp(Micros now) {
+  Micros second = now / kSecond;
+  if (second != cached_second_) {
+    cached_second_ = second;
+    second_prefix_ = FormatTimestamp(second * kSecond);
+    second_prefix_.resize(second_prefix_.size() - 4);  // drop "000Z"
+  }
+  int millis = static_cast<int>((now % kSecond) / kMillisecond);
+  if (millis < 0) millis = 0;
+  char ms[4] = {static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                static_cast<char>('0' + millis % 10), 'Z'};
+  pending_.append(second_prefix_);
+  pending_.append(ms, sizeof ms);
+}
+
+bool OutputLog::Open() {
+  if (fd_ >= 0) return true;
+  if (!error_.empty()) return false;
+  const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+  fd_ = ::open(path_.c_str(), flags, 0644);
+  if (fd_ < 0 && errno == ENOENT) {
+    size_t slash = path_.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      Status made = MakeDirs(path_.substr(0, slash));
+      if (!made.ok()) {
+        error_ = "cannot write log " + path_ + ": " + made.message();
+        return false;
+      }
+      fd_ = ::open(path_.c_str(), flags, 0644);
+    }
+  }
+  if (fd_ < 0) {
+    error_ = "cannot write log " + path_ + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void OutputLog::Flush() {
+  if (pending_.empty()) return;
+  if (Open()) {
+    size_t off = 0;
+    while (off < pending_.size()) {
+      ssize_t n = ::write(fd_, pending_.data() + off, pending_.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error_ = "cannot write log " + path_ + ": " + std::strerror(errno);
+        ::close(fd_);
+        fd_ = -1;
+        break;
+      }
+      off += static_cast<size_t>(n);
+    }
+  }
+  pending_.clear();
+}
+
+}  // namespace relay::exec

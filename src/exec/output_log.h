@@ -1,0 +1,66 @@
+// OutputLog: one attempt's log file. Bytes from the step's stdout and stderr
+// arrive in arbitrary chunks; whole lines are written as
+//
+//   2026-11-24T22:25:09.123Z out <text>
+//   2026-11-24T22:25:09.125Z err <text>
+//   2026-11-24T22:25:09.100Z sys step 2: make test
+//
+// (RFC 3339 UTC with milliseconds, the time the line was complete), with
+// secrets masked. Each stream keeps its own partial line, so interleaved
+// stdout/stderr never mix within a line.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "exec/mask.h"
+
+namespace relay::exec {
+
+enum class Stream { kOut = 0, kErr = 1 };
+
+class OutputLog {
+ public:
+  // Longer lines are cut into pieces of this many bytes, each its own line.
+  // (A secret straddling a cut is not masked.)
+  static constexpr size_t kMaxLine = 64 * 1024;
+
+  // `path` "" discards everything. Nothing touches the disk until the first
+  // line is written: then the parent directories are created and the file
+  // opened with O_APPEND, so a silent command leaves no file.
+  OutputLog(std::string path, Masker masker);
+  ~OutputLog();
+  OutputLog(const OutputLog&) = delete;
+  OutputLog& operator=(const OutputLog&) = delete;
+
+  // Adds bytes read from `stream` at wall-clock time `now`; complete lines
+  // are written at once, the rest waits for its newline.
+  void Append(Stream stream, std::string_view bytes, Micros now);
+  // The stream's pipe closed: writes its unterminated last line, if any.
+  void EndStream(Stream stream, Micros now);
+  // Writes one "sys" line (relay's own note, e.g. which step starts).
+  void WriteSys(std::string_view text, Micros now);
+
+  // The first failure to create or write the file, e.g. "cannot write log
+  // /x/y.log: Permission denied"; "" if none. Output after a failure is lost.
+  const std::string& error() const { return error_; }
+
+ private:
+  void AddLine(std::string_view tag, std::string_view text, Micros now);
+  void AppendTimestamp(Micros now);
+  void Flush();
+  bool Open();
+
+  std::string path_;
+  Masker masker_;
+  int fd_ = -1;
+  std::string error_;
+  std::string partial_[2];  // unterminated line per Stream
+  std::string pending_;     // formatted lines not yet written
+  std::string scratch_;     // masking buffer
+  Micros cached_second_ = -1;
+  std::string second_prefix_;  // "2026-11-24T22:25:09." for cached_second_
+};
+
+}  // namespace relay::exec

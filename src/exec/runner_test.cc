@@ -1,0 +1,489 @@
+// Runs real processes; each test finishes well under a second.
+#include "exec/runner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "base/file_util.h"
+#include "base/strings.h"
+
+namespace relay::exec {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr Micros kLimit = 3 * kSecond;  // a test failing here is stuck, not slow
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/relay_runner_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = fs::canonical(tmpl).string();
+    runner_ = NewPosixRunner();
+  }
+  void TearDown() override {
+    runner_.reset();
+    fs::remove_all(dir_);
+  }
+
+  AttemptSpec Spec(std::vector<std::string> steps) {
+    AttemptSpec spec;
+    spec.token = next_token_++;
+    spec.steps = std::move(steps);
+    spec.log_path = dir_ + "/logs/" + std::to_string(spec.token) + ".log";
+    return spec;
+  }
+
+  // Waits until attempt `token` finishes; collects Started reports and the
+  // results of other attempts finishing meanwhile.
+  AttemptResult WaitFor(uint64_t token) {
+    Micros give_up = MonotonicNow() + kLimit;
+    while (results_.count(token) == 0 && MonotonicNow() < give_up) {
+      WaitResult r = runner_->Wait(100 * kMillisecond);
+      EXPECT_EQ(r.interrupt_signal, 0);
+      started_.insert(started_.end(), r.started.begin(), r.started.end());
+      for (AttemptResult& res : r.finished) results_[res.token] = res;
+    }
+    if (results_.count(token) == 0) {
+      ADD_FAILURE() << "attempt " << token << " did not finish";
+      AttemptResult none;
+      none.exit_code = -999;
+      return none;
+    }
+    return results_[token];
+  }
+
+  AttemptResult Run(const AttemptSpec& spec) {
+    first_ = runner_->Start(spec);
+    return WaitFor(spec.token);
+  }
+
+  // The log's lines without their timestamps: "out hello".
+  std::vector<std::string> Lines(const AttemptSpec& spec) {
+    Result<std::string> text = ReadFile(spec.log_path);
+    if (!text.ok()) return {};
+    std::vector<std::string> lines;
+    for (const std::string& line : Split(*text, '\n')) {
+      if (line.size() > 25) lines.push_back(line.substr(25));
+    }
+    return lines;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Runner> runner_;
+  uint64_t next_token_ = 1;
+  Started first_;
+  std::vector<Started> started_;
+  std::map<uint64_t, AttemptResult> results_;
+};
+
+bool GoneOrZombie(int pid) {
+  Micros give_up = MonotonicNow() + kSecond;
+  while (MonotonicNow() < give_up) {
+    Result<std::string> stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat.ok()) return true;
+    size_t close = stat->rfind(')');
+    if (close != std::string::npos && stat->compare(close, 4, ") Z ") == 0) return true;
+    usleep(2000);
+  }
+  return false;
+}
+
+int ReadPid(const std::string& path) {
+  Result<std::string> text = ReadFile(path);
+  return text.ok() ? std::atoi(text->c_str()) : 0;
+}
+
+TEST_F(RunnerTest, ExitCodes) {
+  AttemptResult ok = Run(Spec({"true"}));
+  EXPECT_TRUE(ok.Succeeded());
+  EXPECT_EQ(ok.exit_code, 0);
+  EXPECT_EQ(ok.failed_step, -1);
+  EXPECT_GT(first_.pid, 0);
+  EXPECT_EQ(first_.pgid, first_.pid);
+
+  AttemptResult fail = Run(Spec({"false"}));
+  EXPECT_FALSE(fail.Succeeded());
+  EXPECT_EQ(fail.exit_code, 1);
+  EXPECT_EQ(fail.failed_step, 0);
+
+  EXPECT_EQ(Run(Spec({"exit 3"})).exit_code, 3);
+}
+
+TEST_F(RunnerTest, DeathBySignal) {
+  AttemptResult r = Run(Spec({"kill -9 $$"}));
+  EXPECT_EQ(r.exit_code, -1);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_FALSE(r.Succeeded());
+  EXPECT_FALSE(r.timed_out);
+}
+
+TEST_F(RunnerTest, CapturesStdoutAndStderrApartWithTimestamps) {
+  AttemptSpec spec = Spec({"echo to-out; echo to-err >&2"});
+  Micros before = SystemClock::Get()->Now();
+  AttemptResult r = Run(spec);
+  EXPECT_TRUE(r.Succeeded());
+  EXPECT_GE(r.started_at, before);
+  EXPECT_GE(r.ended_at, r.started_at);
+  Result<std::string> text = ReadFile(spec.log_path);
+  ASSERT_TRUE(text.ok());
+  std::regex line(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (out|err) to-(out|err))");
+  for (const std::string& l : Split(*text, '\n')) {
+    if (l.empty()) continue;
+    EXPECT_TRUE(std::regex_match(l, line)) << l;
+  }
+  EXPECT_THAT(Lines(spec), ::testing::UnorderedElementsAre("out to-out", "err to-err"));
+}
+
+TEST_F(RunnerTest, PartialLastLinesAreKept) {
+  AttemptSpec spec = Spec({"printf a; printf b >&2; printf c"});
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ::testing::UnorderedElementsAre("out ac", "err b"));
+}
+
+TEST_F(RunnerTest, LongLinesAreSplit) {
+  AttemptSpec spec = Spec({"head -c 70000 /dev/zero | tr '\\0' a"});
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec),
+              ElementsAre("out " + std::string(65536, 'a'), "out " + std::string(4464, 'a')));
+}
+
+TEST_F(RunnerTest, SilentCommandLeavesNoFile) {
+  AttemptSpec spec = Spec({"true"});
+  spec.log_path = dir_ + "/logs/deep/er/x.log";
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_FALSE(fs::exists(dir_ + "/logs"));
+
+  spec = Spec({"echo hi"});
+  spec.log_path = dir_ + "/logs/deep/er/y.log";
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out hi"));
+}
+
+TEST_F(RunnerTest, UnwritableLogIsReportedButTheStepStillRuns) {
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/file", "").ok());
+  AttemptSpec spec = Spec({"echo hi"});
+  spec.log_path = dir_ + "/file/x.log";
+  AttemptResult r = Run(spec);
+  EXPECT_TRUE(r.Succeeded());
+  EXPECT_THAT(r.log_error, HasSubstr("cannot write log " + spec.log_path));
+}
+
+TEST_F(RunnerTest, MasksSecrets) {
+  AttemptSpec spec = Spec({"echo token=s3cr3t and s3cr3t", "echo done s3cr3t >&2"});
+  spec.secrets = {"s3cr3t", ""};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec),
+              ElementsAre("sys step 1: echo token=*** and ***", "out token=*** and ***",
+                          "sys step 2: echo done *** >&2", "err done ***"));
+}
+
+TEST_F(RunnerTest, EnvironmentAdditionsAndOverrides) {
+  AttemptSpec spec = Spec({"echo $RELAY_X $HOME $RELAY_Y"});
+  spec.env = {{"RELAY_X", "1"}, {"HOME", "/custom"}, {"RELAY_Y", "a"}, {"RELAY_Y", "b"}};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out 1 /custom b"));
+
+  // Direct exec gets the same environment.
+  spec = Spec({"printenv RELAY_X"});
+  spec.env = {{"RELAY_X", "direct"}};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out direct"));
+}
+
+TEST_F(RunnerTest, PathFromTheAttemptsEnvironmentFindsPrograms) {
+  ASSERT_TRUE(MakeDirs(dir_ + "/bin").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/bin/relay-hello", "#!/bin/sh\necho hello $1\n").ok());
+  ASSERT_EQ(chmod((dir_ + "/bin/relay-hello").c_str(), 0755), 0);
+  AttemptSpec spec = Spec({"relay-hello world"});
+  spec.env = {{"PATH", dir_ + "/bin:/usr/bin:/bin"}};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out hello world"));
+
+  // Not on the inherited PATH: the shell runs the line and says so.
+  spec = Spec({"relay-hello world"});
+  AttemptResult r = Run(spec);
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_EQ(r.spawn_error, "");
+  ASSERT_EQ(Lines(spec).size(), 1u);
+  EXPECT_THAT(Lines(spec)[0], HasSubstr("not found"));
+}
+
+TEST_F(RunnerTest, DirectExecNeedsNoShellButShellSyntaxDoes) {
+  AttemptSpec spec = Spec({"true"});
+  spec.shell = {"/nonexistent/sh", "-c"};
+  EXPECT_TRUE(Run(spec).Succeeded());
+
+  spec = Spec({"true;"});
+  spec.shell = {"/nonexistent/sh", "-c"};
+  AttemptResult r = Run(spec);
+  EXPECT_EQ(r.spawn_error, "cannot start 'true;': /nonexistent/sh: No such file or directory");
+  EXPECT_EQ(r.exit_code, -1);
+
+  spec = Spec({"true"});
+  spec.shell = {"/nonexistent/sh", "-c"};
+  spec.force_shell = true;
+  EXPECT_THAT(Run(spec).spawn_error, HasSubstr("/nonexistent/sh"));
+}
+
+TEST_F(RunnerTest, CustomShell) {
+  AttemptSpec spec = Spec({"echo $0"});
+  spec.shell = {"sh", "-c"};  // looked up on PATH
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out sh"));
+}
+
+TEST_F(RunnerTest, WorkingDirectory) {
+  ASSERT_TRUE(MakeDirs(dir_ + "/work").ok());
+  AttemptSpec spec = Spec({"pwd", "echo $PWD", "./here.sh"});
+  spec.cwd = dir_ + "/work";
+  ASSERT_TRUE(WriteFileAtomic(spec.cwd + "/here.sh", "#!/bin/sh\necho script\n").ok());
+  ASSERT_EQ(chmod((spec.cwd + "/here.sh").c_str(), 0755), 0);
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec),
+              ElementsAre("sys step 1: pwd", "out " + spec.cwd, "sys step 2: echo $PWD",
+                          "out " + spec.cwd, "sys step 3: ./here.sh", "out script"));
+}
+
+TEST_F(RunnerTest, MissingWorkingDirectoryIsASpawnError) {
+  AttemptSpec spec = Spec({"true"});
+  spec.cwd = dir_ + "/missing";
+  Started s = runner_->Start(spec);
+  EXPECT_EQ(s.pid, 0);
+  EXPECT_EQ(runner_->running(), 1u);
+  WaitResult w = runner_->Wait(0);
+  ASSERT_EQ(w.finished.size(), 1u);
+  const AttemptResult& r = w.finished[0];
+  EXPECT_EQ(r.token, spec.token);
+  EXPECT_EQ(r.spawn_error, "cannot start 'true': cwd " + spec.cwd + ": No such file or directory");
+  EXPECT_EQ(r.exit_code, -1);
+  EXPECT_EQ(r.failed_step, 0);
+  EXPECT_FALSE(r.Succeeded());
+  EXPECT_EQ(runner_->running(), 0u);
+
+  spec = Spec({"echo $HOME"});  // through the shell: same message
+  spec.cwd = dir_ + "/missing";
+  EXPECT_EQ(Run(spec).spawn_error,
+            "cannot start 'echo $HOME': cwd " + spec.cwd + ": No such file or directory");
+}
+
+TEST_F(RunnerTest, StepsRunInOrderAndStopAtTheFirstFailure) {
+  AttemptSpec spec = Spec({"echo one", "false", "echo three"});
+  AttemptResult r = Run(spec);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.failed_step, 1);
+  EXPECT_THAT(Lines(spec), ElementsAre("sys step 1: echo one", "out one", "sys step 2: false"));
+  ASSERT_EQ(started_.size(), 1u);  // step 2, reported by Wait
+  EXPECT_EQ(started_[0].token, spec.token);
+  EXPECT_NE(started_[0].pid, first_.pid);
+  EXPECT_EQ(started_[0].pgid, started_[0].pid);
+}
+
+TEST_F(RunnerTest, LaterStepThatCannotStartIsASpawnError) {
+  std::string cwd = dir_ + "/gone";
+  ASSERT_TRUE(MakeDirs(cwd).ok());
+  AttemptSpec spec = Spec({"rmdir " + cwd, "true"});
+  spec.cwd = cwd;
+  AttemptResult r = Run(spec);
+  EXPECT_EQ(r.failed_step, 1);
+  EXPECT_EQ(r.spawn_error, "cannot start 'true': cwd " + cwd + ": No such file or directory");
+}
+
+TEST_F(RunnerTest, EmptyStepListSucceeds) { EXPECT_TRUE(Run(Spec({})).Succeeded()); }
+
+TEST_F(RunnerTest, StdinIsDevNull) {
+  Micros start = MonotonicNow();
+  EXPECT_TRUE(Run(Spec({"cat"})).Succeeded());
+  EXPECT_LT(MonotonicNow() - start, kSecond);
+}
+
+TEST_F(RunnerTest, TimeoutSendsTermToTheGroup) {
+  AttemptSpec spec = Spec({"sleep 5"});
+  spec.timeout = 100 * kMillisecond;
+  Micros start = MonotonicNow();
+  AttemptResult r = Run(spec);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGTERM);
+  EXPECT_EQ(r.failed_step, 0);
+  EXPECT_FALSE(r.Succeeded());
+  Micros took = MonotonicNow() - start;
+  EXPECT_GE(took, 100 * kMillisecond);
+  EXPECT_LT(took, kSecond);
+}
+
+TEST_F(RunnerTest, TimeoutEscalatesToKillAfterTheGrace) {
+  AttemptSpec spec = Spec({"trap '' TERM; sleep 5"});
+  spec.timeout = 100 * kMillisecond;
+  spec.kill_grace = 200 * kMillisecond;
+  Micros start = MonotonicNow();
+  AttemptResult r = Run(spec);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  Micros took = MonotonicNow() - start;
+  EXPECT_GE(took, 300 * kMillisecond);
+  EXPECT_LT(took, kSecond);
+}
+
+TEST_F(RunnerTest, TimeoutCoversAllSteps) {
+  AttemptSpec spec = Spec({"sleep 0.1", "sleep 0.1", "sleep 5"});
+  spec.timeout = 300 * kMillisecond;
+  AttemptResult r = Run(spec);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.failed_step, 2);
+}
+
+TEST_F(RunnerTest, CancelStopsTheAttempt) {
+  AttemptSpec spec = Spec({"sleep 5", "echo never"});
+  runner_->Start(spec);
+  WaitResult w = runner_->Wait(20 * kMillisecond);
+  EXPECT_TRUE(w.finished.empty());
+  runner_->Cancel(spec.token);
+  runner_->Cancel(999);  // unknown: ignored
+  AttemptResult r = WaitFor(spec.token);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGTERM);
+  EXPECT_EQ(r.failed_step, 0);
+  EXPECT_THAT(Lines(spec), Not(::testing::Contains("out never")));
+}
+
+TEST_F(RunnerTest, KillAllKillsEveryGroupNow) {
+  AttemptSpec a = Spec({"trap '' TERM; sleep 5"});
+  AttemptSpec b = Spec({"sleep 5"});
+  runner_->Start(a);
+  runner_->Start(b);
+  runner_->KillAll();
+  AttemptResult ra = WaitFor(a.token);
+  AttemptResult rb = WaitFor(b.token);
+  EXPECT_EQ(ra.signal, SIGKILL);
+  EXPECT_EQ(rb.signal, SIGKILL);
+  EXPECT_TRUE(ra.cancelled);
+}
+
+TEST_F(RunnerTest, BackgroundJobIsKilledWhenTheStepEnds) {
+  std::string pidfile = dir_ + "/bg.pid";
+  Micros start = MonotonicNow();
+  AttemptResult r = Run(Spec({"sleep 30 & echo $! > " + pidfile}));
+  EXPECT_TRUE(r.Succeeded());
+  EXPECT_LT(MonotonicNow() - start, kSecond);  // did not wait for the job's pipe
+  int pid = ReadPid(pidfile);
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(GoneOrZombie(pid));
+}
+
+TEST_F(RunnerTest, KillLeftoversFindsEscapeesByEnvironmentMarker) {
+  std::string pidfile = dir_ + "/escaped.pid";
+  std::string marker = "RELAY_TEST_MARK=" + std::to_string(getpid()) + "-" + dir_;
+  // The step waits until the escapee has left its group, or the step's end
+  // would kill it first.
+  AttemptSpec spec =
+      Spec({"setsid sh -c 'echo $$ > " + pidfile + ".tmp && mv " + pidfile + ".tmp " + pidfile +
+            "; exec sleep 30' & while [ ! -e " + pidfile + " ]; do sleep 0.01; done"});
+  spec.env = {{"RELAY_TEST_MARK", marker.substr(marker.find('=') + 1)}};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  int pid = ReadPid(pidfile);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(kill(pid, 0), 0);  // left the group, so survived the step's end
+
+  EXPECT_EQ(KillLeftovers(0, marker.substr(0, marker.size() - 1)), 0);  // a prefix is no match
+  EXPECT_EQ(KillLeftovers(0, marker), 1);
+  EXPECT_TRUE(GoneOrZombie(pid));
+  EXPECT_EQ(KillLeftovers(0, marker), 0);
+}
+
+TEST_F(RunnerTest, KillLeftoversKillsTheProcessGroup) {
+  AttemptSpec spec = Spec({"sleep 5"});
+  Started s = runner_->Start(spec);
+  EXPECT_EQ(KillLeftovers(s.pgid, "RELAY_NO_SUCH_MARKER=1"), 1);
+  AttemptResult r = WaitFor(spec.token);
+  EXPECT_EQ(r.signal, SIGKILL);
+}
+
+TEST_F(RunnerTest, InterruptIsReportedAndChildrenKeepRunning) {
+  AttemptSpec spec = Spec({"kill -INT $PPID; sleep 5"});
+  runner_->Start(spec);
+  WaitResult w = runner_->Wait(2 * kSecond);
+  EXPECT_EQ(w.interrupt_signal, SIGINT);
+  EXPECT_TRUE(w.finished.empty());
+  EXPECT_EQ(runner_->running(), 1u);
+  runner_->Cancel(spec.token);
+  EXPECT_TRUE(WaitFor(spec.token).cancelled);
+
+  raise(SIGTERM);  // pending until Wait
+  Micros start = MonotonicNow();
+  w = runner_->Wait(2 * kSecond);
+  EXPECT_EQ(w.interrupt_signal, SIGTERM);
+  EXPECT_LT(MonotonicNow() - start, 500 * kMillisecond);
+}
+
+TEST_F(RunnerTest, WaitHonoursItsTimeout) {
+  Micros start = MonotonicNow();
+  WaitResult w = runner_->Wait(-1);  // nothing running: returns at once
+  EXPECT_TRUE(w.finished.empty());
+  w = runner_->Wait(30 * kMillisecond);  // nothing running: sleeps
+  EXPECT_GE(MonotonicNow() - start, 30 * kMillisecond);
+
+  AttemptSpec spec = Spec({"sleep 5"});
+  runner_->Start(spec);
+  start = MonotonicNow();
+  w = runner_->Wait(0);
+  EXPECT_TRUE(w.finished.empty());
+  w = runner_->Wait(50 * kMillisecond);
+  EXPECT_TRUE(w.finished.empty());
+  Micros took = MonotonicNow() - start;
+  EXPECT_GE(took, 50 * kMillisecond);
+  EXPECT_LT(took, 500 * kMillisecond);
+  runner_->Cancel(spec.token);
+  WaitFor(spec.token);
+}
+
+TEST_F(RunnerTest, ResourceUseIsRecorded) {
+  AttemptResult r = Run(Spec({"i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"}));
+  EXPECT_TRUE(r.Succeeded());
+  EXPECT_GT(r.user_cpu + r.system_cpu, 0);
+  EXPECT_GT(r.max_rss_kb, 0);
+}
+
+TEST_F(RunnerTest, ConcurrentAttemptsAllComplete) {
+  std::vector<uint64_t> tokens;
+  Micros start = MonotonicNow();
+  for (int i = 0; i < 8; ++i) {
+    AttemptSpec spec = Spec({"sleep 0.2", "echo " + std::to_string(i)});
+    EXPECT_GT(runner_->Start(spec).pid, 0);
+    tokens.push_back(spec.token);
+  }
+  EXPECT_EQ(runner_->running(), 8u);
+  std::vector<uint64_t> done;
+  while (runner_->running() > 0 && MonotonicNow() - start < kLimit) {
+    for (const AttemptResult& r : runner_->Wait(-1).finished) {
+      EXPECT_TRUE(r.Succeeded()) << r.token;
+      done.push_back(r.token);
+    }
+  }
+  EXPECT_THAT(done, ::testing::UnorderedElementsAreArray(tokens));
+  EXPECT_LT(MonotonicNow() - start, kSecond);  // in parallel, not 8 × 0.2 s
+}
+
+TEST_F(RunnerTest, ManySpawnsLeakNoDescriptors) {
+  auto count_fds = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator());
+  };
+  long before = count_fds();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Run(Spec({"true"})).Succeeded());
+  EXPECT_EQ(count_fds(), before);
+}
+
+}  // namespace
+}  // namespace relay::exec
