@@ -14,12 +14,11 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -48,9 +47,9 @@ struct Reference {
 
 // Results of the status functions for the task being decided.
 struct StatusFunctions {
-  bool success = true;    // every need succeeded
-  bool failure = false;   // some need (or an ancestor) failed
-  bool cancelled = false; // the run is being cancelled
+  bool success = true;     // every need succeeded
+  bool failure = false;    // some need (or an ancestor) failed
+  bool cancelled = false;  // the run is being cancelled
 };
 
 // What the names of an expression evaluate to.
@@ -87,7 +86,8 @@ class Expression {
   Expression& operator=(Expression&&) noexcept;
 
   // Parses an expression (the text between `${{` and `}}`, or a bare `if:`).
-  // Unknown functions and wrong argument counts are parse errors.
+  // Unknown functions, wrong argument counts and a bad literal format string
+  // are parse errors. `source` is kept verbatim; on error *out is unchanged.
   static std::optional<ParseError> Parse(std::string_view source, Expression* out);
 
   const std::string& source() const { return source_; }
@@ -100,6 +100,8 @@ class Expression {
   Result<Value> Evaluate(const Context& ctx) const;
 
  private:
+  friend class Template;  // renders through the tree without copying values
+
   std::string source_;
   std::shared_ptr<const Node> root_;
   std::vector<Reference> references_;
@@ -115,13 +117,16 @@ class Template {
     size_t expr_offset = 0;          // byte offset of the expression's first character
   };
 
-  // Errors point into `text` (an unclosed `${{` points at its `$`).
+  // Errors point into `text` (an unclosed `${{` points at its `$`). The
+  // last piece is always the trailing literal (possibly empty) without an
+  // expression, so a text without `${{` is one piece.
   static std::optional<ParseError> Parse(std::string_view text, Template* out);
 
   bool IsLiteral() const;
   // When the text is exactly one `${{ expr }}` (surrounding spaces allowed).
   const Expression* SoleExpression() const;
   const std::vector<Piece>& pieces() const { return pieces_; }
+  // The references of all expressions, offsets relative to the template text.
   std::vector<Reference> References() const;
 
   Result<std::string> Render(const Context& ctx) const;
