@@ -16,17 +16,17 @@ namespace relay::events {
 
 struct Event {
   std::string run_id;
-  int64_t seq = 0;       // 1, 2, … within the run
-  Micros ts = 0;         // wall clock, microseconds since the epoch
-  std::string kind;      // "run" or "task"
-  std::string subject;   // "" for the run; the task instance name for a task
-  std::string from;      // state name before ("" for the run's creation)
-  std::string to;        // state name after
-  std::string cause;     // stable cause text from the state table
-  std::string reason;    // human explanation ("exit code 2", "needs 'build' failed")
-  std::string data;      // canonical JSON object text with extra facts; "{}" when none
-  std::string prev_hash; // 64 lowercase hex digits; all zeros for seq 1
-  std::string hash;      // 64 lowercase hex digits
+  int64_t seq = 0;        // 1, 2, … within the run
+  Micros ts = 0;          // wall clock, microseconds since the epoch
+  std::string kind;       // "run" or "task"
+  std::string subject;    // "" for the run; the task instance name for a task
+  std::string from;       // state name before ("" for the run's creation)
+  std::string to;         // state name after
+  std::string cause;      // stable cause text from the state table
+  std::string reason;     // human explanation ("exit code 2", "needs 'build' failed")
+  std::string data;       // canonical JSON object text with extra facts; "{}" when none
+  std::string prev_hash;  // 64 lowercase hex digits; all zeros for seq 1
+  std::string hash;       // 64 lowercase hex digits
 };
 
 // 64 zeros: the prev_hash of a run's first event.
@@ -35,7 +35,8 @@ const std::string& GenesisHash();
 // The exact bytes that are hashed (see docs/ledger-format.md).
 std::string CanonicalBytes(const Event& e);
 
-// sha256(prev ‖ CanonicalBytes(e)) as lowercase hex. `prev_hash` is hex.
+// sha256(prev ‖ CanonicalBytes(e)) as lowercase hex, where prev is the 32
+// bytes `prev_hash` (64 hex digits) stands for. "" if prev_hash is not hex.
 std::string ComputeHash(const std::string& prev_hash, const Event& e);
 
 struct VerifyResult {
@@ -55,9 +56,13 @@ std::string ToJsonLine(const Event& e);
 class DataBuilder {
  public:
   DataBuilder& Add(std::string key, const std::string& value);
-  DataBuilder& Add(std::string key, const char* value) { return Add(std::move(key), std::string(value)); }
+  DataBuilder& Add(std::string key, const char* value) {
+    return Add(std::move(key), std::string(value));
+  }
   DataBuilder& Add(std::string key, int64_t value);
-  DataBuilder& Add(std::string key, int value) { return Add(std::move(key), static_cast<int64_t>(value)); }
+  DataBuilder& Add(std::string key, int value) {
+    return Add(std::move(key), static_cast<int64_t>(value));
+  }
   DataBuilder& Add(std::string key, bool value);
   std::string Build() const;  // "{}" when empty
 

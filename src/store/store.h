@@ -139,7 +139,8 @@ class Store {
   virtual Result<std::vector<TaskRow>> ClaimQueued(const std::string& owner, Micros now,
                                                    Micros lease_until, int limit) = 0;
 
-  // Small per-store settings (e.g. "durability" = "power").
+  // Small per-store settings (e.g. "durability" = "power"); "" when unset.
+  // SetSetting refuses a durability other than "normal"/"power" (kInvalid).
   virtual Result<std::string> GetSetting(const std::string& key) = 0;
   virtual Status SetSetting(const std::string& key, const std::string& value) = 0;
 

@@ -1,0 +1,466 @@
+// SqliteStore: opening, migrations, queries and the small writes. The commit
+// path (CreateRun, Commit, ClaimQueued) is in sqlite_commit.cc.
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+
+#include "base/file_util.h"
+#include "base/strings.h"
+#include "store/migrations.h"
+#include "store/sqlite/errors.h"
+#include "store/sqlite/rows.h"
+#include "store/sqlite/statements.h"
+
+namespace relay::store::sqlite {
+namespace {
+
+using std::string;
+
+// A migration's version that this relay does not know about means a newer
+// relay wrote the store; running old code on a new schema could lose data.
+Status TooNew(const string& path, int64_t have, int known) {
+  return Status::TooNew("store " + path + " was written by a newer relay (schema " +
+                        std::to_string(have) + ", this relay knows up to " + std::to_string(known) +
+                        "); upgrade relay");
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options)
+    : db_(db), path_(std::move(path)), options_(options), st_(new Statements) {}
+
+SqliteStore::~SqliteStore() {
+  st_.reset();  // statements first: close_v2 would otherwise defer the close
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
+                                                       const OpenOptions& options,
+                                                       const Tuning& tuning) {
+  const bool memory = path == ":memory:";
+  if (!memory && !FileExists(path)) {
+    if (!options.create) return Status::NotFound("store " + path + " does not exist");
+    string dir = std::filesystem::path(path).parent_path().string();
+    if (!dir.empty()) RELAY_RETURN_IF_ERROR(MakeDirs(dir));
+  }
+  sqlite3* db = nullptr;
+  int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The store owns the handle from here, also on failure (it must be closed).
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, options));
+  if (rc != SQLITE_OK) return store->Error(rc, "open");
+  RELAY_RETURN_IF_ERROR(store->Init(tuning));
+  return store;
+}
+
+Status SqliteStore::Error(int rc, std::string_view what) const {
+  return SqliteStatus(rc, db_, path_, what);
+}
+
+Status SqliteStore::Exec(const char* sql, std::string_view what) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, what);
+}
+
+Status SqliteStore::Init(const Tuning& tuning) {
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, tuning.busy_timeout_ms);
+  // The first statement reads the file header: a file that is not a database
+  // fails here with SQLITE_NOTADB.
+  RELAY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "open"));
+  RELAY_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON", "open"));
+  RELAY_RETURN_IF_ERROR(Migrate());
+  RELAY_RETURN_IF_ERROR(Prepare());
+  return ApplyDurability();
+}
+
+// The schema version: the highest row of schema_version, 0 for an empty
+// database. A database with tables but no schema_version is someone else's.
+static Result<int64_t> ReadSchemaVersion(sqlite3* db, const string& path) {
+  Statement s;
+  int rc = s.Prepare(db, "SELECT name FROM sqlite_master WHERE type = 'table'", false);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db, path, "read the schema");
+  bool has_version = false;
+  string other;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    std::string_view name = s.Text(0);
+    if (name == "schema_version") {
+      has_version = true;
+    } else if (other.empty() && name.substr(0, 7) != "sqlite_") {
+      other = name;
+    }
+  }
+  if (rc != SQLITE_DONE) return SqliteStatus(rc, db, path, "read the schema");
+  if (!has_version) {
+    if (!other.empty()) {
+      return Status::Corrupt(path + " is not a relay store or is corrupt: it is an SQLite " +
+                             "database without relay's schema_version table (it has a table '" +
+                             other + "')");
+    }
+    return int64_t{0};
+  }
+  rc = s.Prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", false);
+  if (rc == SQLITE_OK) rc = s.Step();
+  if (rc != SQLITE_ROW) return SqliteStatus(rc, db, path, "read the schema version");
+  return s.Int(0);
+}
+
+Status SqliteStore::Migrate() {
+  const auto& migrations = Migrations();
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  // Check without a write lock first: opening an up-to-date store must not
+  // wait for a relay that is busy writing to it.
+  RELAY_ASSIGN_OR_RETURN(int64_t version, ReadSchemaVersion(db_, path_));
+  if (version > latest) return TooNew(path_, version, latest);
+  if (version == latest) return Status::Ok();
+
+  int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "migrate");
+  Status s = [&]() -> Status {
+    // Another process may have migrated while we waited for the lock.
+    RELAY_ASSIGN_OR_RETURN(int64_t v, ReadSchemaVersion(db_, path_));
+    if (v > latest) return TooNew(path_, v, latest);
+    for (const Migration& m : migrations) {
+      if (m.version <= v) continue;
+      const string what = string("apply migration ") + m.name;
+      RELAY_RETURN_IF_ERROR(Exec(m.sql, what));
+      Statement ins;
+      int r = ins.Prepare(db_,
+                          "INSERT INTO schema_version (version, name, applied_at) "
+                          "VALUES (?1, ?2, ?3)",
+                          false);
+      if (r != SQLITE_OK) return Error(r, what);
+      ins.Bind(1, int64_t{m.version});
+      ins.Bind(2, std::string_view(m.name));
+      ins.Bind(3, SystemClock::Get()->Now());
+      r = ins.Step();
+      if (r != SQLITE_DONE) return Error(r, what);
+    }
+    return Status::Ok();
+  }();
+  if (s.ok()) {
+    rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) s = Error(rc, "migrate");
+  }
+  if (!s.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
+Status SqliteStore::ApplyDurability() {
+  Durability d = options_.durability;
+  if (d == Durability::kDefault) {
+    RELAY_ASSIGN_OR_RETURN(string setting, GetSetting("durability"));
+    d = setting == "power" ? Durability::kPower : Durability::kNormal;
+  }
+  return Exec(d == Durability::kPower ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+              "configure");
+}
+
+Status SqliteStore::Prepare() {
+  const string run_cols = kRunColumns;
+  const string task_cols = kTaskColumns;
+  const string ev_cols = kEventColumns;
+  const string t_task_cols = "t." + ReplaceAll(task_cols, ", ", ", t.");
+  struct Item {
+    Statement* stmt;
+    string sql;
+  };
+  Statements& s = *st_;
+  const Item items[] = {
+      {&s.begin, "BEGIN IMMEDIATE"},
+      {&s.commit, "COMMIT"},
+      {&s.rollback, "ROLLBACK"},
+      {&s.last_event, "SELECT seq, hash FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1"},
+      {&s.insert_event, "INSERT INTO events (" + ev_cols +
+                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+      {&s.get_events,
+       "SELECT " + ev_cols + " FROM events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq"},
+      {&s.insert_run, "INSERT INTO runs (" + run_cols +
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                          "?14, ?15, ?16, ?17)"},
+      // The owner never writes cancel_requested: another process sets it.
+      {&s.update_run,
+       "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "
+       "owner = ?15, heartbeat_at = ?16 WHERE id = ?1 AND state = ?18"},
+      {&s.run_state, "SELECT state FROM runs WHERE id = ?1"},
+      {&s.get_run, "SELECT " + run_cols + " FROM runs WHERE id = ?1"},
+      {&s.list_runs, "SELECT " + ReplaceAll(run_cols, "definition,", "'' AS definition,") +
+                         " FROM runs ORDER BY created_at DESC, id DESC LIMIT ?1"},
+      {&s.last_run, "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"},
+      {&s.runs_from, "SELECT id FROM runs WHERE id >= ?1 ORDER BY id LIMIT 64"},
+      {&s.insert_task, "INSERT INTO tasks (" + task_cols +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                           "?14, ?15, ?16, ?17, ?18, ?19, ?20)"},
+      {&s.update_task,
+       "UPDATE tasks SET state = ?6, attempts = ?7, cause = ?8, reason = ?9, exit_code = ?10, "
+       "signal = ?11, due_at = ?12, owner = ?13, lease_until = ?14, started_at = ?15, "
+       "ended_at = ?16, log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20 "
+       "WHERE run_id = ?1 AND idx = ?2 AND state = ?21"},
+      {&s.update_task_plain,
+       "UPDATE tasks SET attempts = ?7, reason = ?9, exit_code = ?10, signal = ?11, "
+       "due_at = ?12, owner = ?13, lease_until = ?14, started_at = ?15, ended_at = ?16, "
+       "log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20 "
+       "WHERE run_id = ?1 AND idx = ?2"},
+      {&s.task_state, "SELECT state FROM tasks WHERE run_id = ?1 AND idx = ?2"},
+      {&s.get_tasks, "SELECT " + task_cols + " FROM tasks WHERE run_id = ?1 ORDER BY idx"},
+      {&s.claim_candidates, "SELECT " + t_task_cols +
+                                " FROM tasks t JOIN runs r ON r.id = t.run_id "
+                                "WHERE t.state = 'queued' AND r.state = 'running' "
+                                "ORDER BY r.created_at, r.id, t.idx LIMIT ?1"},
+      {&s.request_cancel, "UPDATE runs SET cancel_requested = 1 WHERE id = ?1"},
+      {&s.cancel_requested, "SELECT cancel_requested FROM runs WHERE id = ?1"},
+      {&s.take_ownership,
+       "UPDATE runs SET owner = ?3, heartbeat_at = ?4 WHERE id = ?1 AND owner = ?2"},
+      {&s.run_owner, "SELECT owner, heartbeat_at FROM runs WHERE id = ?1"},
+      {&s.heartbeat_run, "UPDATE runs SET heartbeat_at = ?3 WHERE id = ?1 AND owner = ?2"},
+      {&s.heartbeat_tasks,
+       "UPDATE tasks SET lease_until = ?3 WHERE run_id = ?1 AND owner = ?2 "
+       "AND state IN ('claimed', 'running')"},
+      {&s.get_setting, "SELECT value FROM settings WHERE key = ?1"},
+      {&s.set_setting,
+       "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+       "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+  };
+  for (const Item& item : items) {
+    int rc = item.stmt->Prepare(db_, item.sql);
+    if (rc != SQLITE_OK) return Error(rc, "prepare '" + item.sql + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace relay::store::sqlite
+
+namespace relay::store::sqlite {
+
+Result<RunRow> SqliteStore::GetRun(const std::string& id) {
+  Statement& s = st_->get_run;
+  ScopedReset reset(s);
+  s.Bind(1, id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + id + "' in store " + path_);
+  if (rc != SQLITE_ROW) return Error(rc, "read run " + id);
+  RunRow row;
+  RELAY_RETURN_IF_ERROR(ReadRun(s, path_, &row));
+  return row;
+}
+
+Result<std::vector<RunRow>> SqliteStore::ListRuns(int limit) {
+  Statement& s = st_->list_runs;
+  ScopedReset reset(s);
+  s.Bind(1, int64_t{limit > 0 ? limit : -1});
+  std::vector<RunRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.emplace_back();
+    RELAY_RETURN_IF_ERROR(ReadRun(s, path_, &out.back()));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "list runs");
+  return out;
+}
+
+Result<std::string> SqliteStore::ResolveRunId(const std::string& ref) {
+  if (ref.empty()) return Status::Invalid("empty run id");
+  if (ref == "last") {
+    Statement& s = st_->last_run;
+    ScopedReset reset(s);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("no runs in store " + path_ + " yet");
+    if (rc != SQLITE_ROW) return Error(rc, "find the last run");
+    return std::string(s.Text(0));
+  }
+  // Ids are ULIDs (upper case); accept a prefix typed in lower case too.
+  std::string upper = ref;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& prefix : {ref, upper}) {
+    std::vector<std::string> matches;
+    Statement& s = st_->runs_from;
+    ScopedReset reset(s);
+    s.Bind(1, prefix);
+    int rc;
+    // Ids sort by text, so the matches are the rows from the prefix onward.
+    while ((rc = s.Step()) == SQLITE_ROW && s.Text(0).substr(0, prefix.size()) == prefix) {
+      if (s.Text(0) == prefix) return prefix;
+      matches.emplace_back(s.Text(0));
+      if (matches.size() > 5) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "find run " + ref);
+    if (matches.size() == 1) return matches[0];
+    if (matches.size() > 1) {
+      std::string list =
+          Join(std::vector<std::string>(matches.begin(),
+                                        matches.begin() + std::min<size_t>(5, matches.size())),
+               ", ");
+      if (matches.size() > 5) list += ", …";
+      return Status::Invalid("run id '" + ref + "' is ambiguous in store " + path_ +
+                             ": it matches " + list + "; give more characters");
+    }
+    if (prefix == upper) break;
+  }
+  return Status::NotFound("no run matches '" + ref + "' in store " + path_);
+}
+
+Status SqliteStore::RunExists(const std::string& run_id) {
+  Statement& s = st_->run_state;
+  ScopedReset reset(s);
+  s.Bind(1, run_id);
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) return Status::Ok();
+  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
+  return Error(rc, "read run " + run_id);
+}
+
+Result<std::vector<TaskRow>> SqliteStore::GetTasks(const std::string& run_id) {
+  std::vector<TaskRow> out;
+  {
+    Statement& s = st_->get_tasks;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      out.emplace_back();
+      RELAY_RETURN_IF_ERROR(ReadTask(s, path_, &out.back()));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the tasks of run " + run_id);
+  }
+  if (out.empty()) RELAY_RETURN_IF_ERROR(RunExists(run_id));
+  return out;
+}
+
+Result<std::vector<events::Event>> SqliteStore::GetEvents(const std::string& run_id,
+                                                          int64_t after_seq) {
+  std::vector<events::Event> out;
+  {
+    Statement& s = st_->get_events;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    s.Bind(2, after_seq);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      out.emplace_back();
+      ReadEvent(s, &out.back());
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
+  }
+  if (out.empty()) RELAY_RETURN_IF_ERROR(RunExists(run_id));
+  return out;
+}
+
+Status SqliteStore::RequestCancel(const std::string& run_id) {
+  Statement& s = st_->request_cancel;
+  ScopedReset reset(s);
+  s.Bind(1, run_id);
+  int rc = s.Step();
+  if (rc != SQLITE_DONE) return Error(rc, "request cancel of run " + run_id);
+  if (sqlite3_changes(db_) == 0)
+    return Status::NotFound("no run '" + run_id + "' in store " + path_);
+  return Status::Ok();
+}
+
+Result<bool> SqliteStore::CancelRequested(const std::string& run_id) {
+  Statement& s = st_->cancel_requested;
+  ScopedReset reset(s);
+  s.Bind(1, run_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
+  if (rc != SQLITE_ROW) return Error(rc, "read run " + run_id);
+  return s.Int(0) != 0;
+}
+
+Status SqliteStore::TakeOwnership(const std::string& run_id, const std::string& expected_owner,
+                                  const std::string& new_owner, Micros now) {
+  {
+    Statement& s = st_->take_ownership;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    s.Bind(2, expected_owner);
+    s.Bind(3, new_owner);
+    s.Bind(4, now);
+    int rc = s.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "take ownership of run " + run_id);
+    if (sqlite3_changes(db_) == 1) return Status::Ok();
+  }
+  Statement& s = st_->run_owner;
+  ScopedReset reset(s);
+  s.Bind(1, run_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
+  if (rc != SQLITE_ROW) return Error(rc, "read run " + run_id);
+  std::string owner(s.Text(0));
+  std::string msg =
+      "run " + run_id + " is owned by " + (owner.empty() ? "nobody" : "'" + owner + "'");
+  if (!owner.empty()) msg += " (last heartbeat " + FormatTimestamp(s.Int(1)) + ")";
+  return Status::Conflict(msg + ", not " +
+                          (expected_owner.empty() ? "nobody" : "'" + expected_owner + "'") +
+                          " as expected");
+}
+
+Status SqliteStore::Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
+                              Micros lease_until) {
+  RELAY_RETURN_IF_ERROR(Begin());
+  Status s = [&]() -> Status {
+    int changed = 0;
+    Statement& run = st_->heartbeat_run;
+    {
+      ScopedReset reset(run);
+      run.Bind(1, run_id);
+      run.Bind(2, owner);
+      run.Bind(3, now);
+      int rc = run.Step();
+      if (rc != SQLITE_DONE) return Error(rc, "record a heartbeat");
+      changed += sqlite3_changes(db_);
+    }
+    Statement& tasks = st_->heartbeat_tasks;
+    ScopedReset reset(tasks);
+    tasks.Bind(1, run_id);
+    tasks.Bind(2, owner);
+    tasks.Bind(3, lease_until);
+    int rc = tasks.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "extend leases");
+    changed += sqlite3_changes(db_);
+    if (changed > 0) return Status::Ok();
+    RELAY_RETURN_IF_ERROR(RunExists(run_id));
+    return Status::Conflict("'" + owner + "' no longer owns run " + run_id +
+                            " or any of its tasks (another process took over)");
+  }();
+  return Finish(std::move(s), /*counts=*/false);
+}
+
+Result<std::string> SqliteStore::GetSetting(const std::string& key) {
+  Statement& s = st_->get_setting;
+  ScopedReset reset(s);
+  s.Bind(1, key);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return Error(rc, "read setting " + key);
+  return std::string(s.Text(0));
+}
+
+Status SqliteStore::SetSetting(const std::string& key, const std::string& value) {
+  if (key == "durability" && value != "normal" && value != "power") {
+    return Status::Invalid("setting durability must be 'normal' or 'power', not '" + value + "'");
+  }
+  {
+    Statement& s = st_->set_setting;
+    ScopedReset reset(s);
+    s.Bind(1, key);
+    s.Bind(2, value);
+    int rc = s.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "write setting " + key);
+  }
+  if (key == "durability") return ApplyDurability();
+  return Status::Ok();
+}
+
+int SqliteStore::TEST_SynchronousMode() {
+  Statement s;
+  if (s.Prepare(db_, "PRAGMA synchronous", false) != SQLITE_OK || s.Step() != SQLITE_ROW) return -1;
+  return static_cast<int>(s.Int(0));
+}
+
+Status SqliteStore::TEST_Exec(const std::string& sql) { return Exec(sql.c_str(), "execute"); }
+
+}  // namespace relay::store::sqlite

@@ -1,0 +1,208 @@
+// SQLite-specific behaviour: error mapping, durability pragmas, migrations
+// of a bare file, and that folded commits write each row once.
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "store/sqlite/errors.h"
+#include "store/store.h"
+
+namespace relay::store::sqlite {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "relay-sqlite-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    path_ = dir_ + "/relay.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<SqliteStore> OpenOk(OpenOptions o = {}) {
+    auto s = SqliteStore::Open(path_, o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+RunRow NewRun(const std::string& id) {
+  RunRow r;
+  r.id = id;
+  r.pipeline = "p";
+  r.created_at = 1;
+  return r;
+}
+
+TEST(SqliteStatusTest, MapsCodesToStatusesNamingTheFile) {
+  Status busy = SqliteStatus(SQLITE_BUSY, nullptr, "x.db", "commit");
+  EXPECT_EQ(busy.code(), Code::kBusy);
+  EXPECT_EQ(busy.message().rfind("store x.db is locked by another process (", 0), 0u);
+  EXPECT_EQ(SqliteStatus(SQLITE_LOCKED_SHAREDCACHE, nullptr, "x.db", "c").code(), Code::kBusy);
+  Status notadb = SqliteStatus(SQLITE_NOTADB, nullptr, "x.db", "open");
+  EXPECT_EQ(notadb.code(), Code::kCorrupt);
+  EXPECT_EQ(notadb.message().rfind("x.db is not a relay store or is corrupt: ", 0), 0u);
+  EXPECT_EQ(SqliteStatus(SQLITE_CORRUPT, nullptr, "x.db", "open").code(), Code::kCorrupt);
+  Status full = SqliteStatus(SQLITE_FULL, nullptr, "x.db", "commit");
+  EXPECT_EQ(full.code(), Code::kFull);
+  EXPECT_EQ(full.message(), "disk full while writing x.db");
+  for (int rc : {SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM, SQLITE_IOERR_WRITE}) {
+    Status s = SqliteStatus(rc, nullptr, "x.db", "open");
+    EXPECT_EQ(s.code(), Code::kIo) << rc;
+    EXPECT_NE(s.message().find("x.db"), std::string::npos);
+  }
+  EXPECT_EQ(SqliteStatus(SQLITE_CONSTRAINT_PRIMARYKEY, nullptr, "x.db", "c").code(),
+            Code::kConflict);
+  EXPECT_EQ(SqliteStatus(SQLITE_MISUSE, nullptr, "x.db", "c").code(), Code::kInternal);
+}
+
+TEST_F(SqliteStoreTest, CreatesParentDirectoriesAndDescribesItself) {
+  path_ = dir_ + "/a/b/relay.db";
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(std::filesystem::exists(path_));
+  EXPECT_EQ(s->Describe(), "sqlite:" + path_);
+}
+
+TEST_F(SqliteStoreTest, UncreatableDirectoryIsAnIoError) {
+  std::ofstream(dir_ + "/file") << "x";
+  path_ = dir_ + "/file/relay.db";
+  auto s = SqliteStore::Open(path_, {});
+  EXPECT_EQ(s.status().code(), Code::kIo) << s.status().message();
+  EXPECT_NE(s.status().message().find(dir_ + "/file"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, DirectoryInPlaceOfTheFileIsAnIoError) {
+  std::filesystem::create_directories(path_);
+  auto s = SqliteStore::Open(path_, {});
+  EXPECT_EQ(s.status().code(), Code::kIo) << s.status().message();
+  EXPECT_NE(s.status().message().find(path_), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, ForeignSqliteDatabaseIsNotARelayStore) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE photos (id INTEGER)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteStore::Open(path_, {});
+  ASSERT_EQ(s.status().code(), Code::kCorrupt);
+  EXPECT_NE(s.status().message().find("table 'photos'"), std::string::npos) << s.status().message();
+}
+
+TEST_F(SqliteStoreTest, EmptyFileIsMigratedToTheLatestSchema) {
+  std::ofstream(path_).close();
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  // Version 1 is recorded: inserting it again violates the primary key.
+  Status dup = s->TEST_Exec("INSERT INTO schema_version VALUES (1, 'again', 0)");
+  EXPECT_EQ(dup.code(), Code::kConflict) << dup.message();
+  EXPECT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
+}
+
+TEST_F(SqliteStoreTest, DurabilityPragmaFollowsOptionsAndSetting) {
+  EXPECT_EQ(OpenOk()->TEST_SynchronousMode(), 1);  // NORMAL
+  OpenOptions power;
+  power.durability = Durability::kPower;
+  EXPECT_EQ(OpenOk(power)->TEST_SynchronousMode(), 2);  // FULL
+
+  auto s = OpenOk();
+  ASSERT_TRUE(s->SetSetting("durability", "power").ok());
+  EXPECT_EQ(s->TEST_SynchronousMode(), 2);  // applies at once
+  s.reset();
+  EXPECT_EQ(OpenOk()->TEST_SynchronousMode(), 2);
+  OpenOptions normal;
+  normal.durability = Durability::kNormal;  // an explicit option overrides the setting
+  auto n = OpenOk(normal);
+  EXPECT_EQ(n->TEST_SynchronousMode(), 1);
+  ASSERT_TRUE(n->SetSetting("durability", "power").ok());
+  EXPECT_EQ(n->TEST_SynchronousMode(), 1);
+}
+
+TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
+  auto s = OpenOk();
+  ASSERT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
+  EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
+}
+
+TEST_F(SqliteStoreTest, FoldedTransitionsWriteTheRowOnce) {
+  auto s = OpenOk();
+  TaskRow t;
+  t.run_id = "01A";
+  t.name = "t";
+  t.task = "t";
+  ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
+  ASSERT_TRUE(s->TEST_Exec("CREATE TABLE writes (n INTEGER); "
+                           "CREATE TRIGGER count_writes AFTER UPDATE ON tasks "
+                           "BEGIN INSERT INTO writes VALUES (1); END;")
+                  .ok());
+  Batch b;
+  auto move = [&](state::TaskState from, state::TaskState to, const char* cause) {
+    t.state = to;
+    b.transitions.push_back(TaskTransition{t, from, cause, ""});
+  };
+  move(state::TaskState::kPending, state::TaskState::kQueued, "needs_met");
+  move(state::TaskState::kQueued, state::TaskState::kClaimed, "claimed");
+  move(state::TaskState::kClaimed, state::TaskState::kRunning, "started");
+  ASSERT_TRUE(s->Commit(b).ok());
+  // Exactly one row in `writes`: a second insert of its only value fails
+  // the CHECK below only if there were two.
+  EXPECT_TRUE(s->TEST_Exec("CREATE TABLE one AS SELECT COUNT(*) AS n FROM writes; "
+                           "CREATE TABLE check_one (n INTEGER CHECK (n = 1)); "
+                           "INSERT INTO check_one SELECT n FROM one;")
+                  .ok());
+  EXPECT_EQ(s->GetEvents("01A", 0)->size(), 4u);
+}
+
+TEST_F(SqliteStoreTest, DiskFullIsReportedAndNothingIsHalfWritten) {
+  auto s = OpenOk();
+  ASSERT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
+  // Cap the file at its current size: the next growing write fails with
+  // SQLITE_FULL, as on a full disk.
+  ASSERT_TRUE(s->TEST_Exec("PRAGMA max_page_count = 1").ok());
+  RunRow big = NewRun("01B");
+  big.definition = std::string(1 << 20, 'x');
+  std::vector<TaskRow> tasks(50);
+  for (int i = 0; i < 50; ++i) {
+    tasks[i].index = i;
+    tasks[i].name = "t" + std::to_string(i);
+  }
+  Status st = s->CreateRun(big, tasks, 6);
+  EXPECT_EQ(st.code(), Code::kFull) << st.message();
+  EXPECT_EQ(st.message(), "disk full while writing " + path_);
+  EXPECT_EQ(s->GetRun("01B").status().code(), Code::kNotFound);
+  EXPECT_EQ(s->ListRuns(0)->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, InMemoryStoreWorks) {
+  auto s = SqliteStore::Open(":memory:", {});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE((*s)->CreateRun(NewRun("01A"), {}, 5).ok());
+  EXPECT_EQ(*(*s)->ResolveRunId("last"), "01A");
+}
+
+TEST_F(SqliteStoreTest, OpenStoreUrls) {
+  auto a = OpenStore("sqlite:" + path_, {});
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ((*a)->Describe(), "sqlite:" + path_);
+  auto b = OpenStore(path_, {});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->Describe(), "sqlite:" + path_);
+  auto c = OpenStore("sqlite://" + path_, {});  // sqlite:///abs/path
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->Describe(), "sqlite:" + path_);
+  auto pg = OpenStore("postgres://db/relay", {});
+  EXPECT_EQ(pg.status().code(), Code::kInvalid);
+  EXPECT_EQ(pg.status().message(), "PostgreSQL stores are not supported by this build yet");
+  EXPECT_EQ(OpenStore("sqlite:", {}).status().code(), Code::kInvalid);
+}
+
+}  // namespace
+}  // namespace relay::store::sqlite
