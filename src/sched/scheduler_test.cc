@@ -1,0 +1,322 @@
+#include "sched/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "events/sha256.h"
+#include "plan/dag.h"
+#include "plan/inputs.h"
+#include "spec/load.h"
+#include "support/fake_runner.h"
+#include "support/temp_dir.h"
+
+namespace relay::sched {
+namespace {
+
+using state::RunState;
+using state::TaskState;
+using testing::Outcome;
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::OpenStore(dir_.Join("relay.db"), {});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(s).value();
+  }
+
+  // Creates a run of `yaml` in the store, as `relay run` does.
+  void Create(const std::string& yaml, plan::InputArgs inputs = {}) {
+    spec::LoadResult loaded = spec::LoadPipelineText(yaml, "p.yaml");
+    ASSERT_TRUE(loaded.ok()) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].message);
+    pipeline_ = std::move(*loaded.pipeline);
+    auto resolved = plan::ResolveInputs(pipeline_, inputs);
+    ASSERT_TRUE(resolved.ok()) << resolved.status().message();
+    auto plan = plan::BuildPlan(pipeline_, *resolved, {});
+    ASSERT_TRUE(plan.ok());
+    store::RunRow run;
+    run.id = "RUN" + std::to_string(++runs_);
+    run.pipeline = pipeline_.name;
+    run.file = "p.yaml";
+    run.workdir = dir_.path();
+    run.definition = yaml;
+    run.definition_hash = events::Sha256Hex(yaml);
+    run.inputs_json = resolved->dump();
+    run.options_json = "{}";
+    run.created_at = clock_.Now();
+    std::vector<store::TaskRow> rows;
+    for (size_t i = 0; i < plan->instances.size(); ++i) {
+      store::TaskRow row;
+      row.run_id = run.id;
+      row.index = static_cast<int32_t>(i);
+      row.name = plan->instances[i].name;
+      row.task = pipeline_.tasks[plan->instances[i].task].name;
+      row.matrix_json = plan->instances[i].matrix.dump();
+      row.outputs_json = "{}";
+      rows.push_back(row);
+    }
+    ASSERT_TRUE(store_->CreateRun(run, rows, clock_.Now()).ok());
+    run_id_ = run.id;
+  }
+
+  Result<RunState> Execute(int jobs = 2, Observer* observer = nullptr) {
+    Options o;
+    o.jobs = jobs;
+    o.owner = "test:1:1";
+    o.log_dir = dir_.Join("logs");
+    o.seed = 42;
+    Scheduler s(store_.get(), &runner_, &clock_, observer, o);
+    return s.Execute(run_id_);
+  }
+
+  std::map<std::string, store::TaskRow> Tasks() {
+    std::map<std::string, store::TaskRow> out;
+    auto rows = store_->GetTasks(run_id_);
+    for (auto& t : *rows) out[t.name] = t;
+    return out;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  testing::FakeRunner runner_{&clock_};
+  std::unique_ptr<store::Store> store_;
+  spec::Pipeline pipeline_;
+  std::string run_id_;
+  int runs_ = 0;
+};
+
+TEST_F(SchedulerTest, RunsADagInDependencyOrder) {
+  Create(R"(
+tasks:
+  a: { run: "true" }
+  b: { needs: [a], run: "true" }
+  c: { needs: [a], run: "true" }
+  d: { needs: [b, c], run: "true" }
+)");
+  auto result = Execute();
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  ASSERT_EQ(runner_.started.size(), 4u);
+  EXPECT_EQ(runner_.started.front(), "a");
+  EXPECT_EQ(runner_.started.back(), "d");
+  for (auto& [name, t] : Tasks()) {
+    EXPECT_EQ(t.state, TaskState::kSucceeded) << name;
+    EXPECT_EQ(t.attempts, 1);
+  }
+  EXPECT_EQ(store_->GetRun(run_id_)->state, RunState::kSucceeded);
+}
+
+TEST_F(SchedulerTest, NeverRunsMoreThanJobsAtOnceNorMoreThanMaxParallel) {
+  Create(R"(
+tasks:
+  wide: { matrix: { i: [1, 2, 3, 4, 5, 6, 7, 8] }, run: "true" }
+  capped: { matrix: { i: [1, 2, 3, 4, 5, 6] }, max_parallel: 2, run: "true" }
+)");
+  ASSERT_TRUE(Execute(3).ok());
+  EXPECT_EQ(runner_.max_concurrent, 3u);
+  EXPECT_EQ(runner_.started.size(), 14u);
+}
+
+TEST_F(SchedulerTest, AFailureSkipsDependantsButNotAlwaysTasks) {
+  Create(R"(
+tasks:
+  build: { run: "make" }
+  test: { needs: [build], run: "true" }
+  report: { needs: [test], if: "${{ always() }}", run: "true" }
+  rollback: { needs: [test], if: "${{ failure() }}", run: "true" }
+  notify: { needs: [test], if: "${{ success() }}", run: "true" }
+)");
+  runner_.Script("build", {{.exit_code = 2}});
+  auto result = Execute();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, RunState::kFailed);
+  auto t = Tasks();
+  EXPECT_EQ(t["build"].state, TaskState::kFailed);
+  EXPECT_EQ(t["build"].exit_code, 2);
+  EXPECT_EQ(t["build"].reason, "exit code 2");
+  EXPECT_EQ(t["test"].state, TaskState::kSkipped);
+  EXPECT_EQ(t["test"].reason, "needs 'build', which failed");
+  EXPECT_EQ(t["report"].state, TaskState::kSucceeded);
+  EXPECT_EQ(t["rollback"].state, TaskState::kSucceeded);
+  EXPECT_EQ(t["notify"].state, TaskState::kSkipped);
+  EXPECT_EQ(store_->GetRun(run_id_)->reason, "task 'build' failed");
+}
+
+TEST_F(SchedulerTest, RetriesWithExponentialBackoffOnTheFakeClock) {
+  Create(R"(
+tasks:
+  flaky:
+    run: "true"
+    retry: { attempts: 3, backoff: exponential, delay: 10s, jitter: false }
+)");
+  runner_.Script("flaky", {{.exit_code = 1}, {.exit_code = 1}, {.exit_code = 0}});
+  Micros start = clock_.Now();
+  auto result = Execute();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(Tasks()["flaky"].attempts, 3);
+  // 10 s, then 20 s of back-off, plus three 10 ms attempts.
+  EXPECT_GE(clock_.Now() - start, 30 * kSecond);
+  EXPECT_LT(clock_.Now() - start, 31 * kSecond);
+  auto events = *store_->GetEvents(run_id_, 0);
+  int retries = 0;
+  for (const auto& e : events) retries += e.to == "retry_wait";
+  EXPECT_EQ(retries, 2);
+}
+
+TEST_F(SchedulerTest, RetriesOnlyTheListedExitCodesAndKinds) {
+  Create(R"(
+tasks:
+  a: { run: "true", retry: { attempts: 3, delay: 0s, exit_codes: [75] } }
+  b: { run: "true", retry: { attempts: 3, delay: 0s, on: [failure] } }
+)");
+  runner_.Script("a", {{.exit_code = 1}});
+  runner_.Script("b", {{.timeout = true}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].attempts, 1);
+  EXPECT_EQ(t["a"].state, TaskState::kFailed);
+  EXPECT_EQ(t["b"].attempts, 1);
+  EXPECT_EQ(t["b"].cause, "timeout");
+}
+
+TEST_F(SchedulerTest, OutputsFlowToDependantsAndConditions) {
+  Create(R"(
+tasks:
+  build: { run: "true", outputs: [version] }
+  deploy:
+    needs: [build]
+    if: "${{ needs.build.outputs.version == '1.2.3' }}"
+    run: "echo ${{ needs.build.outputs.version }}"
+  skip_me:
+    needs: [build]
+    if: "needs.build.outputs.version == '9'"
+    run: "true"
+)");
+  runner_.Script("build", {{.outputs = "version=1.2.3\nignored=x\n"}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["build"].outputs_json, R"({"version":"1.2.3"})");
+  EXPECT_EQ(t["deploy"].state, TaskState::kSucceeded);
+  EXPECT_EQ(t["skip_me"].state, TaskState::kSkipped);
+  EXPECT_EQ(t["skip_me"].reason, "condition `needs.build.outputs.version == '9'` was false");
+  ASSERT_EQ(runner_.specs.size(), 2u);
+  EXPECT_EQ(runner_.specs[1].steps[0], "echo 1.2.3");
+}
+
+TEST_F(SchedulerTest, AttemptsGetTheRelayEnvironment) {
+  Create("env: { LEVEL: debug }\ntasks:\n  t: { run: \"true\", env: { X: \"${{ env.LEVEL }}-1\" } }\n");
+  ASSERT_TRUE(Execute().ok());
+  std::map<std::string, std::string> env(runner_.specs[0].env.begin(), runner_.specs[0].env.end());
+  EXPECT_EQ(env["RELAY_RUN_ID"], run_id_);
+  EXPECT_EQ(env["RELAY_TASK"], "t");
+  EXPECT_EQ(env["RELAY_ATTEMPT"], "1");
+  EXPECT_EQ(env["LEVEL"], "debug");
+  EXPECT_EQ(env["X"], "debug-1");
+  EXPECT_NE(env["RELAY_OUTPUT"].find(run_id_), std::string::npos);
+}
+
+TEST_F(SchedulerTest, ContinueOnErrorKeepsTheRunGreen) {
+  Create("tasks:\n  lint: { run: \"false\", continue_on_error: true }\n  after: { needs: [lint], run: \"true\" }\n");
+  runner_.Script("lint", {{.exit_code = 1}});
+  auto result = Execute();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(Tasks()["lint"].state, TaskState::kFailed);
+  EXPECT_EQ(Tasks()["after"].state, TaskState::kSucceeded);
+}
+
+TEST_F(SchedulerTest, ResumeRetriesLostAttemptsAndNeverRerunsSucceededWork) {
+  Create(R"(
+tasks:
+  a: { run: "true" }
+  b: { needs: [a], run: "true", retry: { attempts: 2, delay: 0s } }
+  c: { needs: [b], run: "true" }
+)");
+  // Simulate a relay that died while b was running: a succeeded, b running.
+  auto rows = *store_->GetTasks(run_id_);
+  store::Batch batch;
+  batch.now = clock_.Now();
+  store::RunRow run = *store_->GetRun(run_id_);
+  run.state = RunState::kRunning;
+  run.owner = "otherhost:1:1";
+  batch.transitions.push_back(store::RunTransition{run, RunState::kPending, "started", "{}"});
+  auto move = [&](store::TaskRow& row, TaskState to, const char* cause) {
+    TaskState from = row.state;
+    row.state = to;
+    batch.transitions.push_back(store::TaskTransition{row, from, cause, "{}"});
+  };
+  move(rows[0], TaskState::kQueued, "needs_met");
+  move(rows[0], TaskState::kClaimed, "claimed");
+  move(rows[0], TaskState::kRunning, "started");
+  move(rows[0], TaskState::kSucceeded, "exit_zero");
+  move(rows[1], TaskState::kQueued, "needs_met");
+  move(rows[1], TaskState::kClaimed, "claimed");
+  rows[1].attempts = 1;
+  move(rows[1], TaskState::kRunning, "started");
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  auto result = Execute();
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(runner_.started, (std::vector<std::string>{"b", "c"}));
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].attempts, 0);  // never started by this relay
+  EXPECT_EQ(t["b"].attempts, 2);
+  bool lost = false;
+  auto events = store_->GetEvents(run_id_, 0);
+  for (const auto& e : *events) lost = lost || (e.subject == "b" && e.to == "lost");
+  EXPECT_TRUE(lost);
+}
+
+TEST_F(SchedulerTest, AFinishedRunCannotBeResumed) {
+  Create("tasks:\n  a: { run: \"true\" }\n");
+  ASSERT_TRUE(Execute().ok());
+  auto again = Execute();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kInvalid);
+  EXPECT_NE(again.status().message().find("already finished"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, InterruptCancelsRunningWorkButAlwaysTasksStillRun) {
+  Create(R"(
+tasks:
+  long: { run: "sleep 100" }
+  after: { needs: [long], run: "true" }
+  cleanup: { needs: [long], if: "${{ always() }}", run: "true" }
+)");
+  runner_.Script("long", {{.duration = 100 * kSecond}});
+  runner_.InterruptAfterWaits(1);
+  auto result = Execute();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, RunState::kCancelled);
+  auto t = Tasks();
+  EXPECT_EQ(t["long"].state, TaskState::kCancelled);
+  EXPECT_EQ(t["after"].state, TaskState::kCancelled);
+  EXPECT_EQ(t["cleanup"].state, TaskState::kSucceeded);
+}
+
+TEST_F(SchedulerTest, CancelRequestedThroughTheStoreStopsTheRun) {
+  Create("tasks:\n  long: { run: \"sleep 100\" }\n  next: { needs: [long], run: \"true\" }\n");
+  runner_.Script("long", {{.duration = 100 * kSecond}});
+  ASSERT_TRUE(store_->RequestCancel(run_id_).ok());
+  auto result = Execute();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, RunState::kCancelled);
+  EXPECT_EQ(Tasks()["next"].state, TaskState::kCancelled);
+}
+
+TEST_F(SchedulerTest, EveryTransitionIsInTheLedger) {
+  Create("tasks:\n  a: { run: \"true\" }\n  b: { needs: [a], run: \"true\" }\n");
+  ASSERT_TRUE(Execute().ok());
+  auto events = *store_->GetEvents(run_id_, 0);
+  EXPECT_TRUE(events::VerifyChain(events).ok);
+  std::vector<std::string> a;
+  for (const auto& e : events)
+    if (e.subject == "a") a.push_back(e.from + ">" + e.to);
+  EXPECT_EQ(a, (std::vector<std::string>{"pending>queued", "queued>claimed", "claimed>running", "running>succeeded"}));
+}
+
+}  // namespace
+}  // namespace relay::sched

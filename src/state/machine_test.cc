@@ -1,0 +1,102 @@
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "state/run.h"
+#include "state/task.h"
+
+namespace relay::state {
+namespace {
+
+template <typename S>
+void ExpectTableIsConsistent(const Machine<S>& m) {
+  std::set<std::string_view> names(m.names.begin(), m.names.end());
+  EXPECT_EQ(names.size(), m.names.size()) << "duplicate state name in " << m.entity;
+  for (const auto& e : m.edges) {
+    EXPECT_FALSE(e.cause.empty());
+    EXPECT_FALSE(e.meaning.empty());
+    // Every row is allowed, and only with its own cause.
+    EXPECT_TRUE(m.Allows(e.from, e.to, e.cause));
+    EXPECT_FALSE(m.Allows(e.from, e.to, "no_such_cause"));
+  }
+  for (size_t i = 0; i < m.names.size(); ++i) {
+    S s = static_cast<S>(i);
+    EXPECT_EQ(m.Parse(m.Name(s)), s);
+  }
+  EXPECT_FALSE(m.Parse("bogus").has_value());
+}
+
+// Every (from, to) pair not in the table is refused.
+template <typename S>
+int CountRefusedPairs(const Machine<S>& m) {
+  int refused = 0;
+  for (size_t f = 0; f < m.names.size(); ++f) {
+    for (size_t t = 0; t < m.names.size(); ++t) {
+      bool in_table = false;
+      for (const auto& e : m.edges) in_table = in_table || (e.from == static_cast<S>(f) && e.to == static_cast<S>(t));
+      EXPECT_EQ(m.AllowsPair(static_cast<S>(f), static_cast<S>(t)), in_table)
+          << m.Name(static_cast<S>(f)) << " -> " << m.Name(static_cast<S>(t));
+      if (!in_table) ++refused;
+    }
+  }
+  return refused;
+}
+
+TEST(TaskMachine, TableIsConsistent) { ExpectTableIsConsistent(TaskMachine()); }
+TEST(RunMachine, TableIsConsistent) { ExpectTableIsConsistent(RunMachine()); }
+
+TEST(TaskMachine, RefusesEveryPairOutsideTheTable) {
+  EXPECT_GT(CountRefusedPairs(TaskMachine()), 60);
+}
+TEST(RunMachine, RefusesEveryPairOutsideTheTable) { EXPECT_GT(CountRefusedPairs(RunMachine()), 20); }
+
+TEST(TaskMachine, TheLifecycleOfDesignSection3) {
+  const auto& m = TaskMachine();
+  EXPECT_TRUE(m.Allows(TaskState::kPending, TaskState::kQueued, cause::kNeedsMet));
+  EXPECT_TRUE(m.Allows(TaskState::kQueued, TaskState::kClaimed, cause::kClaimed));
+  EXPECT_TRUE(m.Allows(TaskState::kClaimed, TaskState::kRunning, cause::kStarted));
+  EXPECT_TRUE(m.Allows(TaskState::kRunning, TaskState::kSucceeded, cause::kExitZero));
+  EXPECT_TRUE(m.Allows(TaskState::kRunning, TaskState::kRetryWait, cause::kRetry));
+  EXPECT_TRUE(m.Allows(TaskState::kRetryWait, TaskState::kQueued, cause::kBackoffElapsed));
+  EXPECT_TRUE(m.Allows(TaskState::kRunning, TaskState::kLost, cause::kOwnerDied));
+  EXPECT_TRUE(m.Allows(TaskState::kLost, TaskState::kRetryWait, cause::kRetry));
+  // Finished work never starts again; a pending task cannot skip the queue.
+  EXPECT_FALSE(m.AllowsPair(TaskState::kSucceeded, TaskState::kRunning));
+  EXPECT_FALSE(m.AllowsPair(TaskState::kPending, TaskState::kRunning));
+  EXPECT_FALSE(m.AllowsPair(TaskState::kFailed, TaskState::kQueued));
+  EXPECT_TRUE(IsFinal(TaskState::kSkipped));
+  EXPECT_FALSE(IsFinal(TaskState::kRetryWait));
+}
+
+TEST(TaskMachineDeathTest, TransitionOutsideTheTableAborts) {
+  EXPECT_DEATH(CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning, cause::kStarted),
+               "not in the table");
+}
+
+std::string RenderedDoc() {
+  return "# State machines\n\n"
+         "Generated from the tables in `src/state/` — do not edit by hand. The test\n"
+         "`StateMachinesDoc.MatchesTheTables` fails when they differ; regenerate with\n"
+         "`RELAY_UPDATE_DOCS=1 build/tests/state_test`.\n\n"
+         "Every transition is committed in one store transaction with the entity's new\n"
+         "state and its event; a transition not in its table is a bug and aborts relay.\n\n" +
+         RenderMarkdown(RunMachine()) + "\n" + RenderMarkdown(TaskMachine());
+}
+
+TEST(StateMachinesDoc, MatchesTheTables) {
+  const char* src = std::getenv("RELAY_SOURCE_DIR");
+  std::string path = std::string(src ? src : RELAY_SOURCE_DIR_FALLBACK) + "/docs/state-machines.md";
+  if (std::getenv("RELAY_UPDATE_DOCS")) {
+    std::ofstream(path) << RenderedDoc();
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), RenderedDoc()) << path << " is out of date";
+}
+
+}  // namespace
+}  // namespace relay::state

@@ -1,0 +1,58 @@
+// A scripted exec::Runner over a FakeClock: scheduler tests never spawn a
+// process and never sleep. Each instance name has a queue of outcomes, one
+// per attempt (default: exit 0 after 10 ms). Wait advances the clock to the
+// next completion (or the caller's timeout).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "exec/runner.h"
+
+namespace relay::testing {
+
+struct Outcome {
+  int exit_code = 0;
+  bool timeout = false;
+  Micros duration = 10 * kMillisecond;
+  std::string outputs;  // written to $RELAY_OUTPUT before it "exits"
+};
+
+class FakeRunner : public exec::Runner {
+ public:
+  explicit FakeRunner(FakeClock* clock) : clock_(clock) {}
+
+  void Script(const std::string& instance, std::vector<Outcome> outcomes);
+  // After `after` more Wait calls, report an interrupt (like Ctrl-C).
+  void InterruptAfterWaits(int after) { interrupt_after_ = after; }
+
+  exec::Started Start(const exec::AttemptSpec& spec) override;
+  exec::WaitResult Wait(Micros timeout) override;
+  void Cancel(uint64_t token) override;
+  void KillAll() override;
+  size_t running() const override { return running_.size(); }
+
+  // What happened, for assertions.
+  std::vector<std::string> started;  // instance names in start order
+  std::vector<exec::AttemptSpec> specs;
+  size_t max_concurrent = 0;
+
+ private:
+  struct Running {
+    uint64_t token;
+    std::string name;
+    Micros ends_at;
+    Outcome outcome;
+    bool cancelled = false;
+  };
+  FakeClock* clock_;
+  std::map<std::string, std::deque<Outcome>> script_;
+  std::vector<Running> running_;
+  int interrupt_after_ = -1;
+  int next_pid_ = 1000;
+};
+
+}  // namespace relay::testing
