@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/edit_distance.h"
@@ -64,7 +65,7 @@ Result<std::pair<std::string, std::string>> ParseInputArg(const std::string& arg
 Result<nlohmann::json> ResolveInputs(const spec::Pipeline& pipeline, const InputArgs& given) {
   nlohmann::json out = nlohmann::json::object();
   std::vector<std::string> errors;
-  std::vector<std::string> names;
+  std::vector<std::string> names, given_keys;
   for (const auto& in : pipeline.inputs) names.push_back(in.name);
   for (const auto& [key, text] : given) {
     const spec::InputSpec* spec = nullptr;
@@ -81,6 +82,7 @@ Result<nlohmann::json> ResolveInputs(const spec::Pipeline& pipeline, const Input
       continue;
     }
     auto value = Convert(*spec, text);
+    given_keys.push_back(key);
     if (!value.ok()) {
       errors.push_back(value.status().message() + " (type " + InputTypeName(spec->type) + ")");
       continue;
@@ -88,7 +90,8 @@ Result<nlohmann::json> ResolveInputs(const spec::Pipeline& pipeline, const Input
     out[key] = *value;
   }
   for (const auto& in : pipeline.inputs) {
-    if (out.contains(in.name)) continue;
+    if (out.contains(in.name) || std::find(given_keys.begin(), given_keys.end(), in.name) != given_keys.end())
+      continue;
     if (in.default_value) {
       out[in.name] = *in.default_value;
     } else if (in.required) {

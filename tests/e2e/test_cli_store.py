@@ -1,0 +1,144 @@
+"""The store seen from the command line: ledger verification, reruns, the
+stored definition, and infrastructure errors (exit 3, nothing half-written)."""
+import json
+import os
+import sqlite3
+import subprocess
+
+from support import RelayTestCase, main
+
+
+class LedgerTest(RelayTestCase):
+    def test_verify_detects_an_edited_event(self):
+        self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n  b: { needs: [a], run: 'true' }\n")
+        self.relay("run", "p.yaml", check=0)
+        ok = self.relay("ledger", "verify", check=0)
+        self.assertIn("ledger ok", ok.stdout)
+        run = self.show()["id"]
+        self.sqlite(f"UPDATE events SET to_state = 'failed' WHERE run_id = '{run}' AND seq = 5")
+        broken = self.relay("ledger", "verify", check=1)
+        self.assertIn("event 5", broken.stdout)
+        self.relay("ledger", "verify", run[:8], check=1)
+
+    def test_events_jsonl_is_a_chain(self):
+        self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
+        self.relay("run", "p.yaml", check=0)
+        events = [json.loads(l) for l in self.relay("events", "last", "--jsonl", check=0).stdout.splitlines()]
+        self.assertEqual([e["seq"] for e in events], list(range(1, len(events) + 1)))
+        for prev, e in zip(events, events[1:]):
+            self.assertEqual(e["prev_hash"], prev["hash"])
+        self.assertEqual(events[0]["to"], "pending")
+        self.assertEqual(events[-1]["to"], "succeeded")
+        self.assertEqual(events[-1]["kind"], "run")
+
+
+class RerunTest(RelayTestCase):
+    PIPELINE = """
+        tasks:
+          build: { run: "echo build >> calls.txt" }
+          lint: { run: "echo lint >> calls.txt" }
+          test: { needs: [build], run: "echo test >> calls.txt; test -f fixed" }
+          package: { needs: [test, lint], run: "echo package >> calls.txt" }
+        """
+
+    def calls(self):
+        with open(os.path.join(self.dir, "calls.txt")) as f:
+            return f.read().split()
+
+    def test_rerun_failed_reuses_what_succeeded(self):
+        self.write("p.yaml", self.PIPELINE)
+        self.relay("run", "p.yaml", check=1)
+        first = self.show()["id"]
+        self.assertEqual(sorted(self.calls()), ["build", "lint", "test"])
+        open(os.path.join(self.dir, "fixed"), "w").close()
+        p = self.relay("rerun", first[:10], "--failed", check=0)
+        self.assertIn("reusing 2 of 4", p.stdout)
+        self.assertEqual(sorted(self.calls()), ["build", "lint", "package", "test", "test"])
+        show = self.show()
+        self.assertEqual(show["parent_run"], first)
+        build = [t for t in show["tasks"] if t["name"] == "build"][0]
+        self.assertEqual(build["state"], "succeeded")
+        self.assertIn("reused from run " + first, build["reason"])
+
+    def test_rerun_from_a_task(self):
+        self.write("p.yaml", self.PIPELINE)
+        open(os.path.join(self.dir, "fixed"), "w").close()
+        self.relay("run", "p.yaml", check=0)
+        self.relay("rerun", "last", "--from", "test", check=0)
+        self.assertEqual(sorted(self.calls()), ["build", "lint", "package", "package", "test", "test"])
+        p = self.relay("rerun", "last", "--from", "nope", check=2)
+        self.assertIn("no task 'nope'", p.stderr)
+
+    def test_a_run_keeps_its_definition(self):
+        path = self.write("p.yaml", "tasks:\n  a: { run: 'echo one >> out.txt; exit 1' }\n")
+        self.relay("run", "p.yaml", check=1)
+        self.assertNotIn("changed since", self.relay("show", "last", check=0).stdout)
+        with open(path, "w") as f:
+            f.write("tasks:\n  a: { run: 'echo two >> out.txt' }\n  b: { run: 'true' }\n")
+        self.assertIn("changed since this run started", self.relay("show", "last", check=0).stdout)
+        self.assertTrue(self.show()["definition_changed"])
+        # The rerun uses the stored definition, not the edited file.
+        self.relay("rerun", "last", "--failed", check=1)
+        with open(os.path.join(self.dir, "out.txt")) as f:
+            self.assertEqual(f.read().split(), ["one", "one"])
+        self.assertEqual(set(self.task_states()), {"a"})
+
+    def test_run_refs(self):
+        self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
+        self.relay("run", "p.yaml", check=0)
+        p = self.relay("show", "ZZZZ", check=2)
+        self.assertIn("no run matches 'ZZZZ'", p.stderr)
+        p = self.relay("resume", "last", check=2)
+        self.assertIn("already finished", p.stderr)
+
+
+class StoreErrorTest(RelayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
+
+    def test_corrupt_store_exits_3_naming_the_file(self):
+        os.makedirs(os.path.dirname(self.store))
+        with open(self.store, "wb") as f:
+            f.write(b"this is not a database" * 100)
+        p = self.relay("run", "p.yaml", check=3)
+        self.assertIn(".relay/relay.db", p.stderr)
+        self.relay("runs", check=3)
+
+    def test_locked_store_exits_3(self):
+        self.relay("run", "p.yaml", check=0)
+        holder = sqlite3.connect(self.store, timeout=0)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            p = self.relay("run", "p.yaml", env={"RELAY_BUSY_TIMEOUT_MS": "200"}, check=3, timeout=60)
+            self.assertIn("locked", p.stderr)
+        finally:
+            holder.rollback()
+            holder.close()
+        self.assertEqual(len(self.relay_json("runs")), 1)
+
+    def test_store_from_a_newer_relay_is_refused(self):
+        self.relay("run", "p.yaml", check=0)
+        self.sqlite("INSERT INTO schema_version VALUES (999, 'future', 0)")
+        p = self.relay("runs", check=3)
+        self.assertIn("newer relay", p.stderr)
+
+    def test_unwritable_store_location_exits_3(self):
+        with open(os.path.join(self.dir, "file"), "w") as f:
+            f.write("x")
+        p = self.relay("run", "p.yaml", "--store", os.path.join(self.dir, "file", "relay.db"), check=3)
+        self.assertIn(os.path.join(self.dir, "file"), p.stderr)
+
+    def test_missing_store_for_show(self):
+        p = self.relay("show", "last", check=2)
+        self.assertIn("no store at", p.stderr)
+
+    def test_durability_power_and_setting(self):
+        self.relay("run", "p.yaml", "--durability", "power", check=0)
+        self.relay("config", "set", "durability", "power", check=0)
+        self.assertEqual(self.sqlite("SELECT value FROM settings WHERE key='durability'").strip(), "power")
+        self.relay("config", "set", "durability", "fast", check=2)
+
+
+if __name__ == "__main__":
+    main()
