@@ -8,6 +8,12 @@ namespace relay::sched {
 RetryDecision DecideRetry(const spec::RetrySpec& policy, int attempts_done, FailureKind kind,
                           int exit_code, double jitter_sample) {
   RetryDecision d;
+  // A lost attempt never reported a result (its relay died), so it does not
+  // use up an attempt: it is retried at once unless `on` leaves lost out.
+  if (kind == FailureKind::kLost) {
+    d.retry = policy.on_lost;
+    return d;
+  }
   if (attempts_done >= policy.attempts) return d;
   switch (kind) {
     case FailureKind::kFailure:

@@ -1,0 +1,72 @@
+#include "sched/retry.h"
+
+#include <gtest/gtest.h>
+
+#include "sched/outputs.h"
+
+namespace relay::sched {
+namespace {
+
+spec::RetrySpec Policy(int attempts, bool exponential = false) {
+  spec::RetrySpec p;
+  p.attempts = attempts;
+  p.backoff = exponential ? spec::RetrySpec::Backoff::kExponential : spec::RetrySpec::Backoff::kFixed;
+  p.delay = 2 * kSecond;
+  p.max_delay = 10 * kSecond;
+  p.jitter = false;
+  return p;
+}
+
+TEST(Retry, StopsWhenAttemptsAreUsedUp) {
+  EXPECT_TRUE(DecideRetry(Policy(3), 1, FailureKind::kFailure, 1, 0.5).retry);
+  EXPECT_TRUE(DecideRetry(Policy(3), 2, FailureKind::kFailure, 1, 0.5).retry);
+  EXPECT_FALSE(DecideRetry(Policy(3), 3, FailureKind::kFailure, 1, 0.5).retry);
+  EXPECT_FALSE(DecideRetry(Policy(1), 1, FailureKind::kTimeout, 1, 0.5).retry);
+}
+
+TEST(Retry, FixedAndExponentialDelaysAreCappedByMaxDelay) {
+  EXPECT_EQ(DecideRetry(Policy(9), 1, FailureKind::kFailure, 1, 0).delay, 2 * kSecond);
+  EXPECT_EQ(DecideRetry(Policy(9), 4, FailureKind::kFailure, 1, 0).delay, 2 * kSecond);
+  EXPECT_EQ(DecideRetry(Policy(9, true), 1, FailureKind::kFailure, 1, 0).delay, 2 * kSecond);
+  EXPECT_EQ(DecideRetry(Policy(9, true), 2, FailureKind::kFailure, 1, 0).delay, 4 * kSecond);
+  EXPECT_EQ(DecideRetry(Policy(9, true), 3, FailureKind::kFailure, 1, 0).delay, 8 * kSecond);
+  EXPECT_EQ(DecideRetry(Policy(9, true), 4, FailureKind::kFailure, 1, 0).delay, 10 * kSecond);
+  EXPECT_EQ(DecideRetry(Policy(99, true), 90, FailureKind::kFailure, 1, 0).delay, 10 * kSecond);
+}
+
+TEST(Retry, JitterStaysWithinAQuarter) {
+  auto p = Policy(3);
+  p.jitter = true;
+  EXPECT_EQ(DecideRetry(p, 1, FailureKind::kFailure, 1, 0.0).delay, 1500 * kMillisecond);
+  EXPECT_EQ(DecideRetry(p, 1, FailureKind::kFailure, 1, 0.999999).delay / kMillisecond, 2499);
+}
+
+TEST(Retry, OnlyTheKindsAndExitCodesAsked) {
+  auto p = Policy(3);
+  p.on_timeout = false;
+  EXPECT_FALSE(DecideRetry(p, 1, FailureKind::kTimeout, 0, 0).retry);
+  p.exit_codes = {75, 111};
+  EXPECT_TRUE(DecideRetry(p, 1, FailureKind::kFailure, 75, 0).retry);
+  EXPECT_FALSE(DecideRetry(p, 1, FailureKind::kFailure, 1, 0).retry);
+}
+
+TEST(Retry, LostAttemptsDoNotUseUpAttempts) {
+  auto p = Policy(1);
+  EXPECT_TRUE(DecideRetry(p, 1, FailureKind::kLost, -1, 0).retry);
+  EXPECT_EQ(DecideRetry(p, 5, FailureKind::kLost, -1, 0).delay, 0);
+  p.on_lost = false;
+  EXPECT_FALSE(DecideRetry(p, 1, FailureKind::kLost, -1, 0).retry);
+}
+
+TEST(Outputs, KeyValueAndMultilineForms) {
+  auto o = ParseOutputs("version=1.2.3\nnote<<EOF\nline one\nline=two\nEOF\nversion=1.2.4\nother=x\n",
+                        {"version", "note", "missing"});
+  EXPECT_EQ(o["version"], "1.2.4");
+  EXPECT_EQ(o["note"], "line one\nline=two");
+  EXPECT_EQ(o["missing"], "");
+  EXPECT_FALSE(o.contains("other"));
+  EXPECT_EQ(ParseOutputs("a=b=c\r\n", {})["a"], "b=c");
+}
+
+}  // namespace
+}  // namespace relay::sched
