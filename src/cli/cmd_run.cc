@@ -31,7 +31,8 @@ nlohmann::json SelectionJson(const plan::Selection& s) {
 }
 
 // Drives a run that exists in the store to its end, showing progress.
-int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id, int jobs) {
+int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id, int jobs,
+          const spec::Pipeline* pipeline = nullptr) {
   auto runner = exec::NewPosixRunner();
   ui::TerminalInfo term = ui::DetectTerminal(STDOUT_FILENO);
   ui::Progress progress(stdout, term, SystemClock::Get());
@@ -41,7 +42,7 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
   options.log_dir = LogDir(g);
   options.tick = term.live ? 100 * kMillisecond : 0;
   sched::Scheduler scheduler(&store, runner.get(), SystemClock::Get(), &progress, options);
-  auto final_state = scheduler.Execute(run_id);
+  auto final_state = pipeline ? scheduler.Execute(run_id, *pipeline) : scheduler.Execute(run_id);
   if (!final_state.ok()) return Fail(final_state.status());
   auto run = store.GetRun(run_id);
   auto tasks = store.GetTasks(run_id);
@@ -95,7 +96,7 @@ int CmdRun(const GlobalOptions& g, const RunArgs& a) {
   store::RunRow run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
   Status created = (*store)->CreateRun(run, TaskRows(run.id, (*lp)->plan), run.created_at);
   if (!created.ok()) return Fail(created);
-  return Drive(g, **store, run.id, a.jobs);
+  return Drive(g, **store, run.id, a.jobs, &(*lp)->pipeline);
 }
 
 int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {

@@ -21,7 +21,8 @@ std::string HostName() {
 }
 
 // Field 22 of /proc/PID/stat; the command name (field 2) may contain spaces
-// and parentheses, so parse after the last ')'.
+// and parentheses, so parse after the last ')'. A zombie (a killed relay
+// nobody has reaped yet) yields "": it is as dead as a missing process.
 std::string StartTime(long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -29,6 +30,7 @@ std::string StartTime(long pid) {
   if (close == std::string::npos) return "";
   std::istringstream rest(stat.substr(close + 2));
   std::string field;
+  if (close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X')) return "";
   for (int i = 3; i <= 22 && rest >> field; ++i) {
     if (i == 22) return field;
   }
@@ -49,7 +51,8 @@ OwnerLiveness CheckOwner(const std::string& owner_id) {
   long pid = std::strtol(parts[1].c_str(), nullptr, 10);
   if (pid <= 0) return OwnerLiveness::kDead;
   if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return OwnerLiveness::kDead;
-  return StartTime(pid) == parts[2] ? OwnerLiveness::kAlive : OwnerLiveness::kDead;
+  std::string started = StartTime(pid);
+  return !started.empty() && started == parts[2] ? OwnerLiveness::kAlive : OwnerLiveness::kDead;
 }
 
 std::string DescribeOwner(const std::string& owner_id) {

@@ -1,6 +1,8 @@
 #include "plan/dag.h"
 
 #include <algorithm>
+#include <functional>
+#include <queue>
 
 #include "base/edit_distance.h"
 #include "plan/matrix.h"
@@ -23,16 +25,16 @@ std::vector<int32_t> TopologicalOrder(const spec::Pipeline& p) {
     }
   }
   std::vector<int32_t> order;
-  std::vector<int32_t> ready;
+  order.reserve(n);
+  std::priority_queue<int32_t, std::vector<int32_t>, std::greater<int32_t>> ready;
   for (size_t t = 0; t < n; ++t)
-    if (unmet[t] == 0) ready.push_back(static_cast<int32_t>(t));
+    if (unmet[t] == 0) ready.push(static_cast<int32_t>(t));
   while (!ready.empty()) {
-    auto it = std::min_element(ready.begin(), ready.end());
-    int32_t t = *it;
-    ready.erase(it);
+    int32_t t = ready.top();
+    ready.pop();
     order.push_back(t);
     for (int32_t u : users[t])
-      if (--unmet[u] == 0) ready.push_back(u);
+      if (--unmet[u] == 0) ready.push(u);
   }
   return order;
 }
@@ -77,7 +79,7 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
   for (size_t t = 0; t < n; ++t) {
     for (const auto& need : pipeline.tasks[t].needs) {
       int dep = pipeline.FindTask(need.value);
-      if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end()) continue;
+      if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end()) continue;  // few needs each
       needs[t].push_back(dep);
       users[dep].push_back(static_cast<int32_t>(t));
     }

@@ -48,7 +48,7 @@ std::vector<std::string> ShellFor(const std::string& shell, bool* force) {
 
 }  // namespace
 
-Status Scheduler::Impl::Load(const std::string& run_id) {
+Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* preloaded) {
   RELAY_ASSIGN_OR_RETURN(run_, store_->GetRun(run_id));
   if (state::IsFinal(run_.state)) {
     return Status::Invalid("run " + run_.id + " already finished (" + std::string(state::Name(run_.state)) +
@@ -62,12 +62,16 @@ Status Scheduler::Impl::Load(const std::string& run_id) {
                           exec::DescribeOwner(run_.owner) + "; stop it first or wait");
     }
   }
-  spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
-  if (!loaded.ok()) {
-    std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
-    return Status::Corrupt("the definition stored with run " + run_.id + " does not load" + first);
+  if (preloaded) {
+    pipeline_ = *preloaded;
+  } else {
+    spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
+    if (!loaded.ok()) {
+      std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
+      return Status::Corrupt("the definition stored with run " + run_.id + " does not load" + first);
+    }
+    pipeline_ = std::move(*loaded.pipeline);
   }
-  pipeline_ = std::move(*loaded.pipeline);
   pipeline_->file = run_.file;
 
   nlohmann::json options = nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json,
@@ -165,6 +169,13 @@ void Scheduler::Impl::ApplyReuse() {
 
 Status Scheduler::Impl::Recover() {
   Micros now = clock_->Now();
+  // Ownership first: of two relays resuming at once, only the winner may
+  // kill leftovers, or the loser would kill what the winner just started.
+  std::string previous_owner = run_.owner;
+  Status owned = store_->TakeOwnership(run_.id, previous_owner, options_.owner, now);
+  if (owned.code() == Code::kConflict)
+    return Status::Busy("run " + run_.id + " was taken over by another relay just now");
+  RELAY_RETURN_IF_ERROR(owned);
   bool any_running = false;
   for (const auto& m : inst_) any_running = any_running || m.row.state == TaskState::kRunning;
   if (any_running) {
@@ -177,8 +188,6 @@ Status Scheduler::Impl::Recover() {
       scanned = true;
     }
   }
-  std::string previous_owner = run_.owner;
-  RELAY_RETURN_IF_ERROR(store_->TakeOwnership(run_.id, previous_owner, options_.owner, now));
   run_.owner = options_.owner;
   run_.heartbeat_at = now;
   next_heartbeat_ = now + options_.heartbeat_interval;

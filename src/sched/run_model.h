@@ -70,11 +70,11 @@ class Scheduler::Impl {
  public:
   Impl(store::Store* store, exec::Runner* runner, const Clock* clock, Observer* observer,
        Options options);
-  Result<state::RunState> Execute(const std::string& run_id);
+  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline* preloaded);
 
  private:
   // Loading and recovery (recovery.cc).
-  Status Load(const std::string& run_id);
+  Status Load(const std::string& run_id, const spec::Pipeline* preloaded);
   Status Recover();
   Status PrepareTaskModels();
   void ApplyReuse();

@@ -19,7 +19,11 @@ Scheduler::Scheduler(store::Store* store, exec::Runner* runner, const Clock* clo
     : impl_(std::make_unique<Impl>(store, runner, clock, observer, std::move(options))) {}
 Scheduler::~Scheduler() = default;
 
-Result<RunState> Scheduler::Execute(const std::string& run_id) { return impl_->Execute(run_id); }
+Result<RunState> Scheduler::Execute(const std::string& run_id) { return impl_->Execute(run_id, nullptr); }
+
+Result<RunState> Scheduler::Execute(const std::string& run_id, const spec::Pipeline& pipeline) {
+  return impl_->Execute(run_id, &pipeline);
+}
 
 Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* clock,
                       Observer* observer, Options options)
@@ -28,8 +32,8 @@ Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* cl
   if (options_.jobs < 1) options_.jobs = 1;
 }
 
-Result<RunState> Scheduler::Impl::Execute(const std::string& run_id) {
-  RELAY_RETURN_IF_ERROR(Load(run_id));
+Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, const spec::Pipeline* preloaded) {
+  RELAY_RETURN_IF_ERROR(Load(run_id, preloaded));
   RELAY_RETURN_IF_ERROR(Recover());
   if (observer_) {
     std::vector<store::TaskRow> rows;
@@ -125,8 +129,9 @@ Micros Scheduler::Impl::NextWakeup() const {
 
 RunState Scheduler::Impl::FinalState(std::string* reason) const {
   std::vector<std::string> failed;
-  for (const auto& m : inst_) {
-    const auto& spec = pipeline_->tasks[plan_->pipeline->FindTask(m.row.task)];
+  for (size_t i = 0; i < inst_.size(); ++i) {
+    const auto& m = inst_[i];
+    const auto& spec = plan_->spec_of(plan_->instances[i]);
     if ((m.row.state == TaskState::kFailed || m.row.state == TaskState::kLost) && !spec.continue_on_error)
       failed.push_back(m.row.name);
   }

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "exec/runner.h"
+#include "spec/pipeline.h"
 #include "sched/observer.h"
 #include "state/run.h"
 #include "store/store.h"
@@ -44,6 +45,9 @@ class Scheduler {
   // infrastructure errors when the store fails (running processes are then
   // killed, to be found `lost` by the next resume).
   Result<state::RunState> Execute(const std::string& run_id);
+  // The same, for a run just created from `pipeline` (its stored definition
+  // is that pipeline's source), sparing a second parse of the file.
+  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline& pipeline);
 
  private:
   class Impl;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -99,8 +100,12 @@ struct Pipeline {
   std::vector<std::string> secrets;  // names of environment variables to mask
   std::vector<TaskSpec> tasks;       // in file order
 
-  // Index of a task by name, or -1.
+  // Index of a task by name, or -1. O(1): the index is built on first use
+  // (and rebuilt if tasks were added since).
   int FindTask(std::string_view name) const;
+
+ private:
+  mutable std::unordered_map<std::string, int> task_index_;
 };
 
 // Limit on task instances per run (all matrices expanded). Documented in

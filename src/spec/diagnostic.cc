@@ -1,0 +1,50 @@
+#include "spec/diagnostic.h"
+
+#include <string_view>
+
+namespace relay::spec {
+namespace {
+
+// Line `line` (1-based) of `source` without its line ending, or nullopt.
+bool SourceLine(std::string_view source, int line, std::string_view* out) {
+  size_t start = 0;
+  for (int i = 1; i < line; ++i) {
+    start = source.find('\n', start);
+    if (start == std::string_view::npos) return false;
+    ++start;
+  }
+  if (start > source.size()) return false;
+  size_t end = source.find('\n', start);
+  std::string_view l = source.substr(start, end == std::string_view::npos ? end : end - start);
+  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+  *out = l;
+  return true;
+}
+
+}  // namespace
+
+std::string FormatHeadline(const Diagnostic& d) {
+  std::string out = d.file;
+  if (d.mark.line > 0) {
+    out += ":" + std::to_string(d.mark.line);
+    if (d.mark.col > 0) out += ":" + std::to_string(d.mark.col);
+  }
+  return out + ": error: " + d.message;
+}
+
+std::string FormatDiagnostic(const Diagnostic& d, const std::string& source) {
+  std::string out = FormatHeadline(d) + "\n";
+  std::string_view line;
+  if (d.mark.line > 0 && SourceLine(source, d.mark.line, &line)) {
+    out += std::string(line) + "\n";
+    // Keep tabs so the caret lines up under the same column in a terminal.
+    std::string caret;
+    for (int i = 0; i + 1 < d.mark.col && i < static_cast<int>(line.size()); ++i)
+      caret += line[i] == '\t' ? '\t' : ' ';
+    out += caret + "^\n";
+  }
+  if (!d.hint.empty()) out += "  hint: " + d.hint + "\n";
+  return out;
+}
+
+}  // namespace relay::spec

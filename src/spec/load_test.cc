@@ -1,0 +1,176 @@
+// Before and at the YAML layer: unreadable, binary, non-UTF-8, empty and
+// malformed files, duplicate keys, and a top level that is not a mapping.
+#include "spec/load.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "spec/spec_test_util.h"
+
+namespace relay::spec {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::Errors;
+
+std::string WriteTemp(const std::string& name, const std::string& bytes) {
+  std::string path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+TEST(LoadFile, MissingFileIsOneDiagnosticWithoutPosition) {
+  LoadResult r = LoadPipelineFile("/nonexistent/relay/pipeline.yaml");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics[0].mark.line, 0);
+  EXPECT_EQ(r.diagnostics[0].message,
+            "cannot read /nonexistent/relay/pipeline.yaml: No such file or directory");
+  EXPECT_EQ(FormatHeadline(r.diagnostics[0]),
+            "/nonexistent/relay/pipeline.yaml: error: cannot read "
+            "/nonexistent/relay/pipeline.yaml: No such file or directory");
+}
+
+TEST(LoadFile, DirectoryIsNotReadable) {
+  LoadResult r = LoadPipelineFile(std::filesystem::temp_directory_path().string());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_NE(r.diagnostics[0].message.find("is a directory"), std::string::npos);
+}
+
+TEST(LoadFile, BinaryFileNamesTheNulByte) {
+  std::string path = WriteTemp("relay_spec_binary.yaml", std::string("tasks:\n  a\0b: x\n", 15));
+  LoadResult r = LoadPipelineFile(path);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(testing::Describe(r.diagnostics[0]),
+            "2:4: binary file (NUL byte) [hint: a pipeline file is YAML or JSON text]");
+  EXPECT_EQ(r.diagnostics[0].file, path);
+  std::remove(path.c_str());
+}
+
+TEST(LoadFile, NotUtf8NamesTheByte) {
+  std::string path = WriteTemp("relay_spec_latin1.yaml", "name: ok\ntasks:\n  caf\xe9: {run: x}\n");
+  LoadResult r = LoadPipelineFile(path);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(testing::Describe(r.diagnostics[0]),
+            "3:6: not UTF-8: invalid byte 0xe9 [hint: save the file as UTF-8]");
+  std::remove(path.c_str());
+}
+
+TEST(LoadFile, GoodFileLoadsWithDefaultNameFromStem) {
+  std::string path = WriteTemp("relay_spec_good.yaml", "tasks:\n  build: {run: make}\n");
+  LoadResult r = LoadPipelineFile(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.pipeline->name, "relay_spec_good");
+  EXPECT_EQ(r.pipeline->file, path);
+  EXPECT_EQ(r.pipeline->source, "tasks:\n  build: {run: make}\n");
+  std::remove(path.c_str());
+}
+
+TEST(LoadText, EmptyAndCommentOnlyFiles) {
+  const std::string msg = "0:0: empty pipeline file: expected a mapping with 'tasks'";
+  EXPECT_THAT(Errors(""), ElementsAre(msg));
+  EXPECT_THAT(Errors("  \n\t\n"), ElementsAre(msg));
+  EXPECT_THAT(Errors("# just a comment\n   # another\n"), ElementsAre(msg));
+  EXPECT_THAT(Errors("---\n"), ElementsAre(msg));
+}
+
+TEST(LoadText, MalformedYamlGivesParserPosition) {
+  EXPECT_THAT(Errors("tasks:\n  build: {run: make\n"),
+              ElementsAre("3:1: invalid YAML: '{' is never closed"));
+  EXPECT_THAT(Errors("tasks: [a, b\n"), ElementsAre("2:1: invalid YAML: '[' is never closed"));
+  EXPECT_THAT(Errors("tasks:\n  build:\n    run: echo a: b: c\n"),
+              ElementsAre("3:16: invalid YAML: unexpected ':' (quote a value that contains ': ')"));
+  EXPECT_THAT(Errors("tasks:\n\tbuild: {run: make}\n"),
+              ElementsAre("2:7: invalid YAML: tabs are not allowed in indentation"));
+  EXPECT_THAT(Errors("tasks:\n  build: {run: \"a\\qb\"}\n"),
+              ElementsAre("2:20: invalid YAML: unknown escape character: q"));
+  EXPECT_THAT(Errors("tasks:\n  build: *nope\n"),
+              ElementsAre("2:10: invalid YAML: alias to an undefined anchor"));
+}
+
+TEST(LoadText, MoreThanOneDocument) {
+  EXPECT_THAT(Errors("tasks: {a: {run: x}}\n---\ntasks: {b: {run: y}}\n"),
+              ElementsAre("3:1: expected one YAML document, found 2 (remove the '---' separator)"));
+}
+
+TEST(LoadText, TopLevelMustBeAMapping) {
+  EXPECT_THAT(Errors("- build\n- test\n"),
+              ElementsAre("1:1: top level: expected a mapping with 'tasks', got a list"));
+  EXPECT_THAT(Errors("hello\n"),
+              ElementsAre("1:1: top level: expected a mapping with 'tasks', got a string"));
+}
+
+TEST(LoadText, DuplicateKeysAtEveryLevel) {
+  EXPECT_THAT(Errors("tasks:\n  a: {run: x}\ntasks:\n  b: {run: y}\n"),
+              ElementsAre("3:1: duplicate key 'tasks' [hint: first defined at line 1]"));
+  EXPECT_THAT(Errors("tasks:\n  a:\n    run: x\n  b: {run: y}\n  a:\n    run: z\n"),
+              ElementsAre("5:3: tasks: duplicate key 'a' [hint: first defined at line 2]"));
+  EXPECT_THAT(Errors("tasks:\n  a:\n    run: x\n    timeout: 1m\n    run: y\n"),
+              ElementsAre("5:5: tasks.a: duplicate key 'run' [hint: first defined at line 3]"));
+  EXPECT_THAT(
+      Errors("tasks:\n  a:\n    steps:\n      - {name: one, run: x, run: y}\n"),
+      ElementsAre("4:29: tasks.a.steps[0]: duplicate key 'run' [hint: first defined at line 4]"));
+}
+
+TEST(LoadText, JsonIsAccepted) {
+  Pipeline p = testing::MustLoad(R"({
+	"name": "from-json",
+	"tasks": {"build": {"run": "make", "timeout": 90, "retry": 2},
+	          "test": {"needs": ["build"], "run": "make test"}}
+})");
+  EXPECT_EQ(p.name, "from-json");
+  ASSERT_EQ(p.tasks.size(), 2u);
+  EXPECT_EQ(p.tasks[0].timeout, 90 * kSecond);
+  EXPECT_EQ(p.tasks[0].retry->attempts, 2);
+  EXPECT_EQ(p.tasks[1].needs[0].value, "build");
+}
+
+TEST(LoadText, JsonErrorsPointIntoTheJson) {
+  EXPECT_THAT(
+      Errors("{\"tasks\": {\"build\": {\"run\": \"make\", \"timout\": 5}}}"),
+      ElementsAre("1:37: tasks.build: unknown key 'timout' [hint: did you mean 'timeout'?]"));
+}
+
+TEST(LoadText, ByteOrderMarkIsIgnored) {
+  EXPECT_TRUE(LoadPipelineText("\xEF\xBB\xBFtasks: {a: {run: x}}\n", "p.yaml").ok());
+}
+
+TEST(LoadText, AliasBombIsRefused) {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'j'; ++c) {
+    yaml += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) yaml += std::string(i ? ", *" : "*") + prev;
+    yaml += "]\n";
+    prev = c;
+  }
+  yaml += "tasks: {t: {run: x}}\n";
+  auto errors = Errors(yaml);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "0:0: document too large: more than 5000000 nodes, or aliases that expand to more "
+            "than 100000 nodes");
+}
+
+TEST(LoadText, ModestAliasesAreFine) {
+  Pipeline p = testing::MustLoad(
+      "tasks:\n  a: {run: x, retry: &r {attempts: 3, delay: 5s}}\n  b: {run: y, retry: *r}\n");
+  EXPECT_EQ(p.tasks[1].retry->attempts, 3);
+  EXPECT_EQ(p.tasks[1].retry->delay, 5 * kSecond);
+}
+
+TEST(LoadText, DiagnosticsAreSortedByPosition) {
+  LoadResult r = LoadPipelineText(
+      "tasks:\n  b:\n    needs: [zz]\n    run: x\n  a:\n    runn: y\ntaks: 1\n", "p.yaml");
+  ASSERT_EQ(r.diagnostics.size(), 4u);
+  for (size_t i = 1; i < r.diagnostics.size(); ++i) {
+    EXPECT_LE(r.diagnostics[i - 1].mark.line, r.diagnostics[i].mark.line);
+  }
+}
+
+}  // namespace
+}  // namespace relay::spec

@@ -1,0 +1,136 @@
+// ${{ }} in templates: parse errors and the names each reference reads.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "spec/spec_test_util.h"
+
+namespace relay::spec {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::Errors;
+using ::testing::IsEmpty;
+
+const char* kHead =
+    "inputs:\n  version: '1.0'\nenv:\n  LOG: info\ntasks:\n"
+    "  build:\n    run: make\n    outputs: [artifact]\n";  // 8 lines
+
+std::vector<std::string> TaskErrors(const std::string& task) { return Errors(kHead + task); }
+
+TEST(ValidateExprs, GoodReferencesLoad) {
+  EXPECT_THAT(TaskErrors("  test:\n    needs: build\n    matrix:\n      os: [linux]\n"
+                         "      include: [{os: linux, extra: 1}]\n    env: {MINE: x}\n"
+                         "    if: needs.build.result == 'success' && inputs.version != ''\n"
+                         "    run: echo ${{ inputs.version }} ${{ env.LOG }} ${{ env.MINE }} "
+                         "${{ matrix.os }} ${{ matrix.extra }} ${{ needs.build.outputs.artifact }} "
+                         "${{ run.id }} ${{ toJSON(inputs) }} ${{ needs.build }}\n"),
+              IsEmpty());
+}
+
+TEST(ValidateExprs, ParseErrorPointsIntoPlainScalar) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    run: echo ${{ inputs.version\n"),
+      ElementsAre("10:15: tasks.test.run: unclosed '${{' [hint: end the expression with '}}']"));
+}
+
+TEST(ValidateExprs, ParseErrorPointsIntoQuotedScalar) {
+  // One more column for the opening quote.
+  EXPECT_THAT(
+      TaskErrors("  test:\n    run: \"echo ${{ inputs.version\"\n"),
+      ElementsAre("10:16: tasks.test.run: unclosed '${{' [hint: end the expression with '}}']"));
+  EXPECT_THAT(TaskErrors("  test:\n    run: 'it''s ${{ inputs.vesion }}'\n"),
+              ElementsAre("10:21: tasks.test.run: unknown input 'vesion' [hint: did you mean "
+                          "'version'?]"));
+}
+
+TEST(ValidateExprs, ErrorInsideBlockScalarFindsItsLine) {
+  EXPECT_THAT(TaskErrors("  test:\n    run: |\n      echo one\n      echo ${{ inputs.vesion }}\n"),
+              ElementsAre("12:16: tasks.test.run: unknown input 'vesion' [hint: did you mean "
+                          "'version'?]"));
+}
+
+TEST(ValidateExprs, UnknownRoot) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    run: echo ${{ input.version }} ${{ github.sha }}\n"),
+      ElementsAre("10:19: tasks.test.run: unknown name 'input' [hint: did you mean 'inputs'?]",
+                  "10:40: tasks.test.run: unknown name 'github' [hint: expressions can read "
+                  "inputs, env, matrix, needs and run]"));
+}
+
+TEST(ValidateExprs, UnknownEnv) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    run: echo ${{ env.LGO }} ${{ env.HOME }}\n"),
+      ElementsAre("10:19: tasks.test.run: unknown env variable 'LGO' [hint: did you mean "
+                  "'LOG'?]",
+                  "10:34: tasks.test.run: unknown env variable 'HOME' [hint: declare it under "
+                  "'env:' of the pipeline or of this task]"));
+}
+
+TEST(ValidateExprs, MatrixRules) {
+  EXPECT_THAT(TaskErrors("  test:\n    run: echo ${{ matrix.os }}\n"),
+              ElementsAre("10:19: tasks.test.run: task 'test' has no matrix [hint: add a 'matrix:' "
+                          "to the task]"));
+  EXPECT_THAT(
+      TaskErrors("  test:\n    matrix: {shard: [1, 2]}\n    run: echo ${{ matrix.shrd }}\n"),
+      ElementsAre("11:19: tasks.test.run: unknown matrix key 'shrd' [hint: did you mean "
+                  "'shard'?]"));
+}
+
+TEST(ValidateExprs, NeedsRules) {
+  EXPECT_THAT(TaskErrors("  test:\n    run: echo ${{ needs.build.outputs.artifact }}\n"),
+              ElementsAre("10:19: tasks.test.run: task 'test' does not need 'build' [hint: add "
+                          "'build' to needs]"));
+  EXPECT_THAT(
+      TaskErrors("  test:\n    needs: [build]\n    run: echo ${{ needs.biuld.result }} "
+                 "${{ needs.build.outputs.artefact }} ${{ needs.build.status }}\n"),
+      ElementsAre("11:19: tasks.test.run: unknown task 'biuld' [hint: did you mean 'build'?]",
+                  "11:45: tasks.test.run: task 'build' has no output 'artefact' [hint: did "
+                  "you mean 'artifact'?]",
+                  "11:81: tasks.test.run: unknown property 'status' of needs.build [hint: "
+                  "use needs.build.outputs.<name> or needs.build.result]"));
+}
+
+TEST(ValidateExprs, RunHasOnlyId) {
+  EXPECT_THAT(TaskErrors("  test:\n    run: echo ${{ run.ids }}\n"),
+              ElementsAre("10:19: tasks.test.run: unknown property 'ids' of run [hint: did you "
+                          "mean 'id'?]"));
+}
+
+TEST(ValidateExprs, PipelineLevelTemplatesCannotReadTaskNames) {
+  EXPECT_THAT(
+      Errors("env:\n  A: ${{ matrix.x }}\n  B: ${{ needs.a.result }}\n  C: ${{ inputs.nope }}\n"
+             "tasks: {a: {run: x}}\n"),
+      ElementsAre("2:10: env.A: 'matrix' is only available in a task with a matrix",
+                  "3:10: env.B: 'needs' is only available in tasks",
+                  "4:10: env.C: unknown input 'nope' [hint: declare it under 'inputs:']"));
+}
+
+TEST(ValidateExprs, EveryTemplateFieldIsChecked) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    steps:\n      - echo ${{ inputs.a }}\n      - name: s\n"
+                 "        run: echo ${{ inputs.b }}\n    cwd: ${{ inputs.c }}\n"
+                 "    shell: ${{ inputs.d }}\n    env: {X: '${{ inputs.e }}'}\n"),
+      ElementsAre("11:18: tasks.test.steps[0]: unknown input 'a' [hint: declare it under "
+                  "'inputs:']",
+                  "13:23: tasks.test.steps[1].run: unknown input 'b' [hint: declare it under "
+                  "'inputs:']",
+                  "14:14: tasks.test.cwd: unknown input 'c' [hint: declare it under 'inputs:']",
+                  "15:16: tasks.test.shell: unknown input 'd' [hint: declare it under "
+                  "'inputs:']",
+                  "16:19: tasks.test.env.X: unknown input 'e' [hint: declare it under "
+                  "'inputs:']"));
+}
+
+TEST(ValidateExprs, ConditionForms) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    if: ${{ inputs.version }} == '1'\n    run: x\n"),
+      ElementsAre("10:9: tasks.test.if: text outside ${{ }} makes the condition always true "
+                  "[hint: put the whole condition inside one ${{ }}, or leave ${{ }} out]"));
+  EXPECT_THAT(TaskErrors("  test:\n    if: inputs.vrsion == '1'\n    run: x\n"),
+              ElementsAre("10:9: tasks.test.if: unknown input 'vrsion' [hint: did you mean "
+                          "'version'?]"));
+  EXPECT_THAT(TaskErrors("  test:\n    if: success( && x\n    run: x\n"), ::testing::SizeIs(1));
+}
+
+}  // namespace
+}  // namespace relay::spec

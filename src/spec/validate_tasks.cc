@@ -1,0 +1,266 @@
+// One task: its keys, retry policy and steps. Names a task refers to (needs,
+// ${{ }}) are checked once every task is known (validate_graph.cc,
+// validate_exprs.cc).
+#include <climits>
+#include <unordered_set>
+
+#include "spec/validate.h"
+
+namespace relay::spec::internal {
+namespace {
+
+const std::vector<std::string> kTaskKeys = {
+    "run",   "steps",   "needs", "matrix", "max_parallel",      "if",    "timeout",
+    "retry", "outputs", "env",   "cwd",    "continue_on_error", "shell", "description"};
+const std::vector<std::string> kRetryKeys = {"attempts", "backoff", "delay",     "max_delay",
+                                             "jitter",   "on",      "exit_codes"};
+const std::vector<std::string> kBackoffs = {"fixed", "exponential"};
+const std::vector<std::string> kRetryOn = {"failure", "timeout", "lost"};
+const std::vector<std::string> kStepKeys = {"name", "run"};
+
+void ReadSteps(const YamlNode& n, const std::string& path, TaskSpec& t, int task, Build& b) {
+  Checker& c = b.checker;
+  if (!n.IsSequence()) {
+    c.Error(n, path, "expected a list of commands, got " + Describe(n));
+    return;
+  }
+  if (n.items.empty()) {
+    c.Error(n, path, "expected at least one step");
+    return;
+  }
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    const YamlNode& item = n.items[i];
+    std::string p = path + "[" + std::to_string(i) + "]";
+    if (item.IsScalar()) {
+      t.steps.push_back({"", item.text, item.mark});
+      b.sites.push_back({&item, p, task, false});
+      continue;
+    }
+    if (!CheckMapping(item, p, kStepKeys, "a command or a mapping with 'run'", c)) continue;
+    Step step;
+    step.mark = item.mark;
+    if (const YamlNode* name = Find(item, "name")) {
+      if (auto v = ReadString(*name, Child(p, "name"), c)) step.name = *v;
+    }
+    const YamlNode* run = Find(item, "run");
+    if (!run) {
+      c.Error(item, p, "missing 'run'");
+      continue;
+    }
+    if (auto v = ReadString(*run, Child(p, "run"), c)) {
+      step.run = *v;
+      step.mark = run->mark;
+      b.sites.push_back({run, Child(p, "run"), task, false});
+    }
+    t.steps.push_back(std::move(step));
+  }
+}
+
+void ReadOutputs(const YamlNode& n, const std::string& path, TaskSpec& t, Checker& c) {
+  if (!n.IsSequence()) {
+    c.Error(n, path, "expected a list of output names, got " + Describe(n));
+    return;
+  }
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    std::string p = path + "[" + std::to_string(i) + "]";
+    auto s = ReadString(n.items[i], p, c);
+    if (!s) continue;
+    if (!IsIdentifier(*s, true)) {
+      c.Error(n.items[i], p, "invalid output name '" + *s + "'",
+              "use letters, digits, '_' and '-', starting with a letter or '_'");
+    } else if (!seen.insert(*s).second) {
+      c.Error(n.items[i], p, "output '" + *s + "' is listed twice");
+    } else {
+      t.outputs.push_back(*s);
+    }
+  }
+}
+
+void ReadIf(const YamlNode& n, const std::string& path, TaskSpec& t, int task, Build& b) {
+  if (!n.IsScalar()) {
+    b.checker.Error(n, path,
+                    "expected a condition (an expression or true/false), got " + Describe(n));
+    return;
+  }
+  // The stored form is filled in by CheckExpressions once parsed.
+  t.if_expr = Located<std::string>{n.text, n.mark};
+  b.sites.push_back({&n, path, task, true});
+}
+
+}  // namespace
+
+std::optional<RetrySpec> ReadRetry(const YamlNode& n, std::string_view path, Checker& c) {
+  RetrySpec r;
+  if (n.IsScalar()) {
+    auto attempts = ReadInt(n, path, 1, INT_MAX, c);
+    if (!attempts) return std::nullopt;
+    r.attempts = static_cast<int>(*attempts);
+    return r;
+  }
+  if (!CheckMapping(n, path, kRetryKeys, "a number of attempts or a mapping", c))
+    return std::nullopt;
+  bool ok = true;
+  const YamlNode* attempts = Find(n, "attempts");
+  if (!attempts) {
+    c.Error(n, path, "missing 'attempts' (total tries, including the first)");
+    ok = false;
+  } else if (auto v = ReadInt(*attempts, Child(path, "attempts"), 1, INT_MAX, c)) {
+    r.attempts = static_cast<int>(*v);
+  } else {
+    ok = false;
+  }
+  if (const YamlNode* b = Find(n, "backoff")) {
+    std::string p = Child(path, "backoff");
+    if (auto s = ReadString(*b, p, c)) {
+      if (*s == "fixed")
+        r.backoff = RetrySpec::Backoff::kFixed;
+      else if (*s == "exponential")
+        r.backoff = RetrySpec::Backoff::kExponential;
+      else {
+        std::string hint = SuggestHint(*s, kBackoffs);
+        c.Error(*b, p, "unknown backoff '" + *s + "'",
+                hint.empty() ? "use fixed or exponential" : hint);
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (const YamlNode* d = Find(n, "delay")) {
+    if (auto v = ReadDuration(*d, Child(path, "delay"), c))
+      r.delay = *v;
+    else
+      ok = false;
+  }
+  if (const YamlNode* d = Find(n, "max_delay")) {
+    if (auto v = ReadDuration(*d, Child(path, "max_delay"), c)) {
+      r.max_delay = *v;
+      if (r.max_delay < r.delay) {
+        c.Error(*d, Child(path, "max_delay"), "is shorter than delay");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (const YamlNode* j = Find(n, "jitter")) {
+    if (auto v = ReadBool(*j, Child(path, "jitter"), c))
+      r.jitter = *v;
+    else
+      ok = false;
+  }
+  if (const YamlNode* on = Find(n, "on")) {
+    std::string p = Child(path, "on");
+    if (auto names = ReadNameList(*on, p, c)) {
+      if (names->empty()) {
+        c.Error(*on, p, "expected at least one of failure, timeout, lost");
+        ok = false;
+      }
+      r.on_failure = r.on_timeout = r.on_lost = false;
+      for (const auto& name : *names) {
+        if (name.value == "failure")
+          r.on_failure = true;
+        else if (name.value == "timeout")
+          r.on_timeout = true;
+        else if (name.value == "lost")
+          r.on_lost = true;
+        else {
+          std::string hint = SuggestHint(name.value, kRetryOn);
+          c.Error(name.mark, p + ": unknown failure kind '" + name.value + "'",
+                  hint.empty() ? "use failure, timeout or lost" : hint);
+          ok = false;
+        }
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (const YamlNode* codes = Find(n, "exit_codes")) {
+    std::string p = Child(path, "exit_codes");
+    if (!codes->IsSequence()) {
+      c.Error(*codes, p, "expected a list of exit codes, got " + Describe(*codes));
+      ok = false;
+    } else {
+      for (size_t i = 0; i < codes->items.size(); ++i) {
+        if (auto v = ReadInt(codes->items[i], p + "[" + std::to_string(i) + "]", 1, 255, c))
+          r.exit_codes.push_back(static_cast<int>(*v));
+        else
+          ok = false;
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return r;
+}
+
+void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
+  Checker& c = b.checker;
+  const std::string path = Child("tasks", key.text);
+  int index = static_cast<int>(b.pipeline.tasks.size());
+  TaskSpec& t = b.pipeline.tasks.emplace_back();
+  t.name = key.text;
+  t.mark = key.mark;
+  if (!IsIdentifier(key.text, true))
+    c.Error(key, "tasks", "invalid task name '" + key.text + "'",
+            "use letters, digits, '_' and '-', starting with a letter or '_'");
+  if (!CheckMapping(value, path, kTaskKeys, "a mapping with 'run' or 'steps'", c)) return;
+
+  const YamlNode* run = Find(value, "run");
+  const YamlNode* steps = Find(value, "steps");
+  if (run && steps) {
+    c.Error(*steps, path, "use either 'run' or 'steps', not both");
+  } else if (!run && !steps) {
+    c.Error(key, path, "missing 'run' or 'steps': a task needs a command");
+  }
+  if (run) {
+    if (auto v = ReadString(*run, Child(path, "run"), c)) {
+      t.steps.push_back({"", *v, run->mark});
+      b.sites.push_back({run, Child(path, "run"), index, false});
+    }
+  } else if (steps) {
+    ReadSteps(*steps, Child(path, "steps"), t, index, b);
+  }
+  if (const YamlNode* n = Find(value, "needs")) {
+    if (auto v = ReadNameList(*n, Child(path, "needs"), c)) t.needs = std::move(*v);
+  }
+  for (const auto& e : value.entries) {
+    if (e.key.IsScalar() && e.key.text == "matrix") {
+      t.matrix = ReadMatrix(e.value, Child(path, "matrix"), c);
+      if (t.matrix) t.matrix->mark = e.key.mark;
+      break;
+    }
+  }
+  if (const YamlNode* n = Find(value, "max_parallel")) {
+    if (auto v = ReadInt(*n, Child(path, "max_parallel"), 1, INT_MAX, c))
+      t.max_parallel = static_cast<int>(*v);
+  }
+  if (const YamlNode* n = Find(value, "if")) ReadIf(*n, Child(path, "if"), t, index, b);
+  if (const YamlNode* n = Find(value, "timeout")) {
+    t.timeout = ReadDuration(*n, Child(path, "timeout"), c);
+    if (t.timeout && *t.timeout <= 0) c.Error(*n, Child(path, "timeout"), "must be more than 0");
+  }
+  if (const YamlNode* n = Find(value, "retry")) t.retry = ReadRetry(*n, Child(path, "retry"), c);
+  if (const YamlNode* n = Find(value, "outputs")) ReadOutputs(*n, Child(path, "outputs"), t, c);
+  if (const YamlNode* n = Find(value, "env")) ReadEnv(*n, Child(path, "env"), index, &t.env, b);
+  if (const YamlNode* n = Find(value, "cwd")) {
+    if (auto v = ReadString(*n, Child(path, "cwd"), c)) {
+      t.cwd = *v;
+      b.sites.push_back({n, Child(path, "cwd"), index, false});
+    }
+  }
+  if (const YamlNode* n = Find(value, "continue_on_error")) {
+    if (auto v = ReadBool(*n, Child(path, "continue_on_error"), c)) t.continue_on_error = *v;
+  }
+  if (const YamlNode* n = Find(value, "shell")) {
+    if (auto v = ReadString(*n, Child(path, "shell"), c)) {
+      if (v->empty()) c.Error(*n, Child(path, "shell"), "must not be empty");
+      t.shell = *v;
+      b.sites.push_back({n, Child(path, "shell"), index, false});
+    }
+  }
+  if (const YamlNode* n = Find(value, "description"))
+    (void)ReadString(*n, Child(path, "description"), c);
+}
+
+}  // namespace relay::spec::internal
