@@ -1,6 +1,7 @@
 -- relay store schema, version 1. Never edit a released migration: add
 -- NNNN_name.sql instead. Documented in docs/store-schema.md.
--- Portable SQL (SQLite and PostgreSQL); times are INTEGER microseconds since
+-- SQLite dialect (the PostgreSQL backend will keep its own numbered
+-- migrations with the same version numbers and meaning); times are INTEGER microseconds since
 -- the Unix epoch (0 = not set); states and causes are stable TEXT names.
 
 CREATE TABLE schema_version (
@@ -59,7 +60,7 @@ CREATE TABLE tasks (
   pid          INTEGER NOT NULL DEFAULT 0,
   pgid         INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, idx)
-);
+) WITHOUT ROWID;
 
 -- Claims by remote workers scan only queued instances.
 CREATE INDEX tasks_queued ON tasks (run_id, idx) WHERE state = 'queued';
@@ -78,4 +79,4 @@ CREATE TABLE events (
   prev_hash  TEXT    NOT NULL,
   hash       TEXT    NOT NULL,
   PRIMARY KEY (run_id, seq)
-);
+) WITHOUT ROWID;
