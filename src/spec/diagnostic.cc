@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "base/strings.h"
+
 namespace relay::spec {
 namespace {
 
@@ -36,7 +38,15 @@ std::string FormatDiagnostic(const Diagnostic& d, const std::string& source) {
   std::string out = FormatHeadline(d) + "\n";
   std::string_view line;
   if (d.mark.line > 0 && SourceLine(source, d.mark.line, &line)) {
-    out += std::string(line) + "\n";
+    // Echo the line only as valid text: bytes that are not UTF-8 (or are
+    // control characters) become '?', keeping one column per byte so the
+    // caret still lines up.
+    std::string shown(line);
+    size_t bad = 0;
+    while (!IsValidUtf8(shown, &bad)) shown[bad] = '?';
+    for (char& c : shown)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
+    out += shown + "\n";
     // Keep tabs so the caret lines up under the same column in a terminal.
     std::string caret;
     for (int i = 0; i + 1 < d.mark.col && i < static_cast<int>(line.size()); ++i)

@@ -47,7 +47,7 @@ class RelayTestCase(unittest.TestCase):
         """Runs relay; returns CompletedProcess with text stdout/stderr."""
         p = subprocess.run([RELAY, *args], cwd=self.dir, env=self.env(env),
                            stdin=subprocess.DEVNULL, capture_output=True,
-                           text=True, timeout=timeout * SLOW)
+                           text=True, errors="replace", timeout=timeout * SLOW)
         if check is not None and p.returncode != check:
             self.fail(f"relay {' '.join(args)} exited {p.returncode}, expected {check}\n"
                       f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
