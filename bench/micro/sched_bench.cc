@@ -1,0 +1,96 @@
+// The scheduler's own cost per finished task instance, with the fake runner
+// (no processes) and a real SQLite store: it must not grow with the size of
+// the DAG (O(dependants) per completion, not O(tasks)). Compare the
+// "per_task" counters across sizes.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <string>
+
+#include "events/sha256.h"
+#include "plan/dag.h"
+#include "sched/scheduler.h"
+#include "spec/load.h"
+#include "support/fake_runner.h"
+#include "support/temp_dir.h"
+
+namespace relay {
+namespace {
+
+// wide: one matrix task of n instances; fanin: the same, then a matrix task
+// of n instances that needs all of them.
+std::string Pipeline(int n, bool fanin) {
+  std::string values;
+  for (int i = 0; i < n; ++i) values += (i ? "," : "") + std::to_string(i);
+  std::string y = "tasks:\n  a: { run: 'true', matrix: { i: [" + values + "] } }\n";
+  if (fanin) y += "  b: { run: 'true', needs: [a], matrix: { i: [" + values + "] } }\n";
+  return y;
+}
+
+void Run(benchmark::State& state, bool fanin) {
+  const int n = static_cast<int>(state.range(0));
+  const std::string yaml = Pipeline(n, fanin);
+  spec::LoadResult loaded = spec::LoadPipelineText(yaml, "bench.yaml");
+  if (!loaded.ok()) {
+    state.SkipWithError("pipeline does not load");
+    return;
+  }
+  auto plan = plan::BuildPlan(*loaded.pipeline, nlohmann::json::object(), {});
+  int64_t tasks = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    testing::TempDir dir;
+    auto store = store::OpenStore(dir.Join("relay.db"), {});
+    FakeClock clock;
+    testing::FakeRunner runner(&clock);
+    store::RunRow run;
+    run.id = "BENCH";
+    run.pipeline = "bench";
+    run.definition = yaml;
+    run.definition_hash = events::Sha256Hex(yaml);
+    run.inputs_json = "{}";
+    run.options_json = "{}";
+    run.workdir = dir.path();
+    std::vector<store::TaskRow> rows;
+    for (size_t i = 0; i < plan->instances.size(); ++i) {
+      store::TaskRow r;
+      r.run_id = run.id;
+      r.index = static_cast<int32_t>(i);
+      r.name = plan->instances[i].name;
+      r.task = loaded.pipeline->tasks[plan->instances[i].task].name;
+      r.matrix_json = "{}";
+      r.outputs_json = "{}";
+      rows.push_back(std::move(r));
+    }
+    (void)(*store)->CreateRun(run, rows, clock.Now());
+    sched::Options o;
+    o.jobs = 2;
+    o.owner = "bench:1:1";
+    o.log_dir = dir.Join("logs");
+    o.seed = 1;
+    sched::Scheduler s(store->get(), &runner, &clock, nullptr, o);
+    state.ResumeTiming();
+    auto result = s.Execute(run.id, *loaded.pipeline);
+    if (!result.ok() || *result != state::RunState::kSucceeded) state.SkipWithError("run failed");
+    tasks += static_cast<int64_t>(plan->instances.size());
+  }
+  state.SetItemsProcessed(tasks);
+  state.counters["per_task"] = benchmark::Counter(
+      static_cast<double>(tasks), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_SchedulerWide(benchmark::State& state) { Run(state, false); }
+void BM_SchedulerFanIn(benchmark::State& state) { Run(state, true); }
+
+BENCHMARK(BM_SchedulerWide)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(50000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK(BM_SchedulerFanIn)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+}  // namespace
+}  // namespace relay
+
+BENCHMARK_MAIN();
