@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/duration.h"
+#include "base/file_util.h"
 
 namespace relay::ui {
 
@@ -20,6 +21,9 @@ const char* kYellow = "\x1b[33m";
 const char* kDim = "\x1b[2m";
 const char* kBold = "\x1b[1m";
 }  // namespace
+
+// Logs are created on first output: a task that printed nothing has none.
+bool HasLog(const store::TaskRow& row) { return !row.log_path.empty() && FileExists(row.log_path); }
 
 TerminalInfo DetectTerminal(int fd) {
   TerminalInfo t;
@@ -40,8 +44,8 @@ void Progress::Line(const char* color, const std::string& label, const std::stri
   ClearBlock();
   std::string elapsed = "+" + FormatDuration(clock_->Now() - start_);
   if (term_.color) {
-    std::fprintf(out_, "%s%8s%s %s%-6s%s %s\n", kDim, elapsed.c_str(), kReset, color, label.c_str(), kReset,
-                 text.c_str());
+    std::fprintf(out_, "%s%8s%s %s%-6s%s %s\n", kDim, elapsed.c_str(), kReset, color, label.c_str(),
+                 kReset, text.c_str());
   } else {
     std::fprintf(out_, "%8s %-6s %s\n", elapsed.c_str(), label.c_str(), text.c_str());
   }
@@ -56,8 +60,9 @@ void Progress::OnRunStarted(const store::RunRow& run, const std::vector<store::T
     if (t.state == TaskState::kFailed || t.state == TaskState::kLost) ++failed_;
     if (t.state == TaskState::kSkipped) ++skipped_;
   }
-  std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(), total_,
-               total_ == 1 ? "" : "s", done_ ? (", " + std::to_string(done_) + " already done").c_str() : "");
+  std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(),
+               total_, total_ == 1 ? "" : "s",
+               done_ ? (", " + std::to_string(done_) + " already done").c_str() : "");
 }
 
 void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskState to) {
@@ -65,20 +70,26 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
     case TaskState::kRunning:
       running_[row.index] = row;
       if (!term_.live)
-        Line(kBold, "start", row.name + (row.attempts > 1 ? " (attempt " + std::to_string(row.attempts) + ")" : ""));
+        Line(
+            kBold, "start",
+            row.name + (row.attempts > 1 ? " (attempt " + std::to_string(row.attempts) + ")" : ""));
       break;
     case TaskState::kSucceeded:
       running_.erase(row.index);
       ++done_;
-      Line(kGreen, "ok", row.name + "  " + (row.cause == "reused" ? row.reason : FormatDuration(row.ended_at - row.started_at)));
+      Line(
+          kGreen, "ok",
+          row.name + "  " +
+              (row.cause == "reused" ? row.reason : FormatDuration(row.ended_at - row.started_at)));
       break;
     case TaskState::kFailed:
     case TaskState::kLost:
       running_.erase(row.index);
       ++done_;
       ++failed_;
-      Line(kRed, to == TaskState::kLost ? "lost" : "FAIL", row.name + ": " + row.reason +
-                                                             (row.log_path.empty() ? "" : "  (log: " + row.log_path + ")"));
+      Line(kRed, to == TaskState::kLost ? "lost" : "FAIL",
+           row.name + ": " + row.reason +
+               (HasLog(row) ? "  (log: " + row.log_path + ")" : "  (no output)"));
       break;
     case TaskState::kRetryWait:
       running_.erase(row.index);
@@ -100,7 +111,8 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
 }
 
 void Progress::OnRunChanged(const store::RunRow& run, state::RunState from) {
-  if (run.state == state::RunState::kCancelling) Line(kYellow, "cancel", "cancelling the run: " + run.reason);
+  if (run.state == state::RunState::kCancelling)
+    Line(kYellow, "cancel", "cancelling the run: " + run.reason);
 }
 
 void Progress::OnNotice(const std::string& text) { Line(kYellow, "note", text); }
@@ -140,13 +152,15 @@ void Progress::DrawBlock() {
     std::string text = row.name + "  " + FormatDuration(now - row.started_at);
     if (row.attempts > 1) text += "  attempt " + std::to_string(row.attempts);
     if (static_cast<int>(text.size()) > term_.width - 4) text.resize(term_.width - 4);
-    std::fprintf(out_, "  %s▶%s %s\n", term_.color ? kBold : "", term_.color ? kReset : "", text.c_str());
+    std::fprintf(out_, "  %s▶%s %s\n", term_.color ? kBold : "", term_.color ? kReset : "",
+                 text.c_str());
     ++block_lines_;
     ++shown;
   }
   int pending = total_ - done_ - static_cast<int>(running_.size());
-  std::fprintf(out_, "%s[%d/%d] %zu running, %d failed, %d pending%s\n", term_.color ? kDim : "", done_, total_,
-               running_.size(), failed_, pending < 0 ? 0 : pending, term_.color ? kReset : "");
+  std::fprintf(out_, "%s[%d/%d] %zu running, %d failed, %d pending%s\n", term_.color ? kDim : "",
+               done_, total_, running_.size(), failed_, pending < 0 ? 0 : pending,
+               term_.color ? kReset : "");
   ++block_lines_;
 }
 
@@ -161,9 +175,9 @@ void Progress::PrintSummary(const store::RunRow& run, const std::vector<store::T
   }
   const char* color = run.state == state::RunState::kSucceeded ? kGreen : kRed;
   std::fprintf(out_, "%srun %s %s%s in %s: %d succeeded, %d failed, %d skipped, %d cancelled\n",
-               term_.color ? color : "", run.id.c_str(), std::string(state::Name(run.state)).c_str(),
-               term_.color ? kReset : "", FormatDuration(clock_->Now() - start_).c_str(), ok, failed, skipped,
-               cancelled);
+               term_.color ? color : "", run.id.c_str(),
+               std::string(state::Name(run.state)).c_str(), term_.color ? kReset : "",
+               FormatDuration(clock_->Now() - start_).c_str(), ok, failed, skipped, cancelled);
   int listed = 0;
   for (const auto& t : tasks) {
     if (t.state != TaskState::kFailed && t.state != TaskState::kLost) continue;
@@ -172,7 +186,8 @@ void Progress::PrintSummary(const store::RunRow& run, const std::vector<store::T
       break;
     }
     std::fprintf(out_, "  failed: %s — %s%s%s\n", t.name.c_str(), t.reason.c_str(),
-                 t.log_path.empty() ? "" : "\n          log: ", t.log_path.c_str());
+                 HasLog(t) ? "\n          log: " : " (no output)",
+                 HasLog(t) ? t.log_path.c_str() : "");
   }
   std::fflush(out_);
 }
