@@ -55,7 +55,8 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
     return Status::FromErrno("cannot sync " + tmp, err);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno("cannot rename " + tmp, errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::FromErrno("cannot rename " + tmp, errno);
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

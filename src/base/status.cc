@@ -6,16 +6,26 @@ namespace relay {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalid: return "invalid";
-    case Code::kNotFound: return "not found";
-    case Code::kConflict: return "conflict";
-    case Code::kIo: return "I/O error";
-    case Code::kCorrupt: return "corrupt";
-    case Code::kBusy: return "busy";
-    case Code::kFull: return "disk full";
-    case Code::kTooNew: return "too new";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalid:
+      return "invalid";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kIo:
+      return "I/O error";
+    case Code::kCorrupt:
+      return "corrupt";
+    case Code::kBusy:
+      return "busy";
+    case Code::kFull:
+      return "disk full";
+    case Code::kTooNew:
+      return "too new";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

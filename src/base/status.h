@@ -15,15 +15,15 @@ namespace relay {
 
 enum class Code {
   kOk = 0,
-  kInvalid,    // bad user input: pipeline, flags, inputs
-  kNotFound,   // a named thing (run, task, file) does not exist
-  kConflict,   // the state changed under us (another writer won)
-  kIo,         // an I/O or system-call failure
-  kCorrupt,    // stored data does not parse or verify
-  kBusy,       // locked by another process
-  kFull,       // disk full
-  kTooNew,     // made by a newer relay
-  kInternal,   // a bug
+  kInvalid,   // bad user input: pipeline, flags, inputs
+  kNotFound,  // a named thing (run, task, file) does not exist
+  kConflict,  // the state changed under us (another writer won)
+  kIo,        // an I/O or system-call failure
+  kCorrupt,   // stored data does not parse or verify
+  kBusy,      // locked by another process
+  kFull,      // disk full
+  kTooNew,    // made by a newer relay
+  kInternal,  // a bug
 };
 
 const char* CodeName(Code code);
@@ -62,7 +62,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -87,9 +87,9 @@ class [[nodiscard]] Result {
 #define RELAY_CONCAT_INNER(a, b) a##b
 #define RELAY_CONCAT(a, b) RELAY_CONCAT_INNER(a, b)
 
-#define RELAY_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::relay::Status relay_status_ = (expr);  \
+#define RELAY_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::relay::Status relay_status_ = (expr);        \
     if (!relay_status_.ok()) return relay_status_; \
   } while (0)
 

@@ -5,9 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/duration.h"
 #include "base/file_util.h"
@@ -26,35 +25,43 @@ std::string Took(Micros start, Micros end) {
 }
 
 nlohmann::json TaskJson(const store::TaskRow& t) {
-  nlohmann::json j = {{"index", t.index},
-                      {"name", t.name},
-                      {"task", t.task},
-                      {"state", std::string(state::Name(t.state))},
-                      {"attempts", t.attempts},
-                      {"cause", t.cause},
-                      {"reason", t.reason},
-                      {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json(nullptr)},
-                      {"signal", t.signal},
-                      {"started_at", t.started_at ? nlohmann::json(FormatTimestamp(t.started_at)) : nlohmann::json(nullptr)},
-                      {"ended_at", t.ended_at ? nlohmann::json(FormatTimestamp(t.ended_at)) : nlohmann::json(nullptr)},
-                      {"duration_ms", t.started_at && t.ended_at ? (t.ended_at - t.started_at) / 1000 : 0},
-                      {"log", t.log_path},
-                      {"outputs", nlohmann::json::parse(t.outputs_json.empty() ? "{}" : t.outputs_json, nullptr, false)},
-                      {"matrix", nlohmann::json::parse(t.matrix_json.empty() ? "{}" : t.matrix_json, nullptr, false)}};
+  nlohmann::json j = {
+      {"index", t.index},
+      {"name", t.name},
+      {"task", t.task},
+      {"state", std::string(state::Name(t.state))},
+      {"attempts", t.attempts},
+      {"cause", t.cause},
+      {"reason", t.reason},
+      {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json(nullptr)},
+      {"signal", t.signal},
+      {"started_at",
+       t.started_at ? nlohmann::json(FormatTimestamp(t.started_at)) : nlohmann::json(nullptr)},
+      {"ended_at",
+       t.ended_at ? nlohmann::json(FormatTimestamp(t.ended_at)) : nlohmann::json(nullptr)},
+      {"duration_ms", t.started_at && t.ended_at ? (t.ended_at - t.started_at) / 1000 : 0},
+      {"log", t.log_path},
+      {"outputs",
+       nlohmann::json::parse(t.outputs_json.empty() ? "{}" : t.outputs_json, nullptr, false)},
+      {"matrix",
+       nlohmann::json::parse(t.matrix_json.empty() ? "{}" : t.matrix_json, nullptr, false)}};
   return j;
 }
 
 nlohmann::json RunJson(const store::RunRow& r) {
-  return {{"id", r.id},
-          {"pipeline", r.pipeline},
-          {"file", r.file},
-          {"status", std::string(state::Name(r.state))},
-          {"reason", r.reason},
-          {"created_at", Time(r.created_at)},
-          {"started_at", r.started_at ? nlohmann::json(FormatTimestamp(r.started_at)) : nlohmann::json(nullptr)},
-          {"ended_at", r.ended_at ? nlohmann::json(FormatTimestamp(r.ended_at)) : nlohmann::json(nullptr)},
-          {"parent_run", r.parent_run.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.parent_run)},
-          {"definition_hash", r.definition_hash}};
+  return {
+      {"id", r.id},
+      {"pipeline", r.pipeline},
+      {"file", r.file},
+      {"status", std::string(state::Name(r.state))},
+      {"reason", r.reason},
+      {"created_at", Time(r.created_at)},
+      {"started_at",
+       r.started_at ? nlohmann::json(FormatTimestamp(r.started_at)) : nlohmann::json(nullptr)},
+      {"ended_at",
+       r.ended_at ? nlohmann::json(FormatTimestamp(r.ended_at)) : nlohmann::json(nullptr)},
+      {"parent_run", r.parent_run.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.parent_run)},
+      {"definition_hash", r.definition_hash}};
 }
 
 template <typename F>
@@ -98,9 +105,11 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
     std::string file = run->file;
     if (!file.empty() && file[0] != '/') file = run->workdir + "/" + file;
     auto on_disk = ReadFile(file);
-    if (!on_disk.ok()) drift = "the pipeline file " + run->file + " is gone; the run uses its stored definition";
+    if (!on_disk.ok())
+      drift = "the pipeline file " + run->file + " is gone; the run uses its stored definition";
     else if (events::Sha256Hex(*on_disk) != run->definition_hash)
-      drift = "the pipeline file " + run->file + " changed since this run started; the run uses its stored definition";
+      drift = "the pipeline file " + run->file +
+              " changed since this run started; the run uses its stored definition";
     if (g.output == "json") {
       nlohmann::json j = RunJson(*run);
       j["definition_changed"] = !drift.empty();
@@ -109,18 +118,24 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
       std::printf("%s\n", j.dump(2).c_str());
       return kExitOk;
     }
-    std::printf("run       %s\npipeline  %s (%s)\nstatus    %s%s\nstarted   %s\nended     %s\nduration  %s\n",
-                run->id.c_str(), run->pipeline.c_str(), run->file.c_str(), std::string(state::Name(run->state)).c_str(),
-                run->reason.empty() ? "" : (" — " + run->reason).c_str(), Time(run->started_at).c_str(),
-                Time(run->ended_at).c_str(), Took(run->started_at, run->ended_at).c_str());
+    std::printf(
+        "run       %s\npipeline  %s (%s)\nstatus    %s%s\nstarted   %s\nended     %s\nduration  "
+        "%s\n",
+        run->id.c_str(), run->pipeline.c_str(), run->file.c_str(),
+        std::string(state::Name(run->state)).c_str(),
+        run->reason.empty() ? "" : (" — " + run->reason).c_str(), Time(run->started_at).c_str(),
+        Time(run->ended_at).c_str(), Took(run->started_at, run->ended_at).c_str());
     if (!run->parent_run.empty()) std::printf("rerun of  %s\n", run->parent_run.c_str());
     if (!drift.empty()) std::printf("note      %s\n", drift.c_str());
     std::printf("\n");
     ui::Table table({"TASK", "STATE", "ATTEMPTS", "DURATION", "EXIT", "REASON", "LOG"});
     for (const auto& t : *tasks) {
-      std::string exit = t.signal ? "signal " + std::to_string(t.signal) : t.exit_code ? std::to_string(*t.exit_code) : "-";
-      table.Add({t.name, std::string(state::Name(t.state)), std::to_string(t.attempts), Took(t.started_at, t.ended_at),
-                 exit, t.reason, t.log_path.empty() || !FileExists(t.log_path) ? "-" : t.log_path});
+      std::string exit = t.signal      ? "signal " + std::to_string(t.signal)
+                         : t.exit_code ? std::to_string(*t.exit_code)
+                                       : "-";
+      table.Add({t.name, std::string(state::Name(t.state)), std::to_string(t.attempts),
+                 Took(t.started_at, t.ended_at), exit, t.reason,
+                 t.log_path.empty() || !FileExists(t.log_path) ? "-" : t.log_path});
     }
     std::fputs(table.Render().c_str(), stdout);
     return kExitOk;
@@ -139,10 +154,15 @@ int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& t
     if (chosen.empty()) return Fail(Status::NotFound("run " + *id + " has no task '" + task + "'"));
     if (!follow) {
       for (const auto& t : chosen) {
-        if (chosen.size() > 1) std::printf("==> %s (%s, attempt %d) <==\n", t.name.c_str(), std::string(state::Name(t.state)).c_str(), t.attempts);
-        auto text = t.log_path.empty() ? Result<std::string>(Status::NotFound("")) : ReadFile(t.log_path);
-        if (text.ok()) std::fputs(text->c_str(), stdout);
-        else if (chosen.size() == 1) std::printf("(no output)\n");
+        if (chosen.size() > 1)
+          std::printf("==> %s (%s, attempt %d) <==\n", t.name.c_str(),
+                      std::string(state::Name(t.state)).c_str(), t.attempts);
+        auto text =
+            t.log_path.empty() ? Result<std::string>(Status::NotFound("")) : ReadFile(t.log_path);
+        if (text.ok())
+          std::fputs(text->c_str(), stdout);
+        else if (chosen.size() == 1)
+          std::printf("(no output)\n");
       }
       return kExitOk;
     }
@@ -196,8 +216,9 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
           std::printf("%s\n", events::ToJsonLine(e).c_str());
         } else {
           std::string subject = e.kind == "run" ? "run" : e.subject;
-          std::printf("%5lld  %s  %-24s %s → %s  (%s)%s\n", static_cast<long long>(e.seq), FormatTimestamp(e.ts).c_str(),
-                      subject.c_str(), e.from.empty() ? "·" : e.from.c_str(), e.to.c_str(), e.cause.c_str(),
+          std::printf("%5lld  %s  %-24s %s → %s  (%s)%s\n", static_cast<long long>(e.seq),
+                      FormatTimestamp(e.ts).c_str(), subject.c_str(),
+                      e.from.empty() ? "·" : e.from.c_str(), e.to.c_str(), e.cause.c_str(),
                       e.reason.empty() ? "" : ("  " + e.reason).c_str());
         }
       }
@@ -234,14 +255,15 @@ int CmdLedgerVerify(const GlobalOptions& g, const std::string& ref) {
       }
       total += static_cast<int64_t>(events->size());
     }
-    std::printf("ledger ok: %lld events in %zu run%s verified\n", static_cast<long long>(total), ids.size(),
-                ids.size() == 1 ? "" : "s");
+    std::printf("ledger ok: %lld events in %zu run%s verified\n", static_cast<long long>(total),
+                ids.size(), ids.size() == 1 ? "" : "s");
     return kExitOk;
   });
 }
 
 int CmdConfigSet(const GlobalOptions& g, const std::string& key, const std::string& value) {
-  if (key != "durability") return Fail(Status::Invalid("unknown setting '" + key + "': the settings are: durability"));
+  if (key != "durability")
+    return Fail(Status::Invalid("unknown setting '" + key + "': the settings are: durability"));
   if (value != "normal" && value != "power")
     return Fail(Status::Invalid("durability must be normal or power, not '" + value + "'"));
   auto store = OpenStoreFor(g, /*create=*/true);

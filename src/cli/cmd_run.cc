@@ -50,7 +50,8 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
   return *final_state == state::RunState::kSucceeded ? kExitOk : kExitFailed;
 }
 
-store::RunRow NewRunRow(const LoadedPipeline& lp, const std::string& file, const nlohmann::json& options) {
+store::RunRow NewRunRow(const LoadedPipeline& lp, const std::string& file,
+                        const nlohmann::json& options) {
   store::RunRow run;
   Micros now = SystemClock::Get()->Now();
   run.id = NewRunId(now);
@@ -87,8 +88,10 @@ int CmdRun(const GlobalOptions& g, const RunArgs& a) {
   auto lp = LoadAndPlan(a.file, a.inputs, a.selection);
   if (!lp.ok()) return Fail(lp.status());
   if (a.dry_run) {
-    std::fputs((g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan)).c_str(),
-               stdout);
+    std::fputs(
+        (g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan))
+            .c_str(),
+        stdout);
     return kExitOk;
   }
   auto store = OpenStoreFor(g, /*create=*/true);
@@ -110,7 +113,8 @@ int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {
 // A rerun is a new run of the stored definition and inputs in which the
 // instances that need no new work are reused: the scheduler marks them
 // succeeded ("reused") in its first commit, from the list stored with the run.
-int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const std::string& from, int jobs) {
+int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const std::string& from,
+             int jobs) {
   if (failed == !from.empty())
     return Fail(Status::Invalid("rerun: pass exactly one of --failed or --from TASK"));
   auto store = OpenStoreFor(g, /*create=*/false);
@@ -120,21 +124,26 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   auto old = (*store)->GetRun(*id);
   if (!old.ok()) return Fail(old.status());
   if (!state::IsFinal(old->state))
-    return Fail(Status::Invalid("run " + old->id + " has not finished (" + std::string(state::Name(old->state)) +
-                                "); use `relay resume " + old->id + "` instead"));
+    return Fail(Status::Invalid("run " + old->id + " has not finished (" +
+                                std::string(state::Name(old->state)) + "); use `relay resume " +
+                                old->id + "` instead"));
   auto old_tasks = (*store)->GetTasks(*id);
   if (!old_tasks.ok()) return Fail(old_tasks.status());
 
   spec::LoadResult loaded = spec::LoadPipelineText(old->definition, old->file);
-  if (!loaded.ok()) return Fail(Status::Corrupt("the definition stored with run " + old->id + " does not load"));
+  if (!loaded.ok())
+    return Fail(Status::Corrupt("the definition stored with run " + old->id + " does not load"));
   LoadedPipeline lp;
   lp.pipeline = std::move(*loaded.pipeline);
-  nlohmann::json options = nlohmann::json::parse(old->options_json.empty() ? "{}" : old->options_json, nullptr, false);
+  nlohmann::json options =
+      nlohmann::json::parse(old->options_json.empty() ? "{}" : old->options_json, nullptr, false);
   if (options.is_discarded()) options = nlohmann::json::object();
   plan::Selection sel;
   for (const char* k : {"only", "from", "until"})
     if (options.contains(k)) {
-      auto& dst = std::string(k) == "only" ? sel.only : std::string(k) == "from" ? sel.from : sel.until;
+      auto& dst = std::string(k) == "only"   ? sel.only
+                  : std::string(k) == "from" ? sel.from
+                                             : sel.until;
       for (const auto& v : options[k]) dst.push_back(v.get<std::string>());
     }
   auto plan = plan::BuildPlan(lp.pipeline, nlohmann::json::parse(old->inputs_json), sel);
@@ -152,7 +161,8 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
     rerun_tasks.insert(t);
   }
   for (const auto& row : *old_tasks)
-    if (row.state != state::TaskState::kSucceeded) rerun_tasks.insert(lp.pipeline.FindTask(row.task));
+    if (row.state != state::TaskState::kSucceeded)
+      rerun_tasks.insert(lp.pipeline.FindTask(row.task));
   std::vector<int32_t> stack(rerun_tasks.begin(), rerun_tasks.end());
   std::set<int32_t> downstream;
   while (!stack.empty()) {
@@ -166,8 +176,10 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   for (const auto& row : *old_tasks) {
     int32_t t = lp.pipeline.FindTask(row.task);
     if (row.state != state::TaskState::kSucceeded || downstream.count(t) || t == chosen) continue;
-    reuse[row.name] = {{"run", old->id}, {"outputs", nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json)},
-                       {"log", row.log_path}};
+    reuse[row.name] = {
+        {"run", old->id},
+        {"outputs", nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json)},
+        {"log", row.log_path}};
   }
   nlohmann::json new_options = SelectionJson(sel);
   new_options["reuse"] = reuse;
@@ -176,8 +188,8 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   run.workdir = old->workdir;
   Status created = (*store)->CreateRun(run, TaskRows(run.id, lp.plan), run.created_at);
   if (!created.ok()) return Fail(created);
-  std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", old->id.c_str(), reuse.size(),
-              old_tasks->size());
+  std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", old->id.c_str(),
+              reuse.size(), old_tasks->size());
   return Drive(g, **store, run.id, jobs);
 }
 
@@ -189,15 +201,17 @@ int CmdCancel(const GlobalOptions& g, const std::string& ref) {
   auto run = (*store)->GetRun(*id);
   if (!run.ok()) return Fail(run.status());
   if (state::IsFinal(run->state)) {
-    std::printf("run %s already finished (%s)\n", run->id.c_str(), std::string(state::Name(run->state)).c_str());
+    std::printf("run %s already finished (%s)\n", run->id.c_str(),
+                std::string(state::Name(run->state)).c_str());
     return kExitOk;
   }
   Status st = (*store)->RequestCancel(*id);
   if (!st.ok()) return Fail(st);
-  bool owner_alive = !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
+  bool owner_alive =
+      !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
   if (owner_alive) {
-    std::printf("cancel requested: relay %s will stop run %s\n", exec::DescribeOwner(run->owner).c_str(),
-                run->id.c_str());
+    std::printf("cancel requested: relay %s will stop run %s\n",
+                exec::DescribeOwner(run->owner).c_str(), run->id.c_str());
     return kExitOk;
   }
   // Nobody runs it: finish the cancellation here (kills leftovers, records it).

@@ -19,7 +19,8 @@ struct RunArgs {
 
 int CmdRun(const GlobalOptions& g, const RunArgs& a);
 int CmdResume(const GlobalOptions& g, const std::string& run, int jobs);
-int CmdRerun(const GlobalOptions& g, const std::string& run, bool failed, const std::string& from, int jobs);
+int CmdRerun(const GlobalOptions& g, const std::string& run, bool failed, const std::string& from,
+             int jobs);
 int CmdCancel(const GlobalOptions& g, const std::string& run);
 
 }  // namespace relay::cli

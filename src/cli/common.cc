@@ -27,8 +27,10 @@ Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool 
   if (durability.empty()) {
     if (const char* env = std::getenv("RELAY_DURABILITY"); env && *env) durability = env;
   }
-  if (durability == "power") options.durability = store::Durability::kPower;
-  else if (durability == "normal") options.durability = store::Durability::kNormal;
+  if (durability == "power")
+    options.durability = store::Durability::kPower;
+  else if (durability == "normal")
+    options.durability = store::Durability::kNormal;
   else if (!durability.empty())
     return Status::Invalid("unknown durability '" + durability + "': use normal or power");
   if (const char* kill = std::getenv("RELAY_TEST_KILL_AFTER_COMMIT"); kill && *kill)
@@ -37,7 +39,8 @@ Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool 
   if (!create && path.find("://") == std::string::npos) {
     std::string file = path.rfind("sqlite:", 0) == 0 ? path.substr(7) : path;
     if (!std::filesystem::exists(file))
-      return Status::NotFound("no store at " + file + " (run a pipeline first, or pass --store PATH)");
+      return Status::NotFound("no store at " + file +
+                              " (run a pipeline first, or pass --store PATH)");
   }
   return store::OpenStore(path, options);
 }

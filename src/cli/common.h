@@ -16,8 +16,8 @@ constexpr int kExitUsage = 2;
 constexpr int kExitInfra = 3;
 
 struct GlobalOptions {
-  std::string store;       // --store, else $RELAY_STORE, else .relay/relay.db
-  std::string durability;  // "", "normal" or "power"
+  std::string store;            // --store, else $RELAY_STORE, else .relay/relay.db
+  std::string durability;       // "", "normal" or "power"
   std::string output = "text";  // --output text|json
 };
 

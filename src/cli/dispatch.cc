@@ -1,8 +1,7 @@
 // The subcommand table: each subcommand declares its arguments and the one
 // function that runs it.
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/cmd_inspect.h"
 #include "cli/cmd_run.h"
@@ -15,14 +14,17 @@ namespace {
 
 void AddSelection(CLI::App* cmd, plan::Selection* s) {
   cmd->add_option("--only", s->only, "Run only these tasks (repeatable)")->delimiter(',');
-  cmd->add_option("--from", s->from, "Run these tasks and everything that depends on them")->delimiter(',');
-  cmd->add_option("--until", s->until, "Run these tasks and everything they depend on")->delimiter(',');
+  cmd->add_option("--from", s->from, "Run these tasks and everything that depends on them")
+      ->delimiter(',');
+  cmd->add_option("--until", s->until, "Run these tasks and everything they depend on")
+      ->delimiter(',');
 }
 
 int CmdPlan(const GlobalOptions& g, const RunArgs& a) {
   auto lp = LoadAndPlan(a.file, a.inputs, a.selection);
   if (!lp.ok()) return Fail(lp.status());
-  std::string out = g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan);
+  std::string out =
+      g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
@@ -30,7 +32,8 @@ int CmdPlan(const GlobalOptions& g, const RunArgs& a) {
 int CmdGraph(const std::string& file, const std::string& format) {
   auto lp = LoadAndPlan(file, {}, {});
   if (!lp.ok()) return Fail(lp.status());
-  std::string out = format == "mermaid" ? plan::RenderMermaid((*lp)->plan) : plan::RenderDot((*lp)->plan);
+  std::string out =
+      format == "mermaid" ? plan::RenderMermaid((*lp)->plan) : plan::RenderDot((*lp)->plan);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
@@ -38,17 +41,20 @@ int CmdGraph(const std::string& file, const std::string& format) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"relay: a durable pipeline orchestrator. Runs a YAML pipeline as a DAG of commands,\n"
-               "recording every state change so a killed run can be resumed."};
+  CLI::App app{
+      "relay: a durable pipeline orchestrator. Runs a YAML pipeline as a DAG of commands,\n"
+      "recording every state change so a killed run can be resumed."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "relay 0.1.0");
   GlobalOptions g;
   app.add_option("--store", g.store, "Store location (default .relay/relay.db, or $RELAY_STORE)");
-  app.add_option("--output,-o", g.output, "Output format for listings")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--output,-o", g.output, "Output format for listings")
+      ->check(CLI::IsMember({"text", "json"}));
   app.fallthrough();
 
   std::vector<std::string> validate_files;
-  auto* validate = app.add_subcommand("validate", "Check pipeline files; print every error as FILE:LINE:COL");
+  auto* validate =
+      app.add_subcommand("validate", "Check pipeline files; print every error as FILE:LINE:COL");
   validate->add_option("files", validate_files, "Pipeline files")->required();
 
   RunArgs plan_args;
@@ -60,28 +66,35 @@ int Main(int argc, char** argv) {
   std::string graph_file, graph_format = "dot";
   auto* graph = app.add_subcommand("graph", "Print the task graph as Graphviz dot or Mermaid");
   graph->add_option("file", graph_file, "Pipeline file")->required();
-  graph->add_option("--format", graph_format, "dot or mermaid")->check(CLI::IsMember({"dot", "mermaid"}));
+  graph->add_option("--format", graph_format, "dot or mermaid")
+      ->check(CLI::IsMember({"dot", "mermaid"}));
 
   RunArgs run_args;
-  auto* run = app.add_subcommand("run", "Run a pipeline (exit 0 succeeded, 1 failed, 2 invalid, 3 store error)");
+  auto* run = app.add_subcommand(
+      "run", "Run a pipeline (exit 0 succeeded, 1 failed, 2 invalid, 3 store error)");
   run->add_option("file", run_args.file, "Pipeline file")->required();
   run->add_option("-i,--input", run_args.inputs, "Input as key=value (repeatable)");
-  run->add_option("-j,--jobs", run_args.jobs, "Concurrent processes (default: number of cores)")->check(CLI::PositiveNumber);
+  run->add_option("-j,--jobs", run_args.jobs, "Concurrent processes (default: number of cores)")
+      ->check(CLI::PositiveNumber);
   run->add_flag("--dry-run", run_args.dry_run, "Print the plan instead of running it");
-  run->add_option("--durability", g.durability, "normal (survives kill -9) or power (survives power loss)")
+  run->add_option("--durability", g.durability,
+                  "normal (survives kill -9) or power (survives power loss)")
       ->check(CLI::IsMember({"normal", "power"}));
   AddSelection(run, &run_args.selection);
 
   std::string run_ref, task_name, from_task;
   int jobs = 0;
   bool failed = false, follow = false, jsonl = false;
-  auto* resume = app.add_subcommand("resume", "Finish a run whose relay stopped, without redoing finished work");
+  auto* resume = app.add_subcommand(
+      "resume", "Finish a run whose relay stopped, without redoing finished work");
   resume->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
   resume->add_option("-j,--jobs", jobs, "Concurrent processes")->check(CLI::PositiveNumber);
 
-  auto* rerun = app.add_subcommand("rerun", "Start a new run reusing the results that need no new work");
+  auto* rerun =
+      app.add_subcommand("rerun", "Start a new run reusing the results that need no new work");
   rerun->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
-  rerun->add_flag("--failed", failed, "Rerun the tasks that did not succeed and what depends on them");
+  rerun->add_flag("--failed", failed,
+                  "Rerun the tasks that did not succeed and what depends on them");
   rerun->add_option("--from", from_task, "Rerun this task and what depends on it");
   rerun->add_option("-j,--jobs", jobs, "Concurrent processes")->check(CLI::PositiveNumber);
 
@@ -92,7 +105,8 @@ int Main(int argc, char** argv) {
   auto* runs = app.add_subcommand("runs", "List runs, newest first");
   runs->add_option("--limit,-n", limit, "How many (0: all)");
 
-  auto* show = app.add_subcommand("show", "Show a run: its tasks, states, attempts, exit codes and logs");
+  auto* show =
+      app.add_subcommand("show", "Show a run: its tasks, states, attempts, exit codes and logs");
   show->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
 
   auto* logs = app.add_subcommand("logs", "Print the logs of a run's tasks");
@@ -107,7 +121,8 @@ int Main(int argc, char** argv) {
 
   auto* ledger = app.add_subcommand("ledger", "Work with the hash-chained ledger");
   ledger->require_subcommand(1);
-  auto* verify = ledger->add_subcommand("verify", "Recompute the hash chains; exit 1 at the first broken link");
+  auto* verify = ledger->add_subcommand(
+      "verify", "Recompute the hash chains; exit 1 at the first broken link");
   verify->add_option("run", run_ref, "Run (default: every run)");
 
   std::string key, value;

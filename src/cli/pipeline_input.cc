@@ -28,8 +28,8 @@ int ValidateFile(const std::string& file, bool quiet) {
   }
   if (!quiet) {
     size_t tasks = loaded.pipeline->tasks.size();
-    std::printf("%s: ok (pipeline %s, %zu task%s)\n", file.c_str(), loaded.pipeline->name.c_str(), tasks,
-                tasks == 1 ? "" : "s");
+    std::printf("%s: ok (pipeline %s, %zu task%s)\n", file.c_str(), loaded.pipeline->name.c_str(),
+                tasks, tasks == 1 ? "" : "s");
   }
   return 0;
 }

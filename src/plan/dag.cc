@@ -46,7 +46,8 @@ Status ResolveNames(const spec::Pipeline& p, const std::vector<std::string>& nam
   for (const auto& name : names) {
     int t = p.FindTask(name);
     if (t < 0)
-      return Status::Invalid(std::string(flag) + ": unknown task '" + name + "'" + DidYouMean(name, all));
+      return Status::Invalid(std::string(flag) + ": unknown task '" + name + "'" +
+                             DidYouMean(name, all));
     out->push_back(t);
   }
   return Status::Ok();
@@ -79,7 +80,8 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
   for (size_t t = 0; t < n; ++t) {
     for (const auto& need : pipeline.tasks[t].needs) {
       int dep = pipeline.FindTask(need.value);
-      if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end()) continue;  // few needs each
+      if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end())
+        continue;  // few needs each
       needs[t].push_back(dep);
       users[dep].push_back(static_cast<int32_t>(t));
     }
@@ -156,7 +158,8 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
     std::sort(names.begin(), names.end());
     for (size_t i = 1; i < names.size(); ++i) {
       if (names[i].first != names[i - 1].first) continue;
-      plan.instances[names[i].second].name += "#" + std::to_string(names[i].second - node.first_instance + 1);
+      plan.instances[names[i].second].name +=
+          "#" + std::to_string(names[i].second - node.first_instance + 1);
     }
   }
   return plan;

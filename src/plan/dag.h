@@ -8,10 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "spec/pipeline.h"
@@ -19,18 +18,18 @@
 namespace relay::plan {
 
 struct Instance {
-  int32_t task = 0;          // index into Pipeline::tasks
-  std::string name;          // "build", "test[shard=2]"
-  nlohmann::json matrix;     // object of matrix values; empty object if none
+  int32_t task = 0;       // index into Pipeline::tasks
+  std::string name;       // "build", "test[shard=2]"
+  nlohmann::json matrix;  // object of matrix values; empty object if none
 };
 
 struct TaskNode {
-  bool selected = true;              // false: left out by --only/--from/--until
-  int32_t first_instance = 0;        // instances of this task are contiguous
+  bool selected = true;        // false: left out by --only/--from/--until
+  int32_t first_instance = 0;  // instances of this task are contiguous
   int32_t instance_count = 0;
-  std::vector<int32_t> needs;        // selected tasks this one waits for
-  std::vector<int32_t> dependants;   // selected tasks that wait for this one
-  int32_t critical_path = 0;         // longest chain of tasks from here to a sink
+  std::vector<int32_t> needs;       // selected tasks this one waits for
+  std::vector<int32_t> dependants;  // selected tasks that wait for this one
+  int32_t critical_path = 0;        // longest chain of tasks from here to a sink
 };
 
 // Which tasks a run includes. Empty lists mean "no restriction".

@@ -23,7 +23,9 @@ std::vector<std::string> Names(const Plan& p) {
 }
 
 TEST(Plan, OrdersTasksTopologicallyKeepingFileOrder) {
-  auto p = Load("tasks:\n  c: { needs: [b], run: x }\n  a: { run: x }\n  b: { needs: [a], run: x }\n  d: { run: x }\n");
+  auto p = Load(
+      "tasks:\n  c: { needs: [b], run: x }\n  a: { run: x }\n  b: { needs: [a], run: x }\n  d: { "
+      "run: x }\n");
   auto plan = BuildPlan(p, nlohmann::json::object(), {});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(Names(*plan), (std::vector<std::string>{"a", "b", "c", "d"}));
@@ -55,7 +57,9 @@ tasks:
 }
 
 TEST(Plan, SelectionOnlyFromUntil) {
-  auto p = Load("tasks:\n  a: { run: x }\n  b: { needs: [a], run: x }\n  c: { needs: [b], run: x }\n  d: { run: x }\n");
+  auto p = Load(
+      "tasks:\n  a: { run: x }\n  b: { needs: [a], run: x }\n  c: { needs: [b], run: x }\n  d: { "
+      "run: x }\n");
   auto from = BuildPlan(p, {}, Selection{{}, {"b"}, {}});
   EXPECT_EQ(Names(*from), (std::vector<std::string>{"b", "c"}));
   EXPECT_TRUE(from->tasks[p.FindTask("b")].needs.empty());
@@ -72,7 +76,8 @@ TEST(Plan, AHundredThousandInstancesExpand) {
   std::string a, b;
   for (int i = 0; i < 100; ++i) a += (i ? "," : "") + std::to_string(i);
   for (int i = 0; i < 1000; ++i) b += (i ? "," : "") + std::to_string(i);
-  auto p = Load("tasks:\n  t:\n    run: echo ${{ matrix.a }}\n    matrix: { a: [" + a + "], b: [" + b + "] }\n");
+  auto p = Load("tasks:\n  t:\n    run: echo ${{ matrix.a }}\n    matrix: { a: [" + a + "], b: [" +
+                b + "] }\n");
   auto plan = BuildPlan(p, {}, {});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->instances.size(), 100000u);
@@ -97,7 +102,8 @@ tasks:
   EXPECT_EQ((*ok)["dry"], true);
   auto bad = ResolveInputs(p, {{"env", "prod"}, {"dry", "maybe"}});
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("'prod' is not one of: staging, production"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("'prod' is not one of: staging, production"),
+            std::string::npos);
   EXPECT_NE(bad.status().message().find("'maybe' is not a boolean"), std::string::npos);
   EXPECT_NE(bad.status().message().find("missing required input 'name'"), std::string::npos);
   EXPECT_FALSE(ParseInputArg("novalue").ok());

@@ -65,7 +65,8 @@ std::string RenderPlanText(const Plan& plan) {
   }
   std::string skipped;
   for (size_t t = 0; t < plan.tasks.size(); ++t)
-    if (!plan.tasks[t].selected) skipped += (skipped.empty() ? "" : ", ") + plan.pipeline->tasks[t].name;
+    if (!plan.tasks[t].selected)
+      skipped += (skipped.empty() ? "" : ", ") + plan.pipeline->tasks[t].name;
   if (!skipped.empty()) fmt::format_to(std::back_inserter(out), "\nnot selected: {}\n", skipped);
   return out;
 }
@@ -104,7 +105,8 @@ std::string RenderPlanJson(const Plan& plan) {
 }
 
 std::string RenderDot(const Plan& plan) {
-  std::string out = "digraph " + DotId(plan.pipeline->name) + " {\n  rankdir=LR;\n  node [shape=box];\n";
+  std::string out =
+      "digraph " + DotId(plan.pipeline->name) + " {\n  rankdir=LR;\n  node [shape=box];\n";
   for (int32_t t : plan.order) {
     const auto& task = plan.pipeline->tasks[t];
     const auto& node = plan.tasks[t];
@@ -115,7 +117,8 @@ std::string RenderDot(const Plan& plan) {
   }
   for (int32_t t : plan.order)
     for (int32_t d : plan.tasks[t].needs)
-      out += "  " + DotId(plan.pipeline->tasks[d].name) + " -> " + DotId(plan.pipeline->tasks[t].name) + ";\n";
+      out += "  " + DotId(plan.pipeline->tasks[d].name) + " -> " +
+             DotId(plan.pipeline->tasks[t].name) + ";\n";
   return out + "}\n";
 }
 

@@ -1,8 +1,8 @@
 #include "plan/inputs.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <algorithm>
 #include <cstdlib>
 
 #include "base/edit_distance.h"
@@ -12,10 +12,14 @@ namespace {
 
 std::string InputTypeName(spec::InputType t) {
   switch (t) {
-    case spec::InputType::kString: return "string";
-    case spec::InputType::kNumber: return "number";
-    case spec::InputType::kBoolean: return "boolean";
-    case spec::InputType::kChoice: return "choice";
+    case spec::InputType::kString:
+      return "string";
+    case spec::InputType::kNumber:
+      return "number";
+    case spec::InputType::kBoolean:
+      return "boolean";
+    case spec::InputType::kChoice:
+      return "choice";
   }
   return "string";
 }
@@ -35,7 +39,8 @@ Result<nlohmann::json> Convert(const spec::InputSpec& in, const std::string& tex
     case spec::InputType::kBoolean:
       if (text == "true" || text == "yes" || text == "1") return nlohmann::json(true);
       if (text == "false" || text == "no" || text == "0") return nlohmann::json(false);
-      return Status::Invalid("input '" + in.name + "': '" + text + "' is not a boolean (use true or false)");
+      return Status::Invalid("input '" + in.name + "': '" + text +
+                             "' is not a boolean (use true or false)");
     case spec::InputType::kString:
     case spec::InputType::kChoice:
       break;
@@ -72,13 +77,13 @@ Result<nlohmann::json> ResolveInputs(const spec::Pipeline& pipeline, const Input
     for (const auto& in : pipeline.inputs)
       if (in.name == key) spec = &in;
     if (!spec) {
-      errors.push_back("unknown input '" + key + "'" + DidYouMean(key, names) +
-                       (names.empty() ? "; this pipeline declares no inputs"
-                                      : "; declared inputs: " + [&] {
-                                          std::string s;
-                                          for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-                                          return s;
-                                        }()));
+      errors.push_back(
+          "unknown input '" + key + "'" + DidYouMean(key, names) +
+          (names.empty() ? "; this pipeline declares no inputs" : "; declared inputs: " + [&] {
+            std::string s;
+            for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+            return s;
+          }()));
       continue;
     }
     auto value = Convert(*spec, text);
@@ -90,18 +95,26 @@ Result<nlohmann::json> ResolveInputs(const spec::Pipeline& pipeline, const Input
     out[key] = *value;
   }
   for (const auto& in : pipeline.inputs) {
-    if (out.contains(in.name) || std::find(given_keys.begin(), given_keys.end(), in.name) != given_keys.end())
+    if (out.contains(in.name) ||
+        std::find(given_keys.begin(), given_keys.end(), in.name) != given_keys.end())
       continue;
     if (in.default_value) {
       out[in.name] = *in.default_value;
     } else if (in.required) {
-      errors.push_back("missing required input '" + in.name + "': pass it with -i " + in.name + "=VALUE");
+      errors.push_back("missing required input '" + in.name + "': pass it with -i " + in.name +
+                       "=VALUE");
     } else {
       // Unset optional inputs read as their type's zero value, as in Actions.
       switch (in.type) {
-        case spec::InputType::kNumber: out[in.name] = 0; break;
-        case spec::InputType::kBoolean: out[in.name] = false; break;
-        default: out[in.name] = ""; break;
+        case spec::InputType::kNumber:
+          out[in.name] = 0;
+          break;
+        case spec::InputType::kBoolean:
+          out[in.name] = false;
+          break;
+        default:
+          out[in.name] = "";
+          break;
       }
     }
   }

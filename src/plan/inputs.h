@@ -1,11 +1,10 @@
 // Resolving `-i key=value` against a pipeline's declared inputs.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "spec/pipeline.h"

@@ -94,7 +94,8 @@ done:
       out[i].label = Label(out[i].values, axes);
     } else {
       std::vector<std::string> keys;
-      for (auto it = out[i].values.begin(); it != out[i].values.end(); ++it) keys.push_back(it.key());
+      for (auto it = out[i].values.begin(); it != out[i].values.end(); ++it)
+        keys.push_back(it.key());
       out[i].label = Label(out[i].values, keys);
     }
   }

@@ -5,10 +5,9 @@
 // as a combination of its own.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "spec/pipeline.h"
 

@@ -15,8 +15,9 @@ namespace {
 // The names an expression of one instance can read, without copying them.
 class InstanceContext : public expr::Context {
  public:
-  InstanceContext(const nlohmann::json* inputs, const nlohmann::json* env, const nlohmann::json* matrix,
-                  const nlohmann::json* needs, const nlohmann::json* run, expr::StatusFunctions st)
+  InstanceContext(const nlohmann::json* inputs, const nlohmann::json* env,
+                  const nlohmann::json* matrix, const nlohmann::json* needs,
+                  const nlohmann::json* run, expr::StatusFunctions st)
       : inputs_(inputs), env_(env), matrix_(matrix), needs_(needs), run_(run), st_(st) {}
   const expr::Value* Lookup(std::string_view root) const override {
     if (root == "inputs") return inputs_;
@@ -37,7 +38,8 @@ std::string SafeFileName(const std::string& name) {
   std::string out;
   out.reserve(name.size());
   for (char c : name) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
     out += ok ? c : '_';
   }
   return out;
@@ -150,7 +152,8 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
   nlohmann::json task_env;
   if (!tm.env.empty()) {
     task_env = env_;
-    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, &*tm.needs_ctx, &run_ctx_, StatusFor(instance.task));
+    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, &*tm.needs_ctx, &run_ctx_,
+                        StatusFor(instance.task));
     for (const auto& [key, tmpl] : tm.env) {
       auto value = tmpl.Render(ctx);
       if (!value.ok()) return Status::Invalid("env." + key + ": " + value.status().message());
@@ -173,12 +176,15 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
   auto cwd = tm.cwd.Render(ctx);
   if (!cwd.ok()) return Status::Invalid("cwd: " + cwd.status().message());
   a.cwd = *cwd;
-  if (a.cwd.empty()) a.cwd = run_.workdir;
-  else if (a.cwd[0] != '/') a.cwd = run_.workdir + "/" + a.cwd;
+  if (a.cwd.empty())
+    a.cwd = run_.workdir;
+  else if (a.cwd[0] != '/')
+    a.cwd = run_.workdir + "/" + a.cwd;
 
   a.env.reserve(env_ctx->size() + 4);
   for (auto it = env_ctx->begin(); it != env_ctx->end(); ++it)
-    a.env.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>() : expr::ToDisplayString(it.value()));
+    a.env.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>()
+                                                        : expr::ToDisplayString(it.value()));
   a.env.emplace_back("RELAY_RUN_ID", run_.id);
   a.env.emplace_back("RELAY_TASK", instance.name);
   a.env.emplace_back("RELAY_ATTEMPT", std::to_string(m.row.attempts));

@@ -18,7 +18,8 @@ class Observer {
   virtual void OnRunStarted(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) {}
   // `row` is the instance's current row; several changes of one row may be
   // reported after one commit (queued → claimed → running).
-  virtual void OnTaskChanged(const store::TaskRow& row, state::TaskState from, state::TaskState to) {}
+  virtual void OnTaskChanged(const store::TaskRow& row, state::TaskState from,
+                             state::TaskState to) {}
   virtual void OnRunChanged(const store::RunRow& run, state::RunState from) {}
   // After the notifications of one commit (a good moment to flush output).
   virtual void OnCommitted() {}

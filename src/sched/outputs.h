@@ -3,10 +3,9 @@
 // declared keys back after the attempt succeeds.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace relay::sched {
 

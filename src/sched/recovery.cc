@@ -51,8 +51,9 @@ std::vector<std::string> ShellFor(const std::string& shell, bool* force) {
 Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* preloaded) {
   RELAY_ASSIGN_OR_RETURN(run_, store_->GetRun(run_id));
   if (state::IsFinal(run_.state)) {
-    return Status::Invalid("run " + run_.id + " already finished (" + std::string(state::Name(run_.state)) +
-                           "); use `relay rerun " + run_.id + " --failed` to run it again");
+    return Status::Invalid("run " + run_.id + " already finished (" +
+                           std::string(state::Name(run_.state)) + "); use `relay rerun " + run_.id +
+                           " --failed` to run it again");
   }
   if (!run_.owner.empty() && run_.owner != options_.owner) {
     exec::OwnerLiveness alive = exec::CheckOwner(run_.owner);
@@ -68,20 +69,22 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
     spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
     if (!loaded.ok()) {
       std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
-      return Status::Corrupt("the definition stored with run " + run_.id + " does not load" + first);
+      return Status::Corrupt("the definition stored with run " + run_.id + " does not load" +
+                             first);
     }
     pipeline_ = std::move(*loaded.pipeline);
   }
   pipeline_->file = run_.file;
 
-  nlohmann::json options = nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json,
-                                                 nullptr, false);
+  nlohmann::json options =
+      nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);
   if (options.is_discarded()) options = nlohmann::json::object();
   plan::Selection selection{JsonStrings(options, "only"), JsonStrings(options, "from"),
                             JsonStrings(options, "until")};
-  nlohmann::json inputs = nlohmann::json::parse(run_.inputs_json.empty() ? "{}" : run_.inputs_json,
-                                                nullptr, false);
-  if (inputs.is_discarded()) return Status::Corrupt("run " + run_.id + ": stored inputs are not JSON");
+  nlohmann::json inputs =
+      nlohmann::json::parse(run_.inputs_json.empty() ? "{}" : run_.inputs_json, nullptr, false);
+  if (inputs.is_discarded())
+    return Status::Corrupt("run " + run_.id + ": stored inputs are not JSON");
   auto plan = plan::BuildPlan(*pipeline_, std::move(inputs), selection);
   if (!plan.ok()) return Status::Corrupt("run " + run_.id + ": " + plan.status().message());
   plan_ = std::move(plan).value();
@@ -89,12 +92,14 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
   RELAY_ASSIGN_OR_RETURN(std::vector<store::TaskRow> rows, store_->GetTasks(run_.id));
   if (rows.size() != plan_->instances.size())
     return Status::Corrupt("run " + run_.id + " has " + std::to_string(rows.size()) +
-                           " task rows but its plan has " + std::to_string(plan_->instances.size()));
+                           " task rows but its plan has " +
+                           std::to_string(plan_->instances.size()));
   inst_.resize(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i].index != static_cast<int32_t>(i) || rows[i].name != plan_->instances[i].name)
-      return Status::Corrupt("run " + run_.id + ": task row " + std::to_string(i) + " ('" + rows[i].name +
-                             "') does not match the plan ('" + plan_->instances[i].name + "')");
+      return Status::Corrupt("run " + run_.id + ": task row " + std::to_string(i) + " ('" +
+                             rows[i].name + "') does not match the plan ('" +
+                             plan_->instances[i].name + "')");
     inst_[i].row = std::move(rows[i]);
   }
   return PrepareTaskModels();
@@ -103,11 +108,13 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
 Status Scheduler::Impl::PrepareTaskModels() {
   tasks_.assign(pipeline_->tasks.size(), TaskModel{});
   run_ctx_ = {{"id", run_.id}};
-  expr::JsonContext base(nlohmann::json{{"inputs", plan_->inputs}, {"run", run_ctx_}, {"env", nlohmann::json::object()}});
+  expr::JsonContext base(nlohmann::json{
+      {"inputs", plan_->inputs}, {"run", run_ctx_}, {"env", nlohmann::json::object()}});
   env_ = nlohmann::json::object();
   for (const auto& [key, value] : pipeline_->env) {
     expr::Template t;
-    if (auto err = expr::Template::Parse(value, &t)) return Status::Internal("env." + key + ": " + err->message);
+    if (auto err = expr::Template::Parse(value, &t))
+      return Status::Internal("env." + key + ": " + err->message);
     auto rendered = t.Render(base);
     if (!rendered.ok()) return Status::Invalid("env." + key + ": " + rendered.status().message());
     env_[key] = *rendered;
@@ -140,9 +147,12 @@ Status Scheduler::Impl::PrepareTaskModels() {
         return Status::Internal("tasks." + spec.name + ".if: " + err->message);
       tm.condition = std::move(e);
     }
-    tm.retry = spec.retry ? *spec.retry : pipeline_->defaults.retry ? *pipeline_->defaults.retry : spec::RetrySpec{};
+    tm.retry = spec.retry                  ? *spec.retry
+               : pipeline_->defaults.retry ? *pipeline_->defaults.retry
+                                           : spec::RetrySpec{};
     tm.timeout = spec.timeout ? *spec.timeout : pipeline_->defaults.timeout.value_or(0);
-    tm.shell = ShellFor(spec.shell.empty() ? pipeline_->defaults.shell : spec.shell, &tm.force_shell);
+    tm.shell =
+        ShellFor(spec.shell.empty() ? pipeline_->defaults.shell : spec.shell, &tm.force_shell);
   }
   return Status::Ok();
 }
@@ -150,7 +160,8 @@ Status Scheduler::Impl::PrepareTaskModels() {
 // A rerun stores, with the run, which instances reuse an earlier result; they
 // become succeeded ("reused") in the run's first commit.
 void Scheduler::Impl::ApplyReuse() {
-  nlohmann::json options = nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);
+  nlohmann::json options =
+      nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);
   if (options.is_discarded() || !options.contains("reuse") || !options["reuse"].is_object()) return;
   const nlohmann::json& reuse = options["reuse"];
   for (size_t i = 0; i < inst_.size(); ++i) {
@@ -162,7 +173,8 @@ void Scheduler::Impl::ApplyReuse() {
     m.row.log_path = it->value("log", "");
     m.row.exit_code = 0;
     std::string from_run = it->value("run", "");
-    Transition(static_cast<int32_t>(i), TaskState::kSucceeded, tc::kReused, "reused from run " + from_run,
+    Transition(static_cast<int32_t>(i), TaskState::kSucceeded, tc::kReused,
+               "reused from run " + from_run,
                events::DataBuilder().Add("from_run", from_run).Build());
   }
 }
@@ -197,7 +209,9 @@ Status Scheduler::Impl::Recover() {
     run_.started_at = now;
     TransitionRun(RunState::kRunning, state::run_cause::kStarted, "started by " + options_.owner);
   } else {
-    std::string why = previous_owner.empty() ? "resumed" : "resumed after relay " + exec::DescribeOwner(previous_owner) + " stopped";
+    std::string why = previous_owner.empty() ? "resumed"
+                                             : "resumed after relay " +
+                                                   exec::DescribeOwner(previous_owner) + " stopped";
     TransitionRun(run_.state, state::run_cause::kResumed, why);
   }
 
@@ -214,11 +228,13 @@ Status Scheduler::Impl::Recover() {
     }
     const auto& spec = plan_->spec_of(plan_->instances[i]);
     if (row.state == TaskState::kSucceeded) {
-      auto outputs = nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json, nullptr, false);
+      auto outputs =
+          nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json, nullptr, false);
       if (!outputs.is_discarded() && !outputs.empty()) t.outputs = outputs;
     } else {
       t.all_succeeded = false;
-      if ((row.state == TaskState::kFailed || row.state == TaskState::kLost) && !spec.continue_on_error)
+      if ((row.state == TaskState::kFailed || row.state == TaskState::kLost) &&
+          !spec.continue_on_error)
         t.any_failed = true;
       if (row.state == TaskState::kCancelled) t.any_cancelled = true;
     }
@@ -227,7 +243,8 @@ Status Scheduler::Impl::Recover() {
     TaskModel& t = tasks_[task];
     if (t.remaining > 0) continue;
     t.upstream_failed = t.any_failed;
-    for (int32_t need : plan_->tasks[task].needs) t.upstream_failed = t.upstream_failed || tasks_[need].upstream_failed;
+    for (int32_t need : plan_->tasks[task].needs)
+      t.upstream_failed = t.upstream_failed || tasks_[need].upstream_failed;
   }
   for (size_t i = 0; i < inst_.size(); ++i) {
     if (inst_[i].row.state != TaskState::kPending) continue;
@@ -235,7 +252,8 @@ Status Scheduler::Impl::Recover() {
       if (tasks_[need].remaining > 0) ++inst_[i].unmet;
   }
 
-  std::string dead = previous_owner.empty() ? "the relay that ran it" : "relay " + exec::DescribeOwner(previous_owner);
+  std::string dead = previous_owner.empty() ? "the relay that ran it"
+                                            : "relay " + exec::DescribeOwner(previous_owner);
   for (size_t i = 0; i < inst_.size(); ++i) {
     int32_t index = static_cast<int32_t>(i);
     InstanceModel& m = inst_[i];
@@ -243,15 +261,17 @@ Status Scheduler::Impl::Recover() {
     switch (m.row.state) {
       case TaskState::kClaimed:
         m.row.owner.clear();
-        Transition(index, TaskState::kQueued, tc::kReleased, "released: " + dead + " stopped before starting it");
+        Transition(index, TaskState::kQueued, tc::kReleased,
+                   "released: " + dead + " stopped before starting it");
         ready_.push({plan_->tasks[task].critical_path, index});
         break;
       case TaskState::kRunning: {
         m.row.owner.clear();
         m.row.ended_at = now;
-        Transition(index, TaskState::kLost, tc::kOwnerDied,
-                   dead + " died while attempt " + std::to_string(m.row.attempts) + " was running",
-                   events::DataBuilder().Add("attempt", m.row.attempts).Add("pgid", m.row.pgid).Build());
+        Transition(
+            index, TaskState::kLost, tc::kOwnerDied,
+            dead + " died while attempt " + std::to_string(m.row.attempts) + " was running",
+            events::DataBuilder().Add("attempt", m.row.attempts).Add("pgid", m.row.pgid).Build());
         FailOrRetry(index, FailureKind::kLost, -1, tc::kOwnerDied, m.row.reason, "{}");
         break;
       }

@@ -42,9 +42,12 @@ RetryDecision DecideRetry(const spec::RetrySpec& policy, int attempts_done, Fail
 
 const char* FailureKindName(FailureKind kind) {
   switch (kind) {
-    case FailureKind::kFailure: return "failure";
-    case FailureKind::kTimeout: return "timeout";
-    case FailureKind::kLost: return "lost";
+    case FailureKind::kFailure:
+      return "failure";
+    case FailureKind::kTimeout:
+      return "timeout";
+    case FailureKind::kLost:
+      return "lost";
   }
   return "failure";
 }

@@ -10,7 +10,8 @@ namespace {
 spec::RetrySpec Policy(int attempts, bool exponential = false) {
   spec::RetrySpec p;
   p.attempts = attempts;
-  p.backoff = exponential ? spec::RetrySpec::Backoff::kExponential : spec::RetrySpec::Backoff::kFixed;
+  p.backoff =
+      exponential ? spec::RetrySpec::Backoff::kExponential : spec::RetrySpec::Backoff::kFixed;
   p.delay = 2 * kSecond;
   p.max_delay = 10 * kSecond;
   p.jitter = false;
@@ -59,8 +60,9 @@ TEST(Retry, LostAttemptsDoNotUseUpAttempts) {
 }
 
 TEST(Outputs, KeyValueAndMultilineForms) {
-  auto o = ParseOutputs("version=1.2.3\nnote<<EOF\nline one\nline=two\nEOF\nversion=1.2.4\nother=x\n",
-                        {"version", "note", "missing"});
+  auto o =
+      ParseOutputs("version=1.2.3\nnote<<EOF\nline one\nline=two\nEOF\nversion=1.2.4\nother=x\n",
+                   {"version", "note", "missing"});
   EXPECT_EQ(o["version"], "1.2.4");
   EXPECT_EQ(o["note"], "line one\nline=two");
   EXPECT_EQ(o["missing"], "");

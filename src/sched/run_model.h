@@ -5,14 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <queue>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "expr/expr.h"
 #include "plan/dag.h"
@@ -31,13 +30,13 @@ struct InstanceModel {
 };
 
 struct TaskModel {
-  int32_t remaining = 0;          // instances not final
-  int32_t running = 0;            // instances claimed or running
-  bool any_failed = false;        // an instance failed (not continue_on_error)
-  bool upstream_failed = false;   // any_failed here or upstream_failed in a need
-  bool all_succeeded = true;      // every final instance succeeded (or was reused)
+  int32_t remaining = 0;         // instances not final
+  int32_t running = 0;           // instances claimed or running
+  bool any_failed = false;       // an instance failed (not continue_on_error)
+  bool upstream_failed = false;  // any_failed here or upstream_failed in a need
+  bool all_succeeded = true;     // every final instance succeeded (or was reused)
   bool any_cancelled = false;
-  std::vector<int32_t> deferred;  // ready, but max_parallel was reached
+  std::vector<int32_t> deferred;                      // ready, but max_parallel was reached
   nlohmann::json outputs = nlohmann::json::object();  // from its last succeeded instance
   std::optional<nlohmann::json> needs_ctx;  // `needs` for expressions, built once complete
   // Parsed once per task.
@@ -117,8 +116,8 @@ class Scheduler::Impl {
   store::RunRow run_;
   std::optional<spec::Pipeline> pipeline_;
   std::optional<plan::Plan> plan_;
-  nlohmann::json env_;       // pipeline env, rendered
-  nlohmann::json run_ctx_;   // {"id": …}
+  nlohmann::json env_;      // pipeline env, rendered
+  nlohmann::json run_ctx_;  // {"id": …}
   std::vector<std::string> secrets_;
   std::vector<InstanceModel> inst_;
   std::vector<TaskModel> tasks_;
@@ -134,7 +133,7 @@ class Scheduler::Impl {
     int32_t index;
     state::TaskState from, to;
   };
-  std::vector<Change> changed_;  // for observers, after the commit
+  std::vector<Change> changed_;     // for observers, after the commit
   std::vector<int32_t> completed_;  // tasks whose instances all became final
   std::optional<state::RunState> run_changed_from_;
   std::vector<exec::AttemptSpec> to_spawn_;

@@ -19,7 +19,9 @@ Scheduler::Scheduler(store::Store* store, exec::Runner* runner, const Clock* clo
     : impl_(std::make_unique<Impl>(store, runner, clock, observer, std::move(options))) {}
 Scheduler::~Scheduler() = default;
 
-Result<RunState> Scheduler::Execute(const std::string& run_id) { return impl_->Execute(run_id, nullptr); }
+Result<RunState> Scheduler::Execute(const std::string& run_id) {
+  return impl_->Execute(run_id, nullptr);
+}
 
 Result<RunState> Scheduler::Execute(const std::string& run_id, const spec::Pipeline& pipeline) {
   return impl_->Execute(run_id, &pipeline);
@@ -27,12 +29,17 @@ Result<RunState> Scheduler::Execute(const std::string& run_id, const spec::Pipel
 
 Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* clock,
                       Observer* observer, Options options)
-    : store_(store), runner_(runner), clock_(clock), observer_(observer), options_(std::move(options)) {
+    : store_(store),
+      runner_(runner),
+      clock_(clock),
+      observer_(observer),
+      options_(std::move(options)) {
   rng_.seed(options_.seed ? options_.seed : std::random_device{}());
   if (options_.jobs < 1) options_.jobs = 1;
 }
 
-Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, const spec::Pipeline* preloaded) {
+Result<RunState> Scheduler::Impl::Execute(const std::string& run_id,
+                                          const spec::Pipeline* preloaded) {
   RELAY_RETURN_IF_ERROR(Load(run_id, preloaded));
   RELAY_RETURN_IF_ERROR(Recover());
   if (observer_) {
@@ -51,7 +58,8 @@ Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, const spec:
         runner_->KillAll();
         return requested.status();
       }
-      if (*requested) BeginCancel(state::run_cause::kCancelRequested, "cancel requested (relay cancel)");
+      if (*requested)
+        BeginCancel(state::run_cause::kCancelRequested, "cancel requested (relay cancel)");
     }
     if (now >= next_heartbeat_) {
       next_heartbeat_ = now + options_.heartbeat_interval;
@@ -88,8 +96,11 @@ Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, const spec:
     for (const auto& r : w.finished) OnFinished(r);
     if (w.interrupt_signal) {
       if (!cancelling_) {
-        BeginCancel(state::run_cause::kInterrupted, "interrupted (signal " + std::to_string(w.interrupt_signal) + ")");
-        if (observer_) observer_->OnNotice("cancelling: stopping running tasks (press Ctrl-C again to kill them)");
+        BeginCancel(state::run_cause::kInterrupted,
+                    "interrupted (signal " + std::to_string(w.interrupt_signal) + ")");
+        if (observer_)
+          observer_->OnNotice(
+              "cancelling: stopping running tasks (press Ctrl-C again to kill them)");
       } else {
         ForceCancel();
         if (observer_) observer_->OnNotice("killing every running task");
@@ -120,7 +131,8 @@ Micros Scheduler::Impl::NextWakeup() const {
   Micros wake = std::min(next_cancel_poll_, next_heartbeat_);
   if (!timers_.empty()) wake = std::min(wake, timers_.top().due);
   if (observer_ && options_.tick > 0) wake = std::min(wake, next_tick_);
-  if (runner_->running() == 0 && timers_.empty() && ready_.empty() && non_final_ > 0 && !cancelling_) {
+  if (runner_->running() == 0 && timers_.empty() && ready_.empty() && non_final_ > 0 &&
+      !cancelling_) {
     // Nothing can make progress: a bug, or a plan we cannot finish. Do not spin.
     return std::max<Micros>(0, wake - now);
   }
@@ -132,7 +144,8 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
   for (size_t i = 0; i < inst_.size(); ++i) {
     const auto& m = inst_[i];
     const auto& spec = plan_->spec_of(plan_->instances[i]);
-    if ((m.row.state == TaskState::kFailed || m.row.state == TaskState::kLost) && !spec.continue_on_error)
+    if ((m.row.state == TaskState::kFailed || m.row.state == TaskState::kLost) &&
+        !spec.continue_on_error)
       failed.push_back(m.row.name);
   }
   if (run_.state == RunState::kCancelling) {
@@ -143,8 +156,9 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
     *reason = "every task succeeded or was skipped";
     return RunState::kSucceeded;
   }
-  *reason = failed.size() == 1 ? "task '" + failed[0] + "' failed"
-                               : std::to_string(failed.size()) + " tasks failed, first '" + failed[0] + "'";
+  *reason = failed.size() == 1
+                ? "task '" + failed[0] + "' failed"
+                : std::to_string(failed.size()) + " tasks failed, first '" + failed[0] + "'";
   return RunState::kFailed;
 }
 
@@ -157,7 +171,8 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
   m.row.cause = std::string(cause);
   m.row.reason = std::move(reason);
   m.last_transition = static_cast<int32_t>(batch_.transitions.size());
-  batch_.transitions.emplace_back(store::TaskTransition{m.row, from, std::string(cause), std::move(data)});
+  batch_.transitions.emplace_back(
+      store::TaskTransition{m.row, from, std::string(cause), std::move(data)});
   changed_.push_back({index, from, to});
 }
 
@@ -263,8 +278,9 @@ void Scheduler::Impl::Start(int32_t index) {
   m.row.pgid = 0;
   auto attempt = BuildAttempt(index);
   m.row.log_path = attempt.ok() ? attempt->log_path : "";
-  Transition(index, TaskState::kRunning, tc::kStarted, "attempt " + std::to_string(m.row.attempts),
-             events::DataBuilder().Add("attempt", m.row.attempts).Add("log", m.row.log_path).Build());
+  Transition(
+      index, TaskState::kRunning, tc::kStarted, "attempt " + std::to_string(m.row.attempts),
+      events::DataBuilder().Add("attempt", m.row.attempts).Add("log", m.row.log_path).Build());
   if (!attempt.ok()) {
     exec::AttemptResult r;
     r.token = static_cast<uint64_t>(index);
@@ -297,7 +313,8 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   data.Add("attempt", m.row.attempts).Add("exit_code", r.exit_code).Add("duration_us", took);
   if (r.signal) data.Add("signal", r.signal);
   if (r.cancelled || (forced_ && !r.Succeeded())) {
-    Transition(index, TaskState::kCancelled, tc::kCancelled, "stopped: the run was cancelled", data.Build());
+    Transition(index, TaskState::kCancelled, tc::kCancelled, "stopped: the run was cancelled",
+               data.Build());
     MarkFinal(index);
     return;
   }
@@ -309,7 +326,8 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
       m.row.outputs_json = outputs.dump();
       tasks_[task].outputs = std::move(outputs);
     }
-    Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took), data.Build());
+    Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took),
+               data.Build());
     MarkFinal(index);
     return;
   }
@@ -330,7 +348,8 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
 }
 
 void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code,
-                                  std::string_view final_cause, std::string reason, std::string data) {
+                                  std::string_view final_cause, std::string reason,
+                                  std::string data) {
   InstanceModel& m = inst_[index];
   int32_t task = plan_->instances[index].task;
   const spec::RetrySpec& policy = tasks_[task].retry;
@@ -338,8 +357,9 @@ void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code
   RetryDecision d = DecideRetry(policy, m.row.attempts, kind, exit_code, uniform(rng_));
   if (d.retry && !cancelling_) {
     m.row.due_at = clock_->Now() + d.delay;
-    std::string why = reason + " (" + FailureKindName(kind) + "); retry " + std::to_string(m.row.attempts + 1) +
-                      " of " + std::to_string(policy.attempts) + " in " + FormatDuration(d.delay);
+    std::string why = reason + " (" + FailureKindName(kind) + "); retry " +
+                      std::to_string(m.row.attempts + 1) + " of " +
+                      std::to_string(policy.attempts) + " in " + FormatDuration(d.delay);
     Transition(index, TaskState::kRetryWait, tc::kRetry, std::move(why), std::move(data));
     timers_.push({m.row.due_at, index});
     return;
@@ -373,20 +393,23 @@ void Scheduler::Impl::FireTimers() {
 void Scheduler::Impl::BeginCancel(std::string_view cause, std::string reason) {
   if (cancelling_) return;
   cancelling_ = true;
-  if (run_.state == RunState::kRunning) TransitionRun(RunState::kCancelling, cause, std::move(reason));
+  if (run_.state == RunState::kRunning)
+    TransitionRun(RunState::kCancelling, cause, std::move(reason));
   for (size_t i = 0; i < inst_.size(); ++i) {
     InstanceModel& m = inst_[i];
     int32_t task = plan_->instances[i].task;
     switch (m.row.state) {
       case TaskState::kPending:
         if (tasks_[task].condition && tasks_[task].condition->UsesStatusFunction()) break;
-        Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+        Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled,
+                   "the run was cancelled");
         MarkFinal(static_cast<int32_t>(i));
         break;
       case TaskState::kQueued:
       case TaskState::kRetryWait:
       case TaskState::kClaimed:
-        Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+        Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled,
+                   "the run was cancelled");
         MarkFinal(static_cast<int32_t>(i));
         break;
       case TaskState::kRunning:
@@ -405,7 +428,8 @@ void Scheduler::Impl::ForceCancel() {
     InstanceModel& m = inst_[i];
     if (m.row.state == TaskState::kPending || m.row.state == TaskState::kQueued ||
         m.row.state == TaskState::kRetryWait || m.row.state == TaskState::kClaimed) {
-      Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled, "the run was cancelled");
+      Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled,
+                 "the run was cancelled");
       MarkFinal(static_cast<int32_t>(i));
     }
   }

@@ -15,23 +15,23 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "exec/runner.h"
-#include "spec/pipeline.h"
 #include "sched/observer.h"
+#include "spec/pipeline.h"
 #include "state/run.h"
 #include "store/store.h"
 
 namespace relay::sched {
 
 struct Options {
-  int jobs = 2;                           // concurrent attempts at most
-  std::string owner;                      // this process's owner id (exec::SelfOwnerId)
-  std::string log_dir = ".relay/logs";    // attempt logs go to LOG_DIR/RUN/…
+  int jobs = 2;                         // concurrent attempts at most
+  std::string owner;                    // this process's owner id (exec::SelfOwnerId)
+  std::string log_dir = ".relay/logs";  // attempt logs go to LOG_DIR/RUN/…
   Micros heartbeat_interval = 5 * kSecond;
-  Micros lease = 60 * kSecond;            // claims expire this long after the last heartbeat
+  Micros lease = 60 * kSecond;  // claims expire this long after the last heartbeat
   Micros cancel_poll_interval = 200 * kMillisecond;
-  Micros tick = 0;                        // OnTick period; 0 = none
+  Micros tick = 0;  // OnTick period; 0 = none
   Micros kill_grace = 5 * kSecond;
-  uint64_t seed = 0;                      // for retry jitter; 0 = random
+  uint64_t seed = 0;  // for retry jitter; 0 = random
 };
 
 class Scheduler {

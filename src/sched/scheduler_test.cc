@@ -206,7 +206,9 @@ tasks:
 }
 
 TEST_F(SchedulerTest, AttemptsGetTheRelayEnvironment) {
-  Create("env: { LEVEL: debug }\ntasks:\n  t: { run: \"true\", env: { X: \"${{ env.LEVEL }}-1\" } }\n");
+  Create(
+      "env: { LEVEL: debug }\ntasks:\n  t: { run: \"true\", env: { X: \"${{ env.LEVEL }}-1\" } "
+      "}\n");
   ASSERT_TRUE(Execute().ok());
   std::map<std::string, std::string> env(runner_.specs[0].env.begin(), runner_.specs[0].env.end());
   EXPECT_EQ(env["RELAY_RUN_ID"], run_id_);
@@ -218,7 +220,9 @@ TEST_F(SchedulerTest, AttemptsGetTheRelayEnvironment) {
 }
 
 TEST_F(SchedulerTest, ContinueOnErrorKeepsTheRunGreen) {
-  Create("tasks:\n  lint: { run: \"false\", continue_on_error: true }\n  after: { needs: [lint], run: \"true\" }\n");
+  Create(
+      "tasks:\n  lint: { run: \"false\", continue_on_error: true }\n  after: { needs: [lint], run: "
+      "\"true\" }\n");
   runner_.Script("lint", {{.exit_code = 1}});
   auto result = Execute();
   ASSERT_TRUE(result.ok());
@@ -315,7 +319,8 @@ TEST_F(SchedulerTest, EveryTransitionIsInTheLedger) {
   std::vector<std::string> a;
   for (const auto& e : events)
     if (e.subject == "a") a.push_back(e.from + ">" + e.to);
-  EXPECT_EQ(a, (std::vector<std::string>{"pending>queued", "queued>claimed", "claimed>running", "running>succeeded"}));
+  EXPECT_EQ(a, (std::vector<std::string>{"pending>queued", "queued>claimed", "claimed>running",
+                                         "running>succeeded"}));
 }
 
 }  // namespace

@@ -13,8 +13,8 @@
 namespace relay::spec {
 
 struct LoadResult {
-  std::optional<Pipeline> pipeline;      // set only when diagnostics is empty
-  std::vector<Diagnostic> diagnostics;   // every error, in file order
+  std::optional<Pipeline> pipeline;     // set only when diagnostics is empty
+  std::vector<Diagnostic> diagnostics;  // every error, in file order
   bool ok() const { return diagnostics.empty() && pipeline.has_value(); }
 };
 

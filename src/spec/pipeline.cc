@@ -5,7 +5,8 @@ namespace relay::spec {
 int Pipeline::FindTask(std::string_view name) const {
   if (task_index_.size() != tasks.size()) {
     task_index_.clear();
-    for (size_t i = 0; i < tasks.size(); ++i) task_index_.emplace(tasks[i].name, static_cast<int>(i));
+    for (size_t i = 0; i < tasks.size(); ++i)
+      task_index_.emplace(tasks[i].name, static_cast<int>(i));
     if (task_index_.size() != tasks.size()) {
       // Duplicate names (only in a pipeline that failed validation): scan.
       for (size_t i = 0; i < tasks.size(); ++i)

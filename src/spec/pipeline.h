@@ -4,13 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 
@@ -45,8 +44,8 @@ struct RetrySpec {
   enum class Backoff { kFixed, kExponential } backoff = Backoff::kFixed;
   Micros delay = 1 * kSecond;
   Micros max_delay = 5 * kMinute;
-  bool jitter = true;           // ±25% on each delay
-  bool on_failure = true;       // non-zero exit (or killed by a signal)
+  bool jitter = true;      // ±25% on each delay
+  bool on_failure = true;  // non-zero exit (or killed by a signal)
   bool on_timeout = true;
   bool on_lost = true;
   std::vector<int> exit_codes;  // when non-empty, only these exit codes retry
@@ -71,7 +70,7 @@ struct TaskSpec {
   Mark mark;  // position of the task's key
   std::vector<Located<std::string>> needs;
   std::optional<Matrix> matrix;
-  int max_parallel = 0;         // 0: no per-task limit
+  int max_parallel = 0;                         // 0: no per-task limit
   std::optional<Located<std::string>> if_expr;  // without ${{ }}
   std::optional<Micros> timeout;                // falls back to defaults.timeout
   std::optional<RetrySpec> retry;               // falls back to defaults.retry

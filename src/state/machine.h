@@ -22,9 +22,9 @@ struct Edge {
 
 template <typename S>
 struct Machine {
-  std::string_view entity;                 // "task", "run"
-  std::span<const std::string_view> names; // indexed by the enum value
-  std::span<const S> finals;               // states with no way out but the listed exits
+  std::string_view entity;                  // "task", "run"
+  std::span<const std::string_view> names;  // indexed by the enum value
+  std::span<const S> finals;                // states with no way out but the listed exits
   std::span<const Edge<S>> edges;
 
   std::string_view Name(S s) const { return names[static_cast<size_t>(s)]; }

@@ -1,9 +1,9 @@
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "state/run.h"
 #include "state/task.h"
@@ -36,7 +36,8 @@ int CountRefusedPairs(const Machine<S>& m) {
   for (size_t f = 0; f < m.names.size(); ++f) {
     for (size_t t = 0; t < m.names.size(); ++t) {
       bool in_table = false;
-      for (const auto& e : m.edges) in_table = in_table || (e.from == static_cast<S>(f) && e.to == static_cast<S>(t));
+      for (const auto& e : m.edges)
+        in_table = in_table || (e.from == static_cast<S>(f) && e.to == static_cast<S>(t));
       EXPECT_EQ(m.AllowsPair(static_cast<S>(f), static_cast<S>(t)), in_table)
           << m.Name(static_cast<S>(f)) << " -> " << m.Name(static_cast<S>(t));
       if (!in_table) ++refused;
@@ -51,7 +52,9 @@ TEST(RunMachine, TableIsConsistent) { ExpectTableIsConsistent(RunMachine()); }
 TEST(TaskMachine, RefusesEveryPairOutsideTheTable) {
   EXPECT_GT(CountRefusedPairs(TaskMachine()), 60);
 }
-TEST(RunMachine, RefusesEveryPairOutsideTheTable) { EXPECT_GT(CountRefusedPairs(RunMachine()), 20); }
+TEST(RunMachine, RefusesEveryPairOutsideTheTable) {
+  EXPECT_GT(CountRefusedPairs(RunMachine()), 20);
+}
 
 TEST(TaskMachine, TheLifecycleOfDesignSection3) {
   const auto& m = TaskMachine();
@@ -72,8 +75,9 @@ TEST(TaskMachine, TheLifecycleOfDesignSection3) {
 }
 
 TEST(TaskMachineDeathTest, TransitionOutsideTheTableAborts) {
-  EXPECT_DEATH(CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning, cause::kStarted),
-               "not in the table");
+  EXPECT_DEATH(
+      CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning, cause::kStarted),
+      "not in the table");
 }
 
 std::string RenderedDoc() {

@@ -8,7 +8,7 @@ namespace {
 using S = TaskState;
 
 constexpr std::array<std::string_view, 10> kNames = {
-    "pending", "queued", "claimed", "running", "retry_wait",
+    "pending",   "queued", "claimed", "running",   "retry_wait",
     "succeeded", "failed", "skipped", "cancelled", "lost",
 };
 
@@ -32,9 +32,11 @@ constexpr Edge<S> kEdges[] = {
     {S::kRunning, S::kFailed, cause::kSignaled, "a step was killed by a signal, no retry left"},
     {S::kRunning, S::kFailed, cause::kTimeout, "the attempt timed out, no retry left"},
     {S::kRunning, S::kFailed, cause::kSpawnError, "the process could not be started"},
-    {S::kRunning, S::kRetryWait, cause::kRetry, "the attempt failed; the retry policy allows another"},
+    {S::kRunning, S::kRetryWait, cause::kRetry,
+     "the attempt failed; the retry policy allows another"},
     {S::kRunning, S::kLost, cause::kOwnerDied, "the relay that ran it died"},
-    {S::kRunning, S::kCancelled, cause::kCancelled, "the run was cancelled; its process group was stopped"},
+    {S::kRunning, S::kCancelled, cause::kCancelled,
+     "the run was cancelled; its process group was stopped"},
     {S::kLost, S::kRetryWait, cause::kRetry, "the retry policy retries lost attempts"},
     {S::kRetryWait, S::kQueued, cause::kBackoffElapsed, "the back-off delay elapsed"},
     {S::kRetryWait, S::kCancelled, cause::kCancelled, "the run was cancelled"},

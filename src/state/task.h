@@ -12,16 +12,16 @@
 namespace relay::state {
 
 enum class TaskState : uint8_t {
-  kPending,     // waiting for its needs to finish
-  kQueued,      // ready to run, waiting for a worker slot
-  kClaimed,     // a worker owns it (lease), process not started yet
-  kRunning,     // an attempt's process is (or may be) alive
-  kRetryWait,   // waiting for its back-off to elapse (durable due time)
+  kPending,    // waiting for its needs to finish
+  kQueued,     // ready to run, waiting for a worker slot
+  kClaimed,    // a worker owns it (lease), process not started yet
+  kRunning,    // an attempt's process is (or may be) alive
+  kRetryWait,  // waiting for its back-off to elapse (durable due time)
   kSucceeded,
   kFailed,
-  kSkipped,     // its condition was false or a need did not succeed
+  kSkipped,  // its condition was false or a need did not succeed
   kCancelled,
-  kLost,        // the owner of a running attempt died; retried like a failure
+  kLost,  // the owner of a running attempt died; retried like a failure
 };
 
 const Machine<TaskState>& TaskMachine();

@@ -35,35 +35,35 @@ struct RunRow {
   std::string options_json;     // selection and flags the run was created with
   std::string parent_run;       // for `relay rerun`: the run it was made from
   state::RunState state = state::RunState::kPending;
-  std::string reason;           // why it is in its state ("task 'deploy' failed")
+  std::string reason;  // why it is in its state ("task 'deploy' failed")
   Micros created_at = 0;
   Micros started_at = 0;
   Micros ended_at = 0;
-  std::string owner;            // id of the relay process running it ("" = none)
-  Micros heartbeat_at = 0;      // last sign of life from the owner
+  std::string owner;        // id of the relay process running it ("" = none)
+  Micros heartbeat_at = 0;  // last sign of life from the owner
   bool cancel_requested = false;
 };
 
 struct TaskRow {
   std::string run_id;
-  int32_t index = 0;            // position in the plan (stable for the run)
-  std::string name;             // instance name, e.g. "test[shard=2]"
-  std::string task;             // the task's name in the pipeline
-  std::string matrix_json;      // the instance's matrix values ("{}" if none)
+  int32_t index = 0;        // position in the plan (stable for the run)
+  std::string name;         // instance name, e.g. "test[shard=2]"
+  std::string task;         // the task's name in the pipeline
+  std::string matrix_json;  // the instance's matrix values ("{}" if none)
   state::TaskState state = state::TaskState::kPending;
-  int32_t attempts = 0;         // attempts started so far
-  std::string cause;            // cause of the last transition
-  std::string reason;           // human explanation of the last transition
-  std::optional<int> exit_code; // of the last finished attempt
-  int signal = 0;               // that killed the last attempt, or 0
-  Micros due_at = 0;            // retry_wait: when it becomes queued again
-  std::string owner;            // worker holding the claim
+  int32_t attempts = 0;          // attempts started so far
+  std::string cause;             // cause of the last transition
+  std::string reason;            // human explanation of the last transition
+  std::optional<int> exit_code;  // of the last finished attempt
+  int signal = 0;                // that killed the last attempt, or 0
+  Micros due_at = 0;             // retry_wait: when it becomes queued again
+  std::string owner;             // worker holding the claim
   Micros lease_until = 0;
-  Micros started_at = 0;        // of the current or last attempt
+  Micros started_at = 0;  // of the current or last attempt
   Micros ended_at = 0;
-  std::string log_path;         // of the current or last attempt
-  std::string outputs_json;     // "{}" until the task writes outputs
-  int pid = 0;                  // of the current attempt's process, if known
+  std::string log_path;      // of the current or last attempt
+  std::string outputs_json;  // "{}" until the task writes outputs
+  int pid = 0;               // of the current attempt's process, if known
   int pgid = 0;
 };
 
@@ -119,7 +119,8 @@ class Store {
   virtual Result<std::string> ResolveRunId(const std::string& ref) = 0;
   virtual Result<std::vector<TaskRow>> GetTasks(const std::string& run_id) = 0;
   // Events of a run with seq > after_seq, in order.
-  virtual Result<std::vector<events::Event>> GetEvents(const std::string& run_id, int64_t after_seq) = 0;
+  virtual Result<std::vector<events::Event>> GetEvents(const std::string& run_id,
+                                                       int64_t after_seq) = 0;
 
   // Asks the owner of a run to cancel it (a request, not a transition).
   virtual Status RequestCancel(const std::string& run_id) = 0;

@@ -28,7 +28,8 @@ class Progress : public sched::Observer {
   ~Progress() override;
 
   void OnRunStarted(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) override;
-  void OnTaskChanged(const store::TaskRow& row, state::TaskState from, state::TaskState to) override;
+  void OnTaskChanged(const store::TaskRow& row, state::TaskState from,
+                     state::TaskState to) override;
   void OnRunChanged(const store::RunRow& run, state::RunState from) override;
   void OnCommitted() override;
   void OnTick(Micros now) override;

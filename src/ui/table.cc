@@ -17,7 +17,8 @@ size_t Width(const std::string& s) {
 std::string Table::Render() const {
   std::vector<size_t> widths(header_.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
-    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], Width(row[i]));
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], Width(row[i]));
   };
   measure(header_);
   for (const auto& r : rows_) measure(r);
