@@ -9,6 +9,7 @@
 
 #include "events/sha256.h"
 #include "plan/dag.h"
+#include "sched/new_run.h"
 #include "sched/scheduler.h"
 #include "spec/load.h"
 #include "support/fake_runner.h"
@@ -43,25 +44,9 @@ void Run(benchmark::State& state, bool fanin) {
     auto store = store::OpenStore(dir.Join("relay.db"), {});
     FakeClock clock;
     testing::FakeRunner runner(&clock);
-    store::RunRow run;
-    run.id = "BENCH";
-    run.pipeline = "bench";
-    run.definition = yaml;
-    run.definition_hash = events::Sha256Hex(yaml);
-    run.inputs_json = "{}";
-    run.options_json = "{}";
-    run.workdir = dir.path();
-    std::vector<store::TaskRow> rows;
-    for (size_t i = 0; i < plan->instances.size(); ++i) {
-      store::TaskRow r;
-      r.run_id = run.id;
-      r.index = static_cast<int32_t>(i);
-      r.name = plan->instances[i].name;
-      r.task = loaded.pipeline->tasks[plan->instances[i].task].name;
-      r.matrix_json = "{}";
-      r.outputs_json = "{}";
-      rows.push_back(std::move(r));
-    }
+    store::RunRow run = sched::NewRunRow("BENCH", *loaded.pipeline, *plan, "bench.yaml", dir.path(),
+                                         "{}", clock.Now());
+    std::vector<store::TaskRow> rows = sched::NewTaskRows(run.id, *plan);
     (void)(*store)->CreateRun(run, rows, clock.Now());
     sched::Options o;
     o.jobs = 2;

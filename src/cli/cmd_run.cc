@@ -13,6 +13,7 @@
 #include "exec/owner.h"
 #include "exec/runner.h"
 #include "plan/export.h"
+#include "sched/new_run.h"
 #include "sched/scheduler.h"
 #include "spec/load.h"
 #include "ui/progress.h"
@@ -52,34 +53,9 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
 
 store::RunRow NewRunRow(const LoadedPipeline& lp, const std::string& file,
                         const nlohmann::json& options) {
-  store::RunRow run;
   Micros now = SystemClock::Get()->Now();
-  run.id = NewRunId(now);
-  run.pipeline = lp.pipeline.name;
-  run.file = file;
-  run.workdir = std::filesystem::current_path().string();
-  run.definition = lp.pipeline.source;
-  run.definition_hash = events::Sha256Hex(lp.pipeline.source);
-  run.inputs_json = lp.plan.inputs.dump();
-  run.options_json = options.dump();
-  run.created_at = now;
-  return run;
-}
-
-std::vector<store::TaskRow> TaskRows(const std::string& run_id, const plan::Plan& plan) {
-  std::vector<store::TaskRow> rows;
-  rows.reserve(plan.instances.size());
-  for (size_t i = 0; i < plan.instances.size(); ++i) {
-    store::TaskRow row;
-    row.run_id = run_id;
-    row.index = static_cast<int32_t>(i);
-    row.name = plan.instances[i].name;
-    row.task = plan.pipeline->tasks[plan.instances[i].task].name;
-    row.matrix_json = plan.instances[i].matrix.dump();
-    row.outputs_json = "{}";
-    rows.push_back(std::move(row));
-  }
-  return rows;
+  return sched::NewRunRow(NewRunId(now), lp.pipeline, lp.plan, file,
+                          std::filesystem::current_path().string(), options.dump(), now);
 }
 
 }  // namespace
@@ -97,7 +73,8 @@ int CmdRun(const GlobalOptions& g, const RunArgs& a) {
   auto store = OpenStoreFor(g, /*create=*/true);
   if (!store.ok()) return Fail(store.status());
   store::RunRow run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
-  Status created = (*store)->CreateRun(run, TaskRows(run.id, (*lp)->plan), run.created_at);
+  Status created =
+      (*store)->CreateRun(run, sched::NewTaskRows(run.id, (*lp)->plan), run.created_at);
   if (!created.ok()) return Fail(created);
   return Drive(g, **store, run.id, a.jobs, &(*lp)->pipeline);
 }
@@ -186,7 +163,7 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   store::RunRow run = NewRunRow(lp, old->file, new_options);
   run.parent_run = old->id;
   run.workdir = old->workdir;
-  Status created = (*store)->CreateRun(run, TaskRows(run.id, lp.plan), run.created_at);
+  Status created = (*store)->CreateRun(run, sched::NewTaskRows(run.id, lp.plan), run.created_at);
   if (!created.ok()) return Fail(created);
   std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", old->id.c_str(),
               reuse.size(), old_tasks->size());

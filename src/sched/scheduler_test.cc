@@ -7,6 +7,7 @@
 #include "events/sha256.h"
 #include "plan/dag.h"
 #include "plan/inputs.h"
+#include "sched/new_run.h"
 #include "spec/load.h"
 #include "support/fake_runner.h"
 #include "support/temp_dir.h"
@@ -35,27 +36,9 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(resolved.ok()) << resolved.status().message();
     auto plan = plan::BuildPlan(pipeline_, *resolved, {});
     ASSERT_TRUE(plan.ok());
-    store::RunRow run;
-    run.id = "RUN" + std::to_string(++runs_);
-    run.pipeline = pipeline_.name;
-    run.file = "p.yaml";
-    run.workdir = dir_.path();
-    run.definition = yaml;
-    run.definition_hash = events::Sha256Hex(yaml);
-    run.inputs_json = resolved->dump();
-    run.options_json = "{}";
-    run.created_at = clock_.Now();
-    std::vector<store::TaskRow> rows;
-    for (size_t i = 0; i < plan->instances.size(); ++i) {
-      store::TaskRow row;
-      row.run_id = run.id;
-      row.index = static_cast<int32_t>(i);
-      row.name = plan->instances[i].name;
-      row.task = pipeline_.tasks[plan->instances[i].task].name;
-      row.matrix_json = plan->instances[i].matrix.dump();
-      row.outputs_json = "{}";
-      rows.push_back(row);
-    }
+    store::RunRow run = NewRunRow("RUN" + std::to_string(++runs_), pipeline_, *plan, "p.yaml",
+                                  dir_.path(), "{}", clock_.Now());
+    std::vector<store::TaskRow> rows = NewTaskRows(run.id, *plan);
     ASSERT_TRUE(store_->CreateRun(run, rows, clock_.Now()).ok());
     run_id_ = run.id;
   }
