@@ -64,7 +64,7 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
     }
   }
   if (preloaded) {
-    pipeline_ = *preloaded;
+    pipeline_ = preloaded;
   } else {
     spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
     if (!loaded.ok()) {
@@ -72,9 +72,10 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
       return Status::Corrupt("the definition stored with run " + run_.id + " does not load" +
                              first);
     }
-    pipeline_ = std::move(*loaded.pipeline);
+    owned_pipeline_ = std::move(*loaded.pipeline);
+    owned_pipeline_->file = run_.file;
+    pipeline_ = &*owned_pipeline_;
   }
-  pipeline_->file = run_.file;
 
   nlohmann::json options =
       nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);

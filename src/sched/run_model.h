@@ -114,7 +114,8 @@ class Scheduler::Impl {
   std::mt19937_64 rng_;
 
   store::RunRow run_;
-  std::optional<spec::Pipeline> pipeline_;
+  std::optional<spec::Pipeline> owned_pipeline_;  // when parsed from the stored definition
+  const spec::Pipeline* pipeline_ = nullptr;       // the caller's, or owned_pipeline_
   std::optional<plan::Plan> plan_;
   nlohmann::json env_;      // pipeline env, rendered
   nlohmann::json run_ctx_;  // {"id": …}

@@ -43,9 +43,9 @@ Result<RunState> Scheduler::Impl::Execute(const std::string& run_id,
   RELAY_RETURN_IF_ERROR(Load(run_id, preloaded));
   RELAY_RETURN_IF_ERROR(Recover());
   if (observer_) {
-    std::vector<store::TaskRow> rows;
+    std::vector<const store::TaskRow*> rows;
     rows.reserve(inst_.size());
-    for (const auto& i : inst_) rows.push_back(i.row);
+    for (const auto& i : inst_) rows.push_back(&i.row);
     observer_->OnRunStarted(run_, rows);
   }
   while (true) {

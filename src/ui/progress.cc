@@ -51,14 +51,14 @@ void Progress::Line(const char* color, const std::string& label, const std::stri
   }
 }
 
-void Progress::OnRunStarted(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) {
+void Progress::OnRunStarted(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks) {
   start_ = clock_->Now();
   total_ = static_cast<int>(tasks.size());
-  for (const auto& t : tasks) {
-    if (!state::IsFinal(t.state)) continue;
+  for (const store::TaskRow* t : tasks) {
+    if (!state::IsFinal(t->state)) continue;
     ++done_;
-    if (t.state == TaskState::kFailed || t.state == TaskState::kLost) ++failed_;
-    if (t.state == TaskState::kSkipped) ++skipped_;
+    if (t->state == TaskState::kFailed || t->state == TaskState::kLost) ++failed_;
+    if (t->state == TaskState::kSkipped) ++skipped_;
   }
   std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(),
                total_, total_ == 1 ? "" : "s",

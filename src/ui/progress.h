@@ -27,7 +27,7 @@ class Progress : public sched::Observer {
   Progress(FILE* out, TerminalInfo term, const Clock* clock);
   ~Progress() override;
 
-  void OnRunStarted(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) override;
+  void OnRunStarted(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks) override;
   void OnTaskChanged(const store::TaskRow& row, state::TaskState from,
                      state::TaskState to) override;
   void OnRunChanged(const store::RunRow& run, state::RunState from) override;
