@@ -269,7 +269,9 @@ void Scheduler::Impl::Start(int32_t index) {
   m.row.attempts += 1;
   m.row.owner = options_.owner;
   m.row.lease_until = now + options_.lease;
-  Transition(index, TaskState::kClaimed, tc::kClaimed, "claimed by " + options_.owner);
+  // The owner is on the row; the event stays small (it is hashed and stored
+  // for every task).
+  Transition(index, TaskState::kClaimed, tc::kClaimed, "claimed");
   m.row.started_at = now;
   m.row.ended_at = 0;
   m.row.exit_code.reset();
