@@ -206,6 +206,31 @@ class RunTest(RelayTestCase):
         self.assertEqual(run["status"], "cancelled")
         self.assertEqual({t["state"] for t in run["tasks"]}, {"cancelled"})
 
+    def test_second_ctrl_c_kills_at_once(self):
+        # The task ignores SIGTERM, so only the second Ctrl-C (SIGKILL) stops it
+        # before the 5 s grace period.
+        self.write("p.yaml", """
+            tasks:
+              stubborn: { run: "trap '' TERM; echo ready; sleep 30; sleep 30" }
+            """)
+        proc = subprocess.Popen([RELAY, "run", "p.yaml"], cwd=self.dir, env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20 * SLOW
+        while time.time() < deadline:
+            p = self.relay("logs", "last", "stubborn") if os.path.exists(self.store) else None
+            if p is not None and "ready" in p.stdout:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        self.assertIsNone(proc.poll(), "relay should wait for the grace period after one Ctrl-C")
+        start = time.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30 * SLOW)
+        self.assertLess(time.time() - start, 3 * SLOW)
+        self.assertEqual(proc.returncode, 1, out + err)
+        self.assertEqual(self.show()["status"], "cancelled")
+
     def test_events_follow_ends_with_the_run(self):
         self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "p.yaml", check=0)
