@@ -174,3 +174,25 @@ TEST(LoadText, DiagnosticsAreSortedByPosition) {
 
 }  // namespace
 }  // namespace relay::spec
+
+namespace relay::spec {
+namespace {
+
+// Found by the fuzzer: yaml-cpp builds a recursive alias as a cycle.
+TEST(LoadRegression, RecursiveAliasIsAnErrorNotAStackOverflow) {
+  LoadResult r = LoadPipelineText("x: &a\n  b: *a\ntasks:\n  t: { run: x }\n", "p.yaml");
+  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_NE(r.diagnostics[0].message.find("recursive anchor"), std::string::npos)
+      << r.diagnostics[0].message;
+}
+
+TEST(LoadRegression, DeepNestingIsAnError) {
+  std::string deep(300, '[');
+  deep += std::string(300, ']');
+  LoadResult r = LoadPipelineText("x: " + deep + "\ntasks:\n  t: { run: x }\n", "p.yaml");
+  ASSERT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace relay::spec

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace relay::spec {
 namespace {
@@ -44,25 +45,54 @@ class Converter {
  public:
   explicit Converter(std::string_view text) : text_(text) {}
 
-  // Returns false when the node budget is exhausted.
+  // Returns false when the document is too large, too deep, or an alias
+  // refers to a node that contains it; failure() then says which and where.
   bool Convert(const YAML::Node& in, YamlNode* out) {
     // An alias is the anchored node again (same position and type); its
     // copies are counted so that a few lines cannot expand to millions.
     int64_t key = int64_t{in.Mark().pos} * 8 + static_cast<int>(in.Type());
+    if (!active_.insert(key).second) {
+      // yaml-cpp builds `a: &x { b: *x }` as a cycle; following it would
+      // never end.
+      return Fail(in, "an alias refers to a node that contains it (a recursive anchor)");
+    }
+    if (active_.size() > kMaxDepth) {
+      return Fail(in, "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    }
     auto seen = subtree_sizes_.find(key);
     if (seen != subtree_sizes_.end()) {
       expanded_ += seen->second;
-      if (expanded_ > kMaxAliasExpansion) return false;
+      if (expanded_ > kMaxAliasExpansion) return TooLarge();
     }
     size_t before = nodes_;
-    if (!ConvertNode(in, out)) return false;
+    bool ok = ConvertNode(in, out);
+    active_.erase(key);
+    if (!ok) return false;
     if (seen == subtree_sizes_.end()) subtree_sizes_.emplace(key, nodes_ - before);
     return true;
   }
 
+  const std::string& failure() const { return failure_; }
+  Mark failure_mark() const { return failure_mark_; }
+
  private:
+  static constexpr size_t kMaxDepth = 256;
+
+  bool Fail(const YAML::Node& at, std::string message) {
+    failure_ = "invalid YAML: " + std::move(message);
+    failure_mark_ = ToMark(at.Mark());
+    return false;
+  }
+
+  bool TooLarge() {
+    failure_ = "document too large: more than " + std::to_string(kMaxYamlNodes) +
+               " nodes, or aliases that expand to more than " + std::to_string(kMaxAliasExpansion) +
+               " nodes";
+    return false;
+  }
+
   bool ConvertNode(const YAML::Node& in, YamlNode* out) {
-    if (++nodes_ > kMaxYamlNodes + kMaxAliasExpansion) return false;
+    if (++nodes_ > kMaxYamlNodes + kMaxAliasExpansion) return TooLarge();
     out->mark = ToMark(in.Mark());
     out->offset = in.Mark().pos >= 0 ? static_cast<size_t>(in.Mark().pos) : 0;
     switch (in.Type()) {
@@ -131,6 +161,9 @@ class Converter {
   size_t nodes_ = 0;
   size_t expanded_ = 0;                                // nodes copied because of aliases
   std::unordered_map<int64_t, size_t> subtree_sizes_;  // by position and type
+  std::unordered_set<int64_t> active_;                 // nodes being converted (the path)
+  std::string failure_;
+  Mark failure_mark_;
 };
 
 }  // namespace
@@ -149,10 +182,8 @@ bool ParseYaml(std::string_view text, YamlNode* root, YamlError* error) {
     Converter converter(text);
     if (!converter.Convert(docs[0], root)) {
       *root = YamlNode();
-      error->mark = {};
-      error->message = "document too large: more than " + std::to_string(kMaxYamlNodes) +
-                       " nodes, or aliases that expand to more than " +
-                       std::to_string(kMaxAliasExpansion) + " nodes";
+      error->mark = converter.failure_mark();
+      error->message = converter.failure();
       return false;
     }
     return true;
