@@ -11,6 +11,7 @@
 #include "base/duration.h"
 #include "base/file_util.h"
 #include "events/sha256.h"
+#include "exec/owner.h"
 #include "ui/table.h"
 
 namespace relay::cli {
@@ -62,6 +63,32 @@ nlohmann::json RunJson(const store::RunRow& r) {
        r.ended_at ? nlohmann::json(FormatTimestamp(r.ended_at)) : nlohmann::json(nullptr)},
       {"parent_run", r.parent_run.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.parent_run)},
       {"definition_hash", r.definition_hash}};
+}
+
+// Every attempt's log of a task: the row names the last one
+// (…/IDX-NAME.N.log); earlier attempts differ only in N.
+std::vector<std::string> AttemptLogs(const store::TaskRow& t) {
+  std::vector<std::string> out;
+  const std::string& last = t.log_path;
+  size_t ext = last.rfind(".log");
+  size_t dot = ext == std::string::npos ? std::string::npos : last.rfind('.', ext - 1);
+  if (dot == std::string::npos || t.attempts <= 1) {
+    if (!last.empty()) out.push_back(last);
+    return out;
+  }
+  for (int a = 1; a <= t.attempts; ++a)
+    out.push_back(last.substr(0, dot) + "." + std::to_string(a) + ".log");
+  return out;
+}
+
+// A run that is not final but whose relay is gone will not change any more
+// until someone resumes it: followers should stop instead of waiting forever.
+bool Abandoned(const store::RunRow& run) {
+  if (state::IsFinal(run.state)) return false;
+  // A run that was just created has no owner until its relay takes it.
+  if (run.state == state::RunState::kPending && SystemClock::Get()->Now() - run.created_at < 10 * kSecond)
+    return false;
+  return run.owner.empty() || exec::CheckOwner(run.owner) == exec::OwnerLiveness::kDead;
 }
 
 template <typename F>
@@ -174,29 +201,38 @@ int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& t
       auto rows = s.GetTasks(*id);
       if (!rows.ok()) return Fail(rows.status());
       for (const auto& t : *rows) {
-        if (!(task.empty() || t.name == task || t.task == task) || t.log_path.empty()) continue;
-        auto text = ReadFile(t.log_path);
-        if (!text.ok()) continue;
-        size_t& off = offsets[t.log_path];
-        if (text->size() > off) {
-          std::string chunk = text->substr(off);
-          if (task.empty()) {
-            std::string prefixed;
-            size_t start = 0;
-            while (start < chunk.size()) {
-              size_t nl = chunk.find('\n', start);
-              if (nl == std::string::npos) nl = chunk.size() - 1;
-              prefixed += t.name + " | " + chunk.substr(start, nl - start + 1);
-              start = nl + 1;
+        if (!(task.empty() || t.name == task || t.task == task)) continue;
+        for (const std::string& path : AttemptLogs(t)) {
+          auto text = ReadFile(path);
+          if (!text.ok()) continue;
+          size_t& off = offsets[path];
+          if (text->size() > off) {
+            std::string chunk = text->substr(off);
+            if (task.empty()) {
+              std::string prefixed;
+              size_t start = 0;
+              while (start < chunk.size()) {
+                size_t nl = chunk.find('\n', start);
+                if (nl == std::string::npos) nl = chunk.size() - 1;
+                prefixed += t.name + " | " + chunk.substr(start, nl - start + 1);
+                start = nl + 1;
+              }
+              chunk = prefixed;
             }
-            chunk = prefixed;
+            std::fputs(chunk.c_str(), stdout);
+            std::fflush(stdout);
+            off = text->size();
           }
-          std::fputs(chunk.c_str(), stdout);
-          std::fflush(stdout);
-          off = text->size();
         }
       }
       if (state::IsFinal(run->state)) return kExitOk;
+      if (Abandoned(*run)) {
+        std::fprintf(
+            stderr,
+            "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
+            run->id.c_str(), run->id.c_str());
+        return kExitOk;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
@@ -226,7 +262,14 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
       if (!follow) return kExitOk;
       auto run = s.GetRun(*id);
       if (!run.ok()) return Fail(run.status());
-      if (state::IsFinal(run->state) && events->empty()) return kExitOk;
+      if ((state::IsFinal(run->state) || Abandoned(*run)) && events->empty()) {
+        if (Abandoned(*run))
+          std::fprintf(
+              stderr,
+              "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
+              run->id.c_str(), run->id.c_str());
+        return kExitOk;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });

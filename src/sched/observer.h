@@ -16,7 +16,8 @@ class Observer {
  public:
   virtual ~Observer() = default;
   // `tasks`: every instance's row as loaded (finished ones are already final).
-  virtual void OnRunStarted(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks) {}
+  virtual void OnRunStarted(const store::RunRow& run,
+                            const std::vector<const store::TaskRow*>& tasks) {}
   // `row` is the instance's current row; several changes of one row may be
   // reported after one commit (queued → claimed → running).
   virtual void OnTaskChanged(const store::TaskRow& row, state::TaskState from,

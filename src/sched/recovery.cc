@@ -3,6 +3,7 @@
 // crash. A resumed run kills what the dead relay left running, then treats
 // those attempts as `lost` (retried per policy); succeeded work stays done.
 #include <cstdlib>
+#include <unordered_map>
 
 #include "base/file_util.h"
 #include "exec/owner.h"
@@ -206,7 +207,8 @@ Status Scheduler::Impl::Recover() {
   next_heartbeat_ = now + options_.heartbeat_interval;
   RELAY_RETURN_IF_ERROR(MakeDirs(options_.log_dir + "/" + run_.id));
 
-  if (run_.state == RunState::kPending) {
+  const bool fresh = run_.state == RunState::kPending;
+  if (fresh) {
     run_.started_at = now;
     TransitionRun(RunState::kRunning, state::run_cause::kStarted, "started by " + options_.owner);
   } else {
@@ -220,24 +222,25 @@ Status Scheduler::Impl::Recover() {
 
   // Counters first, from the stored states.
   for (size_t i = 0; i < inst_.size(); ++i) {
-    const store::TaskRow& row = inst_[i].row;
     TaskModel& t = tasks_[plan_->instances[i].task];
-    if (!state::IsFinal(row.state)) {
+    if (!state::IsFinal(inst_[i].row.state)) {
       ++non_final_;
       ++t.remaining;
-      continue;
-    }
-    const auto& spec = plan_->spec_of(plan_->instances[i]);
-    if (row.state == TaskState::kSucceeded) {
-      auto outputs =
-          nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json, nullptr, false);
-      if (!outputs.is_discarded() && !outputs.empty()) t.outputs = outputs;
     } else {
-      t.all_succeeded = false;
-      if ((row.state == TaskState::kFailed || row.state == TaskState::kLost) &&
-          !spec.continue_on_error)
-        t.any_failed = true;
-      if (row.state == TaskState::kCancelled) t.any_cancelled = true;
+      CountFinal(static_cast<int32_t>(i));
+    }
+  }
+  // Lost attempts do not use up retries; the ledger remembers how many each
+  // instance had (only a resumed run can have any).
+  if (!fresh) {
+    std::unordered_map<std::string, int32_t> by_name;
+    for (size_t i = 0; i < inst_.size(); ++i)
+      by_name.emplace(inst_[i].row.name, static_cast<int32_t>(i));
+    RELAY_ASSIGN_OR_RETURN(std::vector<events::Event> history, store_->GetEvents(run_.id, 0));
+    for (const auto& e : history) {
+      if (e.kind != "task" || e.to != "lost") continue;
+      auto it = by_name.find(e.subject);
+      if (it != by_name.end()) ++inst_[it->second].lost;
     }
   }
   for (int32_t task : plan_->order) {
@@ -269,6 +272,7 @@ Status Scheduler::Impl::Recover() {
       case TaskState::kRunning: {
         m.row.owner.clear();
         m.row.ended_at = now;
+        ++m.lost;
         Transition(
             index, TaskState::kLost, tc::kOwnerDied,
             dead + " died while attempt " + std::to_string(m.row.attempts) + " was running",

@@ -27,6 +27,7 @@ struct InstanceModel {
   int32_t unmet = 0;             // needed tasks not complete yet
   int32_t last_transition = -1;  // index in the pending batch, -1 if none
   bool pid_dirty = false;        // row changed without a transition
+  int32_t lost = 0;              // attempts that were lost (they do not use up retries)
 };
 
 struct TaskModel {
@@ -90,6 +91,7 @@ class Scheduler::Impl {
                   std::string data = "{}");
   void TransitionRun(state::RunState to, std::string_view cause, std::string reason);
   void MarkFinal(int32_t index);
+  void CountFinal(int32_t index);
   void DrainCompletions();
   bool Stalled() const;
   void StartReady();
@@ -115,7 +117,7 @@ class Scheduler::Impl {
 
   store::RunRow run_;
   std::optional<spec::Pipeline> owned_pipeline_;  // when parsed from the stored definition
-  const spec::Pipeline* pipeline_ = nullptr;       // the caller's, or owned_pipeline_
+  const spec::Pipeline* pipeline_ = nullptr;      // the caller's, or owned_pipeline_
   std::optional<plan::Plan> plan_;
   nlohmann::json env_;      // pipeline env, rendered
   nlohmann::json run_ctx_;  // {"id": …}

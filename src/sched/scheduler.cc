@@ -173,7 +173,6 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
   m.last_transition = static_cast<int32_t>(batch_.transitions.size());
   batch_.transitions.emplace_back(
       store::TaskTransition{m.row, from, std::string(cause), std::move(data)});
-  changed_.push_back({index, from, to});
 }
 
 void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::string reason) {
@@ -193,12 +192,24 @@ void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::st
 // all final is queued for completion. Completions are drained by a loop,
 // not recursion: a chain of 10,000 skips must not use 10,000 stack frames.
 void Scheduler::Impl::MarkFinal(int32_t index) {
-  InstanceModel& m = inst_[index];
+  int32_t task = plan_->instances[index].task;
+  --non_final_;
+  CountFinal(index);
+  if (--tasks_[task].remaining == 0) completed_.push_back(task);
+}
+
+// What a final instance means for its task's status functions. Shared by the
+// loop and by recovery, so a resumed run decides exactly as a fresh one.
+void Scheduler::Impl::CountFinal(int32_t index) {
+  const store::TaskRow& row = inst_[index].row;
   int32_t task = plan_->instances[index].task;
   TaskModel& t = tasks_[task];
-  --non_final_;
-  switch (m.row.state) {
+  switch (row.state) {
     case TaskState::kSucceeded:
+      if (!row.outputs_json.empty() && row.outputs_json != "{}") {
+        auto outputs = nlohmann::json::parse(row.outputs_json, nullptr, false);
+        if (!outputs.is_discarded()) t.outputs = std::move(outputs);
+      }
       break;
     case TaskState::kFailed:
     case TaskState::kLost:
@@ -215,7 +226,6 @@ void Scheduler::Impl::MarkFinal(int32_t index) {
       t.all_succeeded = false;
       break;
   }
-  if (--t.remaining == 0) completed_.push_back(task);
 }
 
 void Scheduler::Impl::DrainCompletions() {
@@ -326,7 +336,6 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
       auto text = ReadFile(m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out");
       nlohmann::json outputs = ParseOutputs(text.ok() ? *text : "", spec.outputs);
       m.row.outputs_json = outputs.dump();
-      tasks_[task].outputs = std::move(outputs);
     }
     Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took),
                data.Build());
@@ -356,7 +365,7 @@ void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code
   int32_t task = plan_->instances[index].task;
   const spec::RetrySpec& policy = tasks_[task].retry;
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  RetryDecision d = DecideRetry(policy, m.row.attempts, kind, exit_code, uniform(rng_));
+  RetryDecision d = DecideRetry(policy, m.row.attempts - m.lost, kind, exit_code, uniform(rng_));
   if (d.retry && !cancelling_) {
     m.row.due_at = clock_->Now() + d.delay;
     std::string why = reason + " (" + FailureKindName(kind) + "); retry " +
@@ -366,7 +375,7 @@ void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code
     timers_.push({m.row.due_at, index});
     return;
   }
-  if (policy.attempts > 1 && m.row.attempts >= policy.attempts)
+  if (policy.attempts > 1 && m.row.attempts - m.lost >= policy.attempts)
     reason += " (after " + std::to_string(m.row.attempts) + " attempts)";
   if (m.row.state == TaskState::kLost) {
     // Lost and not retried: `lost` is itself final.
@@ -459,16 +468,20 @@ Status Scheduler::Impl::Flush() {
     }
     dirty_rows_.clear();
     Status st = store_->Commit(batch_);
-    batch_.transitions.clear();
-    batch_.updates.clear();
-    if (!st.ok()) return st;
-    if (observer_) {
-      for (const auto& c : changed_) observer_->OnTaskChanged(inst_[c.index].row, c.from, c.to);
+    if (st.ok() && observer_) {
+      // Each transition's own snapshot, so a view shows the reason of that
+      // transition, not the row's state after the whole batch.
+      for (const auto& t : batch_.transitions) {
+        if (const auto* tt = std::get_if<store::TaskTransition>(&t))
+          observer_->OnTaskChanged(tt->row, tt->from, tt->row.state);
+      }
       if (run_changed_from_) observer_->OnRunChanged(run_, *run_changed_from_);
       observer_->OnCommitted();
     }
-    changed_.clear();
+    batch_.transitions.clear();
+    batch_.updates.clear();
     run_changed_from_.reset();
+    if (!st.ok()) return st;
   }
   for (auto& spec : to_spawn_) {
     int32_t index = static_cast<int32_t>(spec.token);

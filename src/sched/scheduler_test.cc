@@ -257,6 +257,74 @@ tasks:
   EXPECT_TRUE(lost);
 }
 
+// Moves stored rows as a relay that died mid-run would have left them.
+void SimulateDeadRelay(store::Store* store, const std::string& run_id, Micros now,
+                       const std::vector<std::pair<int, std::vector<std::pair<TaskState, const char*>>>>& moves) {
+  auto rows = *store->GetTasks(run_id);
+  store::Batch batch;
+  batch.now = now;
+  store::RunRow run = *store->GetRun(run_id);
+  run.state = RunState::kRunning;
+  run.owner = "otherhost:1:1";
+  batch.transitions.push_back(store::RunTransition{run, RunState::kPending, "started", "{}"});
+  for (const auto& [index, steps] : moves) {
+    for (const auto& [to, cause] : steps) {
+      store::TaskRow& row = rows[index];
+      TaskState from = row.state;
+      row.state = to;
+      if (to == TaskState::kRunning) row.attempts += 1;
+      if (to == TaskState::kFailed) row.exit_code = 1;
+      batch.transitions.push_back(store::TaskTransition{row, from, cause, "{}"});
+    }
+  }
+  ASSERT_TRUE(store->Commit(batch).ok());
+}
+
+TEST_F(SchedulerTest, ALostAttemptDoesNotUseUpARetry) {
+  Create("tasks:\n  t: { run: \"true\", retry: { attempts: 2, delay: 0s } }\n");
+  SimulateDeadRelay(store_.get(), run_id_, clock_.Now(),
+                    {{0, {{TaskState::kQueued, "needs_met"}, {TaskState::kClaimed, "claimed"}, {TaskState::kRunning, "started"}}}});
+  runner_.Script("t", {{.exit_code = 1}, {.exit_code = 0}});
+  auto result = Execute();
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(Tasks()["t"].attempts, 3);  // lost, failed, succeeded
+}
+
+TEST_F(SchedulerTest, AResumedRunDecidesLikeAFreshOneAfterContinueOnError) {
+  Create(R"(
+tasks:
+  a: { run: "false", continue_on_error: true }
+  b: { run: "true" }
+  c: { needs: [a, b], run: "true" }
+)");
+  SimulateDeadRelay(store_.get(), run_id_, clock_.Now(),
+                    {{0, {{TaskState::kQueued, "needs_met"}, {TaskState::kClaimed, "claimed"},
+                          {TaskState::kRunning, "started"}, {TaskState::kFailed, "exit_nonzero"}}}});
+  auto result = Execute();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(Tasks()["c"].state, TaskState::kSucceeded);
+}
+
+class Recorder : public Observer {
+ public:
+  void OnTaskChanged(const store::TaskRow& row, TaskState from, TaskState to) override {
+    seen.push_back(std::string(state::Name(to)) + ": " + row.reason);
+  }
+  std::vector<std::string> seen;
+};
+
+TEST_F(SchedulerTest, ObserversSeeEachTransitionsOwnReason) {
+  Create("tasks:\n  t: { run: \"true\", retry: { attempts: 2, delay: 0s } }\n");
+  runner_.Script("t", {{.exit_code = 3}, {.exit_code = 0}});
+  Recorder rec;
+  ASSERT_TRUE(Execute(2, &rec).ok());
+  bool retry_reason = false;
+  for (const auto& s : rec.seen) retry_reason = retry_reason || s.rfind("retry_wait: exit code 3", 0) == 0;
+  EXPECT_TRUE(retry_reason) << ::testing::PrintToString(rec.seen);
+}
+
 TEST_F(SchedulerTest, AFinishedRunCannotBeResumed) {
   Create("tasks:\n  a: { run: \"true\" }\n");
   ASSERT_TRUE(Execute().ok());

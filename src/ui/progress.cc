@@ -51,21 +51,34 @@ void Progress::Line(const char* color, const std::string& label, const std::stri
   }
 }
 
-void Progress::OnRunStarted(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks) {
+void Progress::OnRunStarted(const store::RunRow& run,
+                            const std::vector<const store::TaskRow*>& tasks) {
   start_ = clock_->Now();
   total_ = static_cast<int>(tasks.size());
-  for (const store::TaskRow* t : tasks) {
-    if (!state::IsFinal(t->state)) continue;
-    ++done_;
-    if (t->state == TaskState::kFailed || t->state == TaskState::kLost) ++failed_;
-    if (t->state == TaskState::kSkipped) ++skipped_;
-  }
+  counted_.assign(tasks.size(), 0);
+  for (const store::TaskRow* t : tasks)
+    if (state::IsFinal(t->state)) SetFinal(*t, true);
   std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(),
                total_, total_ == 1 ? "" : "s",
                done_ ? (", " + std::to_string(done_) + " already done").c_str() : "");
 }
 
+void Progress::SetFinal(const store::TaskRow& row, bool final) {
+  if (row.index < 0) return;
+  if (static_cast<size_t>(row.index) >= counted_.size()) counted_.resize(row.index + 1, 0);
+  uint8_t& slot = counted_[row.index];
+  auto tally = [&](TaskState s, int d) {
+    done_ += d;
+    if (s == TaskState::kFailed || s == TaskState::kLost) failed_ += d;
+    if (s == TaskState::kSkipped) skipped_ += d;
+  };
+  if (slot) tally(static_cast<TaskState>(slot - 1), -1);
+  slot = final ? static_cast<uint8_t>(row.state) + 1 : 0;
+  if (slot) tally(row.state, +1);
+}
+
 void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskState to) {
+  SetFinal(row, state::IsFinal(to));
   switch (to) {
     case TaskState::kRunning:
       running_[row.index] = row;
@@ -76,7 +89,6 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
       break;
     case TaskState::kSucceeded:
       running_.erase(row.index);
-      ++done_;
       Line(
           kGreen, "ok",
           row.name + "  " +
@@ -85,8 +97,6 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
     case TaskState::kFailed:
     case TaskState::kLost:
       running_.erase(row.index);
-      ++done_;
-      ++failed_;
       Line(kRed, to == TaskState::kLost ? "lost" : "FAIL",
            row.name + ": " + row.reason +
                (HasLog(row) ? "  (log: " + row.log_path + ")" : "  (no output)"));
@@ -96,13 +106,10 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
       Line(kYellow, "retry", row.name + ": " + row.reason);
       break;
     case TaskState::kSkipped:
-      ++done_;
-      ++skipped_;
       Line(kDim, "skip", row.name + ": " + row.reason);
       break;
     case TaskState::kCancelled:
       running_.erase(row.index);
-      ++done_;
       if (from == TaskState::kRunning) Line(kYellow, "cancel", row.name);
       break;
     default:

@@ -27,7 +27,8 @@ class Progress : public sched::Observer {
   Progress(FILE* out, TerminalInfo term, const Clock* clock);
   ~Progress() override;
 
-  void OnRunStarted(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks) override;
+  void OnRunStarted(const store::RunRow& run,
+                    const std::vector<const store::TaskRow*>& tasks) override;
   void OnTaskChanged(const store::TaskRow& row, state::TaskState from,
                      state::TaskState to) override;
   void OnRunChanged(const store::RunRow& run, state::RunState from) override;
@@ -41,6 +42,9 @@ class Progress : public sched::Observer {
  private:
   void Line(const char* color, const std::string& label, const std::string& text);
   void ClearBlock();
+  // Counts each instance once while it is final (a lost attempt that is
+  // retried stops being final).
+  void SetFinal(const store::TaskRow& row, bool final);
   void DrawBlock();
 
   FILE* out_;
@@ -51,6 +55,7 @@ class Progress : public sched::Observer {
   int block_lines_ = 0;
   int total_ = 0, done_ = 0, failed_ = 0, skipped_ = 0;
   std::map<int32_t, store::TaskRow> running_;  // by index, for the live block
+  std::vector<uint8_t> counted_;               // by index: 0, or the final state + 1
 };
 
 }  // namespace relay::ui

@@ -231,6 +231,24 @@ class RunTest(RelayTestCase):
         self.assertEqual(proc.returncode, 1, out + err)
         self.assertEqual(self.show()["status"], "cancelled")
 
+    def test_followers_stop_when_the_relay_died(self):
+        self.write("p.yaml", "tasks:\n  long: { run: 'echo hi; sleep 30' }\n")
+        proc = subprocess.Popen([RELAY, "run", "p.yaml"], cwd=self.dir, env=self.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20 * SLOW
+        while time.time() < deadline:
+            if os.path.exists(self.store) and "hi" in self.relay("logs", "last", "long").stdout:
+                break
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+        for args in (("events", "last", "-f"), ("logs", "last", "-f")):
+            p = self.relay(*args, timeout=20)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("relay resume", p.stderr)
+        self.relay("cancel", "last", check=0, timeout=60)
+        self.assertEqual(self.show()["status"], "cancelled")
+
     def test_events_follow_ends_with_the_run(self):
         self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "p.yaml", check=0)
