@@ -86,9 +86,17 @@ std::vector<std::string> AttemptLogs(const store::TaskRow& t) {
 bool Abandoned(const store::RunRow& run) {
   if (state::IsFinal(run.state)) return false;
   // A run that was just created has no owner until its relay takes it.
-  if (run.state == state::RunState::kPending && SystemClock::Get()->Now() - run.created_at < 10 * kSecond)
+  if (run.state == state::RunState::kPending &&
+      SystemClock::Get()->Now() - run.created_at < 10 * kSecond)
     return false;
   return run.owner.empty() || exec::CheckOwner(run.owner) == exec::OwnerLiveness::kDead;
+}
+
+int SayAbandoned(const store::RunRow& run) {
+  std::fprintf(stderr,
+               "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
+               run.id.c_str(), run.id.c_str());
+  return kExitOk;
 }
 
 template <typename F>
@@ -226,13 +234,7 @@ int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& t
         }
       }
       if (state::IsFinal(run->state)) return kExitOk;
-      if (Abandoned(*run)) {
-        std::fprintf(
-            stderr,
-            "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
-            run->id.c_str(), run->id.c_str());
-        return kExitOk;
-      }
+      if (Abandoned(*run)) return SayAbandoned(*run);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
@@ -262,14 +264,8 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
       if (!follow) return kExitOk;
       auto run = s.GetRun(*id);
       if (!run.ok()) return Fail(run.status());
-      if ((state::IsFinal(run->state) || Abandoned(*run)) && events->empty()) {
-        if (Abandoned(*run))
-          std::fprintf(
-              stderr,
-              "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
-              run->id.c_str(), run->id.c_str());
-        return kExitOk;
-      }
+      if (state::IsFinal(run->state) && events->empty()) return kExitOk;
+      if (Abandoned(*run) && events->empty()) return SayAbandoned(*run);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
