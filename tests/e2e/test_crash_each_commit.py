@@ -154,7 +154,10 @@ class EachCommitTest(CrashTestCase):
         print(f"\n{n - 1} kill points; task states seen at a kill: {sorted(seen['task'])}; "
               f"run states: {sorted(seen['run'])}; {seen['orphans']} left processes behind", flush=True)
         self.assertGreaterEqual(n - 1, 5, "suspiciously few commits for this pipeline")
-        self.assertGreater(seen["orphans"], 0, "no kill point left a task process behind for resume to kill")
+        # Whether a kill point finds a task process still alive depends on
+        # timing (a slow sanitized build may finish every task between two
+        # commits), so it is reported, not asserted; test_crash_random and
+        # test_crash_cancel check that leftovers are killed.
         # `claimed` is committed together with `running` (one batch), so it is
         # never the stored state at a commit boundary.
         for s in ("pending", "queued", "running", "retry_wait", "succeeded", "skipped"):
