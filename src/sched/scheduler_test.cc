@@ -258,8 +258,9 @@ tasks:
 }
 
 // Moves stored rows as a relay that died mid-run would have left them.
-void SimulateDeadRelay(store::Store* store, const std::string& run_id, Micros now,
-                       const std::vector<std::pair<int, std::vector<std::pair<TaskState, const char*>>>>& moves) {
+void SimulateDeadRelay(
+    store::Store* store, const std::string& run_id, Micros now,
+    const std::vector<std::pair<int, std::vector<std::pair<TaskState, const char*>>>>& moves) {
   auto rows = *store->GetTasks(run_id);
   store::Batch batch;
   batch.now = now;
@@ -283,7 +284,10 @@ void SimulateDeadRelay(store::Store* store, const std::string& run_id, Micros no
 TEST_F(SchedulerTest, ALostAttemptDoesNotUseUpARetry) {
   Create("tasks:\n  t: { run: \"true\", retry: { attempts: 2, delay: 0s } }\n");
   SimulateDeadRelay(store_.get(), run_id_, clock_.Now(),
-                    {{0, {{TaskState::kQueued, "needs_met"}, {TaskState::kClaimed, "claimed"}, {TaskState::kRunning, "started"}}}});
+                    {{0,
+                      {{TaskState::kQueued, "needs_met"},
+                       {TaskState::kClaimed, "claimed"},
+                       {TaskState::kRunning, "started"}}}});
   runner_.Script("t", {{.exit_code = 1}, {.exit_code = 0}});
   auto result = Execute();
   ASSERT_TRUE(result.ok()) << result.status().message();
@@ -299,8 +303,11 @@ tasks:
   c: { needs: [a, b], run: "true" }
 )");
   SimulateDeadRelay(store_.get(), run_id_, clock_.Now(),
-                    {{0, {{TaskState::kQueued, "needs_met"}, {TaskState::kClaimed, "claimed"},
-                          {TaskState::kRunning, "started"}, {TaskState::kFailed, "exit_nonzero"}}}});
+                    {{0,
+                      {{TaskState::kQueued, "needs_met"},
+                       {TaskState::kClaimed, "claimed"},
+                       {TaskState::kRunning, "started"},
+                       {TaskState::kFailed, "exit_nonzero"}}}});
   auto result = Execute();
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(*result, RunState::kSucceeded);
@@ -321,7 +328,8 @@ TEST_F(SchedulerTest, ObserversSeeEachTransitionsOwnReason) {
   Recorder rec;
   ASSERT_TRUE(Execute(2, &rec).ok());
   bool retry_reason = false;
-  for (const auto& s : rec.seen) retry_reason = retry_reason || s.rfind("retry_wait: exit code 3", 0) == 0;
+  for (const auto& s : rec.seen)
+    retry_reason = retry_reason || s.rfind("retry_wait: exit code 3", 0) == 0;
   EXPECT_TRUE(retry_reason) << ::testing::PrintToString(rec.seen);
 }
 
