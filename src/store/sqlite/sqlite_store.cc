@@ -46,6 +46,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
     string dir = std::filesystem::path(path).parent_path().string();
     if (!dir.empty()) RELAY_RETURN_IF_ERROR(MakeDirs(dir));
   }
+  // SQLite counts every allocation under a global mutex unless told not to;
+  // relay never reads those statistics. Must precede any other SQLite call.
+  static const int kConfigured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kConfigured;  // SQLITE_MISUSE if another library initialised SQLite first: harmless
   sqlite3* db = nullptr;
   int flags =
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
@@ -209,8 +213,10 @@ Status SqliteStore::Prepare() {
        "WHERE run_id = ?1 AND idx = ?2"},
       {&s.task_state, "SELECT state FROM tasks WHERE run_id = ?1 AND idx = ?2"},
       {&s.get_tasks, "SELECT " + task_cols + " FROM tasks WHERE run_id = ?1 ORDER BY idx"},
+      // Driven from runs (CROSS JOIN fixes the order): only the tasks of
+      // running runs are read, through the primary key; tasks has no index.
       {&s.claim_candidates, "SELECT " + t_task_cols +
-                                " FROM tasks t JOIN runs r ON r.id = t.run_id "
+                                " FROM runs r CROSS JOIN tasks t ON t.run_id = r.id "
                                 "WHERE t.state = 'queued' AND r.state = 'running' "
                                 "ORDER BY r.created_at, r.id, t.idx LIMIT ?1"},
       {&s.request_cancel, "UPDATE runs SET cancel_requested = 1 WHERE id = ?1"},

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store/migrations.h"
 #include "store/sqlite/errors.h"
 #include "store/store.h"
 
@@ -105,6 +106,36 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToTheLatestSchema) {
   Status dup = s->TEST_Exec("INSERT INTO schema_version VALUES (1, 'again', 0)");
   EXPECT_EQ(dup.code(), Code::kConflict) << dup.message();
   EXPECT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
+}
+
+// A store written by a relay that knew only migration 1 (it still has the
+// tasks_queued index that migration 2 drops) opens with its runs intact.
+TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
+  {
+    auto s = OpenOk();
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(s->CreateRun(NewRun("01OLD"), {}, 5).ok());
+    ASSERT_TRUE(s->TEST_Exec("DELETE FROM schema_version WHERE version > 1").ok());
+    ASSERT_TRUE(
+        s->TEST_Exec("CREATE INDEX tasks_queued ON tasks (run_id, idx) WHERE state = 'queued'")
+            .ok());
+  }
+  auto count = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  };
+  ASSERT_EQ(count("SELECT MAX(version) FROM schema_version"), 1);
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->GetRun("01OLD")->pipeline, "p");
+  EXPECT_EQ(count("SELECT MAX(version) FROM schema_version"), Migrations().back().version);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_queued'"), 0);
 }
 
 TEST_F(SqliteStoreTest, DurabilityPragmaFollowsOptionsAndSetting) {
