@@ -57,9 +57,16 @@ const std::string& GenesisHash() {
 
 void AppendJsonString(std::string& out, const std::string& s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // Events are mostly plain ASCII: copy runs that need no escaping in one
+  // append instead of growing the string a byte at a time.
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -83,15 +90,12 @@ void AppendJsonString(std::string& out, const std::string& s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
     }
   }
+  out.append(s, run, s.size() - run);
   out += '"';
 }
 
