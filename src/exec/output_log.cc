@@ -21,45 +21,47 @@ OutputLog::~OutputLog() {
 void OutputLog::Append(Stream stream, std::string_view bytes, Micros now) {
   if (path_.empty()) return;
   std::string& part = partial_[static_cast<int>(stream)];
+  MaskStream& masking = masking_[static_cast<int>(stream)];
   const std::string_view tag = stream == Stream::kOut ? "out" : "err";
+  // Masking comes before cutting, so a cut cannot split a secret; the
+  // MaskStream holds back a possible secret start until the next read.
   while (!bytes.empty()) {
     size_t nl = bytes.find('\n');
-    size_t len = nl == std::string_view::npos ? bytes.size() : nl;
-    if (part.size() + len > kMaxLine) {
-      size_t room = kMaxLine - part.size();
-      part.append(bytes.substr(0, room));
-      AddLine(tag, part, now);
-      part.clear();
-      bytes.remove_prefix(room);
-      continue;
-    }
-    if (nl == std::string_view::npos) {
-      part.append(bytes);
-      break;
-    }
-    if (part.empty()) {
-      AddLine(tag, bytes.substr(0, nl), now);
-    } else {
-      part.append(bytes.substr(0, nl));
-      AddLine(tag, part, now);
-      part.clear();
-    }
+    masking.Feed(bytes.substr(0, nl), &part);
+    if (nl != std::string_view::npos) masking.Finish(&part);
+    CutLongLine(tag, &part, now);
+    if (nl == std::string_view::npos) break;
+    AddLine(tag, part, now);
+    part.clear();
     bytes.remove_prefix(nl + 1);
   }
   Flush();
 }
 
+void OutputLog::CutLongLine(std::string_view tag, std::string* part, Micros now) {
+  size_t from = 0;
+  while (part->size() - from > kMaxLine) {
+    AddLine(tag, std::string_view(*part).substr(from, kMaxLine), now);
+    from += kMaxLine;
+  }
+  part->erase(0, from);
+}
+
 void OutputLog::EndStream(Stream stream, Micros now) {
+  if (path_.empty()) return;
   std::string& part = partial_[static_cast<int>(stream)];
+  const std::string_view tag = stream == Stream::kOut ? "out" : "err";
+  masking_[static_cast<int>(stream)].Finish(&part);
   if (part.empty()) return;
-  AddLine(stream == Stream::kOut ? "out" : "err", part, now);
+  CutLongLine(tag, &part, now);
+  AddLine(tag, part, now);
   part.clear();
   Flush();
 }
 
 void OutputLog::WriteSys(std::string_view text, Micros now) {
   if (path_.empty()) return;
-  AddLine("sys", text, now);
+  AddLine("sys", masker_.empty() ? text : masker_.Apply(text, &scratch_), now);
   Flush();
 }
 
@@ -68,7 +70,7 @@ void OutputLog::AddLine(std::string_view tag, std::string_view text, Micros now)
   pending_ += ' ';
   pending_.append(tag);
   pending_ += ' ';
-  pending_.append(masker_.empty() ? text : masker_.Apply(text, &scratch_));
+  pending_.append(text);
   pending_ += '\n';
 }
 

@@ -6,7 +6,8 @@
 //   2026-11-24T22:25:09.100Z sys step 2: make test
 //
 // (RFC 3339 UTC with milliseconds, the time the line was complete), with
-// secrets masked. Each stream keeps its own partial line, so interleaved
+// secrets masked wherever they fall: across reads and across the cuts of a
+// long line. Each stream keeps its own partial line, so interleaved
 // stdout/stderr never mix within a line.
 #pragma once
 
@@ -23,7 +24,8 @@ enum class Stream { kOut = 0, kErr = 1 };
 class OutputLog {
  public:
   // Longer lines are cut into pieces of this many bytes, each its own line.
-  // (A secret straddling a cut is not masked.)
+  // The cut is made after masking, so it counts masked bytes and a secret
+  // on both sides of it is still masked (a "***" itself may be cut).
   static constexpr size_t kMaxLine = 64 * 1024;
 
   // `path` "" discards everything. Nothing touches the disk until the first
@@ -47,7 +49,10 @@ class OutputLog {
   const std::string& error() const { return error_; }
 
  private:
+  // REQUIRES: `text` is masked already.
   void AddLine(std::string_view tag, std::string_view text, Micros now);
+  // Writes the leading kMaxLine-byte pieces of a partial line over kMaxLine.
+  void CutLongLine(std::string_view tag, std::string* part, Micros now);
   void AppendTimestamp(Micros now);
   void Flush();
   bool Open();
@@ -56,9 +61,10 @@ class OutputLog {
   Masker masker_;
   int fd_ = -1;
   std::string error_;
-  std::string partial_[2];  // unterminated line per Stream
-  std::string pending_;     // formatted lines not yet written
-  std::string scratch_;     // masking buffer
+  std::string partial_[2];  // masked unterminated line per Stream
+  MaskStream masking_[2]{MaskStream(&masker_), MaskStream(&masker_)};  // per Stream
+  std::string pending_;  // formatted lines not yet written
+  std::string scratch_;  // masking buffer for sys lines
   Micros cached_second_ = -1;
   std::string second_prefix_;  // "2026-11-24T22:25:09." for cached_second_
 };

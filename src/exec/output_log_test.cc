@@ -113,6 +113,57 @@ TEST_F(OutputLogTest, MasksSecretsInEveryKindOfLine) {
             "2023-11-14T22:13:20.123Z out partial ***\n");
 }
 
+TEST_F(OutputLogTest, MasksASecretAcrossTheLongLineCutAtEveryOffset) {
+  const std::string secret = "s3cr3t";
+  const std::string prefix = "2023-11-14T22:13:20.123Z out ";
+  for (size_t before = OutputLog::kMaxLine - secret.size(); before <= OutputLog::kMaxLine;
+       ++before) {
+    fs::remove(path_);
+    OutputLog log(path_, Masker({secret}));
+    log.Append(Stream::kOut, std::string(before, 'a') + secret + "bbbbbbbb\n", kT);
+    // Cut after masking: the pieces count masked bytes.
+    std::string masked = std::string(before, 'a') + "***bbbbbbbb";
+    EXPECT_EQ(Contents(), prefix + masked.substr(0, OutputLog::kMaxLine) + "\n" + prefix +
+                              masked.substr(OutputLog::kMaxLine) + "\n")
+        << "secret at " << before;
+  }
+}
+
+TEST_F(OutputLogTest, MasksASecretSplitBetweenReadsOfALongLine) {
+  // Reads of 64 KiB, as the runner does, with the secret across the first
+  // read's end, which is also where an unmasked cut would fall.
+  const std::string secret = "hunter2-token";
+  std::string line = std::string(OutputLog::kMaxLine - 5, 'x') + secret + std::string(70000, 'y');
+  std::string masked = std::string(OutputLog::kMaxLine - 5, 'x') + "***" + std::string(70000, 'y');
+  for (size_t read : {size_t{OutputLog::kMaxLine}, size_t{OutputLog::kMaxLine - 3}, size_t{7}}) {
+    fs::remove(path_);
+    OutputLog log(path_, Masker({secret}));
+    for (size_t off = 0; off < line.size(); off += read) {
+      log.Append(Stream::kErr, std::string_view(line).substr(off, read), kT);
+    }
+    log.EndStream(Stream::kErr, kT);
+    std::string want;
+    for (size_t off = 0; off < masked.size(); off += OutputLog::kMaxLine) {
+      want += "2023-11-14T22:13:20.123Z err " + masked.substr(off, OutputLog::kMaxLine) + "\n";
+    }
+    EXPECT_EQ(Contents(), want) << "reads of " << read;
+    EXPECT_EQ(Contents().find("hunter"), std::string::npos);
+  }
+}
+
+TEST_F(OutputLogTest, HeldBackBytesAreWrittenWhenTheLineOrStreamEnds) {
+  OutputLog log(path_, Masker({"s3cr3t"}));
+  log.Append(Stream::kOut, "tail s3cr", kT);
+  log.Append(Stream::kErr, "s3", kT);
+  log.Append(Stream::kOut, "\nnext s3", kT);
+  log.EndStream(Stream::kOut, kT);
+  log.Append(Stream::kErr, "cr3t!\n", kT);
+  EXPECT_EQ(Contents(),
+            "2023-11-14T22:13:20.123Z out tail s3cr\n"
+            "2023-11-14T22:13:20.123Z out next s3\n"
+            "2023-11-14T22:13:20.123Z err ***!\n");
+}
+
 TEST_F(OutputLogTest, EmptyPathDiscards) {
   OutputLog log("", Masker());
   log.Append(Stream::kOut, "x\n", kT);

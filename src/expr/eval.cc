@@ -19,11 +19,10 @@ std::optional<Operand> Member(Operand& object, const std::string& name) {
   const Value& v = object.value();
   // a['1'] on an array is folded into a member access by the parser.
   if (v.is_array()) return Element(object, Value(name));
-  if (!v.is_object()) return std::nullopt;
-  auto it = v.find(name);
+  auto it = FindMember(v, name);
   if (it == v.end()) return std::nullopt;
   if (!object.owned()) return Operand::Borrow(&*it);
-  return Operand::Own(std::move(object.mutable_value()[name]));
+  return Operand::Own(std::move(object.mutable_value()[it.key()]));
 }
 
 // `list[index]` for one non-projected value; nullopt when absent. Strings
@@ -96,6 +95,10 @@ Status EvaluateNode(const Node& node, const Context& ctx, Operand* out) {
       return Status::Ok();
     case NodeKind::kRoot: {
       const Value* v = ctx.Lookup(node.name);
+      if (v == nullptr) {
+        std::string lower = ToLowerAscii(node.name);
+        if (lower != node.name) v = ctx.Lookup(lower);
+      }
       if (v == nullptr) return Status::Invalid("unknown name '" + node.name + "'");
       *out = Operand::Borrow(v);
       return Status::Ok();
@@ -169,8 +172,7 @@ Result<Value> Expression::Evaluate(const Context& ctx) const {
 }
 
 const Value* JsonContext::Lookup(std::string_view root) const {
-  if (!roots_.is_object()) return nullptr;
-  auto it = roots_.find(root);
+  auto it = FindMember(roots_, root);
   return it == roots_.end() ? nullptr : &*it;
 }
 

@@ -97,6 +97,96 @@ TEST_F(EvalTest, Wildcards) {
   EXPECT_EQ(Eval("contains(needs.*.result, 'cancelled')"), Value(false));
 }
 
+TEST_F(EvalTest, NamesIgnoreCaseButValuesKeepIt) {
+  // Actions: `${{ Contains(Github.Event_Name, 'PUSH') }}` works.
+  EXPECT_EQ(Eval("Contains(Inputs.Name, 'WORLD')"), Value(true));
+  EXPECT_EQ(Eval("ENDSWITH(ENV.home, '/U')"), Value(true));
+  EXPECT_EQ(Eval("FromJson(Inputs.JSON).K[1]"), Value(2));
+  EXPECT_EQ(Eval("INPUTS.NAME"), Value("World"));
+  EXPECT_EQ(Eval("env.mixed"), Value("Value"));
+  EXPECT_EQ(Eval("Needs.Build.Outputs.VERSION"), Value("1.2.3"));
+  EXPECT_EQ(Eval("needs['BUILD']['Result']"), Value("success"));
+  EXPECT_EQ(Eval("inputs[format('{0}', 'NAME')]"), Value("World"));  // dynamic index
+  EXPECT_EQ(Eval("Matrix.OS"), Value("linux"));
+  EXPECT_EQ(Eval("needs.*.RESULT"), Value::parse(R"(["success", "skipped", "failure"])"));
+  EXPECT_EQ(Eval("fromJSON('{\"Key\": {\"Inner\": 1}}').key.INNER"), Value(1));  // owned
+  EXPECT_EQ(Eval("inputs.name == 'world' && 'WORLD' == inputs.name"), Value(true));
+  EXPECT_EQ(Eval("matrix.os != 'LINUX'"), Value(false));
+  EXPECT_EQ(Eval("toJSON(Matrix)"), Value("{\n  \"n\": 2,\n  \"os\": \"linux\"\n}"));
+}
+
+TEST_F(EvalTest, KeywordsAreLowerCaseOnly) {
+  // As in Actions, `True` is a name, not the literal.
+  EXPECT_EQ(Fails("True"), "unknown name 'True'");
+  EXPECT_EQ(Fails("NULL || 1"), "unknown name 'NULL'");
+}
+
+TEST(CaseInsensitiveNamesTest, ExactSpellingWinsAndTiesFindNothing) {
+  JsonContext ctx(Value::parse(R"({
+    "o": {"x": 1, "X": 2, "ab": 3, "AB": 4, "only": 5},
+    "Dup": "upper", "dup": "lower"
+  })"));
+  auto eval = [&](const char* source) {
+    Expression e;
+    EXPECT_FALSE(Expression::Parse(source, &e)) << source;
+    Result<Value> v = e.Evaluate(ctx);
+    EXPECT_TRUE(v.ok()) << source << ": " << v.status().ToString();
+    return v.ok() ? *v : Value("<error>");
+  };
+  EXPECT_EQ(eval("o.x"), Value(1));
+  EXPECT_EQ(eval("o.X"), Value(2));
+  EXPECT_EQ(eval("o['X']"), Value(2));
+  EXPECT_EQ(eval("o.ab"), Value(3));
+  EXPECT_EQ(eval("o.AB"), Value(4));
+  EXPECT_EQ(eval("o.Ab"), Value(nullptr));  // "ab" or "AB": neither is chosen
+  EXPECT_EQ(eval("o.ONLY"), Value(5));
+  EXPECT_EQ(eval("Dup"), Value("upper"));
+  EXPECT_EQ(eval("dup"), Value("lower"));
+  // A tie at the top level falls back to the lower-case spelling (the
+  // evaluator's retry for contexts whose names are all lower case).
+  EXPECT_EQ(eval("DUP"), Value("lower"));
+  EXPECT_EQ(ctx.Lookup("DUP"), nullptr);
+}
+
+// Like the scheduler's context: exact, lower-case names only.
+class LowerCaseContext : public Context {
+ public:
+  const Value* Lookup(std::string_view root) const override {
+    return root == "inputs" ? &inputs_ : nullptr;
+  }
+
+ private:
+  Value inputs_ = Value{{"Tag", "v1"}};
+};
+
+TEST(CaseInsensitiveNamesTest, EvaluatorRetriesTopLevelNamesInLowerCase) {
+  LowerCaseContext ctx;
+  Expression e;
+  ASSERT_FALSE(Expression::Parse("Inputs.TAG", &e));
+  Result<Value> v = e.Evaluate(ctx);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, Value("v1"));
+  ASSERT_FALSE(Expression::Parse("Secrets.x", &e));
+  EXPECT_EQ(e.Evaluate(ctx).status().message(), "unknown name 'Secrets'");
+}
+
+TEST(FindNameTest, ExactFirstThenTheOnlyCaseInsensitiveMatch) {
+  const std::vector<std::string> names = {"Build", "test", "TEST", "deploy"};
+  EXPECT_EQ(FindName("Build", names), 0u);
+  EXPECT_EQ(FindName("build", names), 0u);
+  EXPECT_EQ(FindName("BUILD", names), 0u);
+  EXPECT_EQ(FindName("test", names), 1u);
+  EXPECT_EQ(FindName("TEST", names), 2u);
+  EXPECT_EQ(FindName("Test", names), std::nullopt);
+  EXPECT_EQ(FindName("Deploy", names), 3u);
+  EXPECT_EQ(FindName("deploy2", names), std::nullopt);
+  EXPECT_EQ(FindName("", names), std::nullopt);
+  EXPECT_EQ(FindName("x", {}), std::nullopt);
+  // Only ASCII letters fold: bytes above 0x7F must match exactly.
+  EXPECT_EQ(FindName("\xC3\xA9t\xC3\xA9", {"\xC3\x89T\xC3\x89"}), std::nullopt);
+  EXPECT_EQ(FindName("_a-1", {"_A-1"}), 0u);
+}
+
 TEST_F(EvalTest, UnknownRootIsARuntimeError) {
   EXPECT_EQ(Fails("secrets.token"), "unknown name 'secrets'");
   EXPECT_EQ(Fails("inputs.x || github.sha"), "unknown name 'github'");
@@ -331,7 +421,7 @@ TEST(JsonContextTest, LooksUpTopLevelKeysOnly) {
   ASSERT_NE(ctx.Lookup("inputs"), nullptr);
   EXPECT_EQ(*ctx.Lookup("inputs"), (Value{{"a", 1}}));
   EXPECT_EQ(ctx.Lookup("a"), nullptr);
-  EXPECT_EQ(ctx.Lookup("Inputs"), nullptr);
+  EXPECT_EQ(ctx.Lookup("Inputs"), ctx.Lookup("inputs"));
   JsonContext not_object(Value::array());
   EXPECT_EQ(not_object.Lookup("inputs"), nullptr);
   ctx.roots()["env"] = Value::object();

@@ -11,6 +11,12 @@
 // Semantics follow Actions: == and != compare loosely (numbers, then
 // case-insensitive strings), && and || return one of their operands, and the
 // falsy values are false, 0, -0, '', null and NaN.
+//
+// Names ignore ASCII case, as in Actions: function names (Contains(...)),
+// top-level names (Inputs.x) and properties and string indexes
+// (needs.Build.outputs.X) all match by FindName below. Values keep their
+// case; the keywords true, false and null are lower case only (as in
+// Actions, where `True` is a name).
 #pragma once
 
 #include <memory>
@@ -39,7 +45,8 @@ struct ParseError {
 // A dotted name the expression reads, e.g. needs.build.outputs.version is
 // {"needs", "build", "outputs", "version"}. Index access with a literal
 // string (inputs['env']) is normalised to the same form; the path stops at
-// the first dynamic index or `*`.
+// the first dynamic index or `*`. Segments are spelled as written (Needs.B
+// gives {"Needs", "B"}): match them with FindName, not ==.
 struct Reference {
   std::vector<std::string> path;
   size_t offset = 0;  // byte offset of the reference in the source
@@ -57,12 +64,16 @@ class Context {
  public:
   virtual ~Context() = default;
   // The value of a top-level name (inputs, env, matrix, needs, run), or
-  // nullptr when the name is not available here.
+  // nullptr when the name is not available here. `root` is spelled as
+  // written; when this returns nullptr for a name with upper-case letters,
+  // the evaluator asks again with the name in lower case, so a context whose
+  // names are all lower case may compare exactly.
   virtual const Value* Lookup(std::string_view root) const = 0;
   virtual StatusFunctions Status() const { return {}; }
 };
 
-// A Context over a JSON object whose keys are the top-level names.
+// A Context over a JSON object whose keys are the top-level names, matched
+// by FindName (exact key first, else the only key equal ignoring case).
 class JsonContext : public Context {
  public:
   explicit JsonContext(Value roots, StatusFunctions status = {})
@@ -141,5 +152,13 @@ std::string ToDisplayString(const Value& v);  // null → "", 1.0 → "1", objec
 
 // The function names the language knows (for did-you-mean and docs).
 const std::vector<std::string>& FunctionNames();
+
+// How the language matches a name it reads against the names available
+// (top-level names, object keys, and for static checks input, env, matrix,
+// task and output names): the index in `names` of `name` spelled exactly,
+// else of the only entry equal to it ignoring ASCII case; nullopt when there
+// is none or when several differ from it only in case (`ab` finds "ab" in
+// {"AB", "ab"}; `Ab` finds nothing there). O(names.size()).
+std::optional<size_t> FindName(std::string_view name, const std::vector<std::string>& names);
 
 }  // namespace relay::expr

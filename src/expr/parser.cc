@@ -6,6 +6,7 @@
 #include "expr/ast.h"
 #include "expr/functions.h"
 #include "expr/lexer.h"
+#include "expr/value.h"
 
 namespace relay::expr {
 namespace {
@@ -15,14 +16,6 @@ namespace {
 constexpr int kMaxDepth = 100;
 
 using NodePtr = std::unique_ptr<Node>;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 class Parser {
  public:
@@ -284,11 +277,11 @@ class Parser {
     const FunctionSpec* spec = FindFunction(name.text);
     if (spec == nullptr) {
       std::vector<std::string> lowered;
-      for (const std::string& f : FunctionNames()) lowered.push_back(Lower(f));
-      std::string guess = SuggestClosest(Lower(name.text), lowered);
+      for (const std::string& f : FunctionNames()) lowered.push_back(ToLowerAscii(f));
+      std::string guess = SuggestClosest(ToLowerAscii(name.text), lowered);
       std::string hint;
       for (const std::string& f : FunctionNames()) {
-        if (!guess.empty() && Lower(f) == guess) hint = "did you mean '" + f + "'?";
+        if (!guess.empty() && ToLowerAscii(f) == guess) hint = "did you mean '" + f + "'?";
       }
       Error(name, "unknown function '" + name.text + "'", hint);
       return nullptr;

@@ -76,6 +76,11 @@ TEST(ParserTest, FunctionNamesAreCaseInsensitive) {
   EXPECT_EQ(Eval("tojson(1)"), Value("1"));
 }
 
+TEST(ParserTest, ReferencesKeepTheSpellingAsWritten) {
+  Expression e = ParseOk("Needs.Build.outputs['X'] || INPUTS.a");
+  EXPECT_EQ(Paths(e), (std::vector<Path>{{"Needs", "Build", "outputs", "X"}, {"INPUTS", "a"}}));
+}
+
 TEST(ParserTest, SourceIsKeptVerbatim) { EXPECT_EQ(ParseOk(" a.b ").source(), " a.b "); }
 
 TEST(ParserTest, CopiesShareTheTree) {

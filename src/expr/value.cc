@@ -159,6 +159,14 @@ bool Compare(CompareOp op, const Value& a, const Value& b) {
   return CompareNumbers(op, ToNumber(a), ToNumber(b));
 }
 
+std::string ToLowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CompareIgnoreCase(a, b) == 0;
 }
@@ -177,6 +185,34 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
     if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
   }
   return false;
+}
+
+Value::const_iterator FindMember(const Value& object, std::string_view name) {
+  if (!object.is_object()) return object.end();
+  auto exact = object.find(name);
+  if (exact != object.end()) return exact;
+  auto found = object.end();
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (!EqualsIgnoreCase(it.key(), name)) continue;
+    if (found != object.end()) return object.end();  // ambiguous: `Ab` vs {AB, ab}
+    found = it;
+  }
+  return found;
+}
+
+std::optional<size_t> FindName(std::string_view name, const std::vector<std::string>& names) {
+  std::optional<size_t> found;
+  bool tie = false;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return i;
+    // Keep scanning after a case-insensitive hit: a later exact one wins.
+    if (EqualsIgnoreCase(names[i], name)) {
+      tie = tie || found.has_value();
+      found = i;
+    }
+  }
+  if (tie) return std::nullopt;
+  return found;
 }
 
 bool IsTruthy(const Value& v) {

@@ -22,11 +22,20 @@ double ToNumber(const Value& v);
 // agrees whenever Actions says equal) and never ordered.
 bool Compare(CompareOp op, const Value& a, const Value& b);
 
+// `s` with A-Z turned into a-z; other bytes unchanged.
+std::string ToLowerAscii(std::string_view s);
+
 // Case-insensitive (ASCII) string equality and search.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
 bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix);
+
+// The member of `object` called `name`, matched like FindName (expr.h):
+// the exact key, else the only key equal to `name` ignoring ASCII case.
+// object.end() when there is none, when several keys tie, or when `object`
+// is not an object. The fallback scans every key, so a miss costs O(keys).
+Value::const_iterator FindMember(const Value& object, std::string_view name);
 
 // Appends ToDisplayString(v) to *out without a temporary.
 void AppendDisplayString(const Value& v, std::string* out);
