@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git python3
-  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libcli11-dev
+  libyaml-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libcli11-dev
   libfmt-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev valgrind strace time
   python3-yaml python3-jsonschema

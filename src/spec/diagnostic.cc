@@ -1,11 +1,17 @@
 #include "spec/diagnostic.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "base/strings.h"
 
 namespace relay::spec {
 namespace {
+
+constexpr size_t kShownBefore = 100;  // bytes of a long line shown before the caret
+constexpr size_t kShownAfter = 60;    // and after it
+
+bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 // Line `line` (1-based) of `source` without its line ending, or nullopt.
 bool SourceLine(std::string_view source, int line, std::string_view* out) {
@@ -38,19 +44,26 @@ std::string FormatDiagnostic(const Diagnostic& d, const std::string& source) {
   std::string out = FormatHeadline(d) + "\n";
   std::string_view line;
   if (d.mark.line > 0 && SourceLine(source, d.mark.line, &line)) {
+    // A long line (minified JSON, a generated command) is shown as a window
+    // around the caret, so that every diagnostic stays a few lines long.
+    size_t col = std::min(line.size(), static_cast<size_t>(std::max(d.mark.col - 1, 0)));
+    size_t from = col > kShownBefore ? col - kShownBefore : 0;
+    while (from > 0 && IsContinuation(line[from])) --from;
+    size_t to = std::min(line.size(), col + kShownAfter);
+    while (to < line.size() && IsContinuation(line[to])) ++to;
+    std::string prefix = from > 0 ? "..." : "";
     // Echo the line only as valid text: bytes that are not UTF-8 (or are
     // control characters) become '?', keeping one column per byte so the
     // caret still lines up.
-    std::string shown(line);
+    std::string shown(line.substr(from, to - from));
     size_t bad = 0;
     while (!IsValidUtf8(shown, &bad)) shown[bad] = '?';
     for (char& c : shown)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
-    out += shown + "\n";
+    out += prefix + shown + (to < line.size() ? "..." : "") + "\n";
     // Keep tabs so the caret lines up under the same column in a terminal.
-    std::string caret;
-    for (int i = 0; i + 1 < d.mark.col && i < static_cast<int>(line.size()); ++i)
-      caret += line[i] == '\t' ? '\t' : ' ';
+    std::string caret(prefix.size(), ' ');
+    for (size_t i = from; i < col; ++i) caret += line[i] == '\t' ? '\t' : ' ';
     out += caret + "^\n";
   }
   if (!d.hint.empty()) out += "  hint: " + d.hint + "\n";

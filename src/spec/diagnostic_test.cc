@@ -36,5 +36,28 @@ TEST(Diagnostic, LineOutsideTheSourceOnlyPrintsHeadlineAndHint) {
   EXPECT_EQ(FormatDiagnostic(d, "one line\n"), "f:9:1: error: m\n  hint: h\n");
 }
 
+TEST(Diagnostic, LongLineIsShownAroundTheCaret) {
+  std::string line = std::string(300, 'a') + "X" + std::string(300, 'b');
+  Diagnostic d{"f", {1, 301}, "m", ""};
+  EXPECT_EQ(FormatDiagnostic(d, line + "\n"), "f:1:301: error: m\n..." + std::string(100, 'a') +
+                                                  "X" + std::string(59, 'b') + "...\n" +
+                                                  std::string(103, ' ') + "^\n");
+  // Near the start nothing is cut before the caret.
+  d.mark.col = 3;
+  EXPECT_EQ(FormatDiagnostic(d, line), "f:1:3: error: m\n" + std::string(62, 'a') + "...\n  ^\n");
+}
+
+TEST(Diagnostic, RepeatedMistakeIsReportedAHundredTimesThenCounted) {
+  std::string run;
+  for (int i = 0; i < 5000; ++i) run += "${{ inputs.x }} ";
+  LoadResult r = LoadPipelineText("tasks:\n  t:\n    run: \"" + run + "\"\n", "p.yaml");
+  ASSERT_EQ(r.diagnostics.size(), 101u);
+  EXPECT_EQ(r.diagnostics[0].message, "tasks.t.run: unknown input 'x'");
+  EXPECT_EQ(r.diagnostics[0].mark.col, 15);
+  EXPECT_EQ(r.diagnostics[99].mark.col, 15 + 99 * 16);
+  EXPECT_EQ(r.diagnostics[100].message, "too many errors: 4900 more not shown");
+  EXPECT_EQ(r.diagnostics[100].mark.line, 0);
+}
+
 }  // namespace
 }  // namespace relay::spec

@@ -98,6 +98,13 @@ LoadResult LoadPipelineText(const std::string& original, const std::string& disp
                      if (a.mark.line != b.mark.line) return a.mark.line < b.mark.line;
                      return a.mark.col < b.mark.col;
                    });
+  if (checker.dropped() > 0) {
+    result.diagnostics.push_back(
+        {file,
+         {},
+         "too many errors: " + std::to_string(checker.dropped()) + " more not shown",
+         "fix the errors above first"});
+  }
   if (result.diagnostics.empty()) result.pipeline = std::move(pipeline);
   return result;
 }

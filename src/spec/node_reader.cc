@@ -70,6 +70,10 @@ bool IsFloatWord(std::string_view s, double* value) {
 }  // namespace
 
 void Checker::Error(Mark mark, std::string message, std::string hint) {
+  if (full()) {
+    ++dropped_;
+    return;
+  }
   diagnostics_.push_back({file_, mark, std::move(message), std::move(hint)});
 }
 

@@ -30,10 +30,17 @@ class Checker {
   std::string_view source() const { return source_; }
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
 
+  // Errors kept per file; later ones are only counted (a generated file that
+  // repeats one mistake 100,000 times would otherwise print gigabytes).
+  static constexpr size_t kMaxErrors = 100;
+  bool full() const { return diagnostics_.size() >= kMaxErrors; }
+  size_t dropped() const { return dropped_; }
+
  private:
   std::string file_;
   std::string_view source_;
   std::vector<Diagnostic> diagnostics_;
+  size_t dropped_ = 0;
 };
 
 // "a.b" from "a" and "b"; just "b" at the top level.

@@ -19,7 +19,10 @@ struct Names {
   void Add(const std::string& s) {
     if (set.insert(s).second) list.push_back(s);
   }
-  bool Has(const std::string& s) const { return set.count(s) > 0; }
+  // As the evaluator matches names: exactly, else ignoring ASCII case.
+  bool Has(const std::string& s) const {
+    return set.count(s) > 0 || expr::FindName(s, list).has_value();
+  }
 };
 
 std::string HintOr(std::string_view word, const std::vector<std::string>& candidates,
@@ -70,14 +73,21 @@ class ExprChecker {
       b_.pipeline.tasks[site.task].if_expr->value = std::move(text);
   }
 
+  // Locating costs a walk of the scalar; once errors are only counted, the
+  // node's own position will do.
+  Mark Locate(const TemplateSite& site, size_t offset) {
+    if (b_.checker.full()) return site.node->mark;
+    return LocateInScalar(*site.node, offset, b_.checker.source());
+  }
+
   void ParseError(const TemplateSite& site, const expr::ParseError& err) {
-    Mark m = LocateInScalar(*site.node, err.offset, b_.checker.source());
+    Mark m = Locate(site, err.offset);
     b_.checker.Error(m, site.path + ": " + err.message, err.hint);
   }
 
   void Report(const TemplateSite& site, const expr::Reference& ref, std::string message,
               std::string hint) {
-    Mark m = LocateInScalar(*site.node, ref.offset, b_.checker.source());
+    Mark m = Locate(site, ref.offset);
     b_.checker.Error(m, site.path + ": " + message, std::move(hint));
   }
 
@@ -104,21 +114,23 @@ class ExprChecker {
     if (ref.path.empty()) return;
     const std::string& root = ref.path[0];
     const std::string second = ref.path.size() > 1 ? ref.path[1] : "";
-    if (root == "inputs") {
+    auto root_index = expr::FindName(root, kRoots);
+    const std::string_view known = root_index ? std::string_view(kRoots[*root_index]) : "";
+    if (known == "inputs") {
       if (!second.empty() && !inputs_.Has(second))
         Report(site, ref, "unknown input '" + second + "'",
                HintOr(second, inputs_.list, "declare it under 'inputs:'"));
-    } else if (root == "env") {
+    } else if (known == "env") {
       const Names& env = site.task >= 0 ? TaskEnv(site.task) : env_;
       if (!second.empty() && !env.Has(second))
         Report(site, ref, "unknown env variable '" + second + "'",
                HintOr(second, env.list, "declare it under 'env:' of the pipeline or of this task"));
-    } else if (root == "matrix") {
+    } else if (known == "matrix") {
       CheckMatrix(site, ref, second);
-    } else if (root == "needs") {
+    } else if (known == "needs") {
       CheckNeeds(site, ref);
-    } else if (root == "run") {
-      if (!second.empty() && second != "id")
+    } else if (known == "run") {
+      if (!second.empty() && !expr::FindName(second, {"id"}))
         Report(site, ref, "unknown property '" + second + "' of run",
                HintOr(second, {"id"}, "run has only 'id'"));
     } else {
@@ -149,15 +161,21 @@ class ExprChecker {
     }
     if (ref.path.size() < 2) return;
     const TaskSpec& t = b_.pipeline.tasks[site.task];
-    const std::string& need = ref.path[1];
-    bool direct = false;
+    const std::string& written = ref.path[1];
     std::vector<std::string> needs;
-    for (const auto& n : t.needs) {
-      direct = direct || n.value == need;
-      needs.push_back(n.value);
+    for (const auto& n : t.needs) needs.push_back(n.value);
+    auto direct = expr::FindName(written, needs);
+    std::optional<size_t> task;
+    if (direct) {
+      // A need that names no task is reported by the graph checks.
+      auto it = task_index_.find(needs[*direct]);
+      if (it == task_index_.end()) return;
+      task = static_cast<size_t>(it->second);
+    } else {
+      task = expr::FindName(written, task_names_);
     }
-    auto it = task_index_.find(need);
-    if (it == task_index_.end()) {
+    const std::string& need = direct ? needs[*direct] : written;
+    if (!task) {
       std::string hint = SuggestHint(need, needs);
       if (hint.empty()) hint = SuggestHint(need, task_names_);
       Report(site, ref, "unknown task '" + need + "'", hint);
@@ -170,18 +188,18 @@ class ExprChecker {
     }
     if (ref.path.size() < 3) return;
     const std::string& prop = ref.path[2];
-    if (prop == "result") return;
-    if (prop != "outputs") {
+    auto which = expr::FindName(prop, {"outputs", "result"});
+    if (which == 1u) return;
+    if (!which) {
       Report(site, ref, "unknown property '" + prop + "' of needs." + need,
              HintOr(prop, {"outputs", "result"},
                     "use needs." + need + ".outputs.<name> or needs." + need + ".result"));
       return;
     }
     if (ref.path.size() < 4) return;
-    const auto& outputs = b_.pipeline.tasks[it->second].outputs;
+    const auto& outputs = b_.pipeline.tasks[*task].outputs;
     const std::string& out = ref.path[3];
-    for (const auto& o : outputs)
-      if (o == out) return;
+    if (expr::FindName(out, outputs)) return;
     Report(site, ref, "task '" + need + "' has no output '" + out + "'",
            HintOr(out, outputs, "declare it in tasks." + need + ".outputs"));
   }

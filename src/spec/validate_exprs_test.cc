@@ -27,6 +27,20 @@ TEST(ValidateExprs, GoodReferencesLoad) {
               IsEmpty());
 }
 
+// Names match as the evaluator matches them: ignoring ASCII case, as in
+// GitHub Actions, so what validates is what runs.
+TEST(ValidateExprs, NamesIgnoreCaseAsAtRunTime) {
+  EXPECT_THAT(TaskErrors("  test:\n    needs: build\n    matrix:\n      OS: [linux]\n"
+                         "    if: Needs.Build.Result == 'success'\n"
+                         "    run: echo ${{ Inputs.Version }} ${{ ENV.log }} ${{ matrix.os }} "
+                         "${{ NEEDS.build.Outputs.ARTIFACT }} ${{ Run.ID }}\n"),
+              IsEmpty());
+  EXPECT_THAT(
+      TaskErrors("  test:\n    needs: build\n    run: echo ${{ Needs.Build.outputs.nope }}\n"),
+      ElementsAre("11:19: tasks.test.run: task 'build' has no output 'nope' [hint: declare "
+                  "it in tasks.build.outputs]"));
+}
+
 TEST(ValidateExprs, ParseErrorPointsIntoPlainScalar) {
   EXPECT_THAT(
       TaskErrors("  test:\n    run: echo ${{ inputs.version\n"),

@@ -1,200 +1,453 @@
-// The only file that includes yaml-cpp: it turns yaml-cpp's node graph into a
-// YamlNode tree and its exceptions into a YamlError.
+// The only file that includes libyaml: it builds a YamlNode tree from
+// libyaml's event stream and turns its errors into a YamlError. libyaml
+// resolves nothing, so scalars stay text with the style they were written in,
+// which is what YamlNode keeps; untagged plain nulls become null nodes.
 #include "spec/yaml_document.h"
 
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
+#include <algorithm>
 #include <cstdint>
-#include <exception>
+#include <cstdio>
+#include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 namespace relay::spec {
 namespace {
 
-// yaml-cpp's messages are terse; the common ones get a hint at the usual cause.
-std::string CleanMessage(const std::string& msg, std::string_view text, const Mark& mark) {
-  if (mark.line > 0) {
-    // Find the line's leading whitespace: a tab there is the usual culprit.
-    size_t start = 0;
-    for (int line = 1; line < mark.line && start != std::string_view::npos; ++line) {
-      start = text.find('\n', start);
-      if (start != std::string_view::npos) ++start;
-    }
-    if (start != std::string_view::npos) {
-      for (size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
-        if (text[i] == '\t') return "invalid YAML: tabs are not allowed in indentation";
-    }
-  }
-  if (msg == YAML::ErrorMsg::MAP_VALUE)
-    return "invalid YAML: unexpected ':' (quote a value that contains ': ')";
-  if (msg == YAML::ErrorMsg::END_OF_MAP) return "invalid YAML: bad indentation of a mapping entry";
-  if (msg == YAML::ErrorMsg::END_OF_SEQ) return "invalid YAML: bad indentation of a list item";
-  if (msg == YAML::ErrorMsg::END_OF_MAP_FLOW) return "invalid YAML: '{' is never closed";
-  if (msg == YAML::ErrorMsg::END_OF_SEQ_FLOW) return "invalid YAML: '[' is never closed";
-  if (msg == YAML::ErrorMsg::UNKNOWN_ANCHOR) return "invalid YAML: alias to an undefined anchor";
-  return "invalid YAML: " + msg;
-}
+constexpr size_t kMaxDepth = 256;
 
-Mark ToMark(const YAML::Mark& m) {
-  if (m.is_null() || m.line < 0 || m.column < 0) return {};
-  return {m.line + 1, m.column + 1};
-}
-
-class Converter {
+// libyaml marks count characters from 0 and lines by any line break; ours
+// count bytes from 1 and lines by '\n' only, as the diagnostics printer
+// does. Marks arrive almost in order, so cursors that walk from the last
+// answer keep the conversion linear in the input.
+class Positions {
  public:
-  explicit Converter(std::string_view text) : text_(text) {}
+  explicit Positions(std::string_view text) : text_(text), next_newline_(text.find('\n')) {}
 
-  // Returns false when the document is too large, too deep, or an alias
-  // refers to a node that contains it; failure() then says which and where.
-  bool Convert(const YAML::Node& in, YamlNode* out) {
-    // An alias is the anchored node again (same position and type); its
-    // copies are counted so that a few lines cannot expand to millions.
-    int64_t key = int64_t{in.Mark().pos} * 8 + static_cast<int>(in.Type());
-    if (!active_.insert(key).second) {
-      // yaml-cpp builds `a: &x { b: *x }` as a cycle; following it would
-      // never end.
-      return Fail(in, "an alias refers to a node that contains it (a recursive anchor)");
+  // The byte offset of character `index` (the input is UTF-8).
+  size_t Offset(size_t index) {
+    while (chars_ < index && bytes_ < text_.size()) {
+      ++bytes_;
+      while (bytes_ < text_.size() && IsContinuation(text_[bytes_])) ++bytes_;
+      ++chars_;
     }
-    if (active_.size() > kMaxDepth) {
-      return Fail(in, "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    while (chars_ > index) {
+      --bytes_;
+      while (bytes_ > 0 && IsContinuation(text_[bytes_])) --bytes_;
+      --chars_;
     }
-    auto seen = subtree_sizes_.find(key);
-    if (seen != subtree_sizes_.end()) {
-      expanded_ += seen->second;
-      if (expanded_ > kMaxAliasExpansion) return TooLarge();
-    }
-    size_t before = nodes_;
-    bool ok = ConvertNode(in, out);
-    active_.erase(key);
-    if (!ok) return false;
-    if (seen == subtree_sizes_.end()) subtree_sizes_.emplace(key, nodes_ - before);
-    return true;
+    return bytes_;
   }
 
-  const std::string& failure() const { return failure_; }
-  Mark failure_mark() const { return failure_mark_; }
+  Mark At(size_t offset) {
+    offset = std::min(offset, text_.size());
+    if (offset < line_start_) {
+      // Rare (error contexts): count back to the line.
+      size_t lines = std::count(text_.begin() + offset, text_.begin() + line_start_, '\n');
+      line_ -= static_cast<int>(lines);
+      size_t nl = offset == 0 ? std::string_view::npos : text_.rfind('\n', offset - 1);
+      line_start_ = nl == std::string_view::npos ? 0 : nl + 1;
+      next_newline_ = text_.find('\n', line_start_);
+    }
+    while (next_newline_ < offset) {
+      ++line_;
+      line_start_ = next_newline_ + 1;
+      next_newline_ = text_.find('\n', line_start_);
+    }
+    return {line_, static_cast<int>(offset - line_start_) + 1};
+  }
 
  private:
-  static constexpr size_t kMaxDepth = 256;
+  static bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
-  bool Fail(const YAML::Node& at, std::string message) {
-    failure_ = "invalid YAML: " + std::move(message);
-    failure_mark_ = ToMark(at.Mark());
-    return false;
+  std::string_view text_;
+  size_t chars_ = 0, bytes_ = 0;  // Offset()'s cursor
+  int line_ = 1;                  // At()'s cursor: the line that
+  size_t line_start_ = 0;         // starts at this byte
+  size_t next_newline_;           // and ends at this one
+};
+
+// Owns libyaml's parser and its current event.
+class EventStream {
+ public:
+  explicit EventStream(std::string_view text) {
+    ok_ = yaml_parser_initialize(&parser_) != 0;
+    if (ok_)
+      yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                   text.size());
   }
-
-  bool TooLarge() {
-    failure_ = "document too large: more than " + std::to_string(kMaxYamlNodes) +
-               " nodes, or aliases that expand to more than " + std::to_string(kMaxAliasExpansion) +
-               " nodes";
-    return false;
+  ~EventStream() {
+    if (has_event_) yaml_event_delete(&event_);
+    if (ok_) yaml_parser_delete(&parser_);
   }
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
 
-  bool ConvertNode(const YAML::Node& in, YamlNode* out) {
-    if (++nodes_ > kMaxYamlNodes + kMaxAliasExpansion) return TooLarge();
-    out->mark = ToMark(in.Mark());
-    out->offset = in.Mark().pos >= 0 ? static_cast<size_t>(in.Mark().pos) : 0;
-    switch (in.Type()) {
-      case YAML::NodeType::Scalar:
-        out->kind = YamlNode::Kind::kScalar;
-        out->text = in.Scalar();
-        DetectStyle(out);
-        return true;
-      case YAML::NodeType::Sequence:
-        out->kind = YamlNode::Kind::kSequence;
-        out->items.reserve(in.size());
-        for (auto it = in.begin(); it != in.end(); ++it)
-          if (!Convert(*it, &out->items.emplace_back())) return false;
-        return true;
-      case YAML::NodeType::Map:
-        out->kind = YamlNode::Kind::kMapping;
-        for (auto it = in.begin(); it != in.end(); ++it) {
-          YamlNode::Entry& e = out->entries.emplace_back();
-          if (!Convert(it->first, &e.key) || !Convert(it->second, &e.value)) return false;
-          // A missing value has the position of whatever follows; the key is
-          // where a reader looks for it.
-          if (e.value.IsNull() && e.value.text.empty()) {
-            e.value.mark = e.key.mark;
-            e.value.offset = e.key.offset;
-          }
-        }
-        return true;
-      case YAML::NodeType::Null:
-      case YAML::NodeType::Undefined:
-        out->kind = YamlNode::Kind::kNull;
+  // False on malformed input; parser() then says why and where.
+  bool Next() {
+    if (has_event_) yaml_event_delete(&event_);
+    has_event_ = ok_ && yaml_parser_parse(&parser_, &event_) != 0;
+    return has_event_;
+  }
+  const yaml_event_t& event() const { return event_; }
+  const yaml_parser_t& parser() const { return parser_; }
+  bool initialized() const { return ok_; }
+
+ private:
+  yaml_parser_t parser_;
+  yaml_event_t event_;
+  bool ok_ = false;
+  bool has_event_ = false;
+};
+
+std::string_view Str(const yaml_char_t* s) {
+  return s == nullptr ? std::string_view() : reinterpret_cast<const char*>(s);
+}
+
+// The UTF-8 character that starts at byte `i` (empty past the end).
+std::string CharAt(std::string_view text, size_t i) {
+  size_t end = i + 1;
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  return i < text.size() ? std::string(text.substr(i, end - i)) : std::string();
+}
+
+// libyaml's messages name the parser's state; the common ones get the usual
+// cause instead.
+YamlError ParserError(const yaml_parser_t& p, Positions& pos, std::string_view text) {
+  if (p.error == YAML_MEMORY_ERROR) return {{}, "invalid YAML: out of memory"};
+  std::string_view problem = p.problem == nullptr ? "malformed input" : p.problem;
+  std::string_view context = p.context == nullptr ? "" : p.context;
+  size_t offset =
+      p.error == YAML_READER_ERROR ? p.problem_offset : pos.Offset(p.problem_mark.index);
+  Mark mark = pos.At(offset);
+  // A tab in a line's indentation is the usual culprit whatever the message.
+  for (size_t i = offset - (mark.col - 1); i < text.size() && (text[i] == ' ' || text[i] == '\t');
+       ++i)
+    if (text[i] == '\t') return {mark, "invalid YAML: tabs are not allowed in indentation"};
+
+  auto at_end = [&] { return text.find_first_not_of(" \t\r\n", offset) == std::string_view::npos; };
+  auto context_line = [&] { return std::to_string(pos.At(pos.Offset(p.context_mark.index)).line); };
+  std::string message;
+  if (problem == "mapping values are not allowed in this context") {
+    message = "unexpected ':' (quote a value that contains ': ')";
+  } else if (problem == "did not find expected ',' or '}'" ||
+             problem == "did not find expected ',' or ']'") {
+    char close = problem[problem.size() - 2];  // the quoted '}' or ']'
+    char open = close == '}' ? '{' : '[';
+    message = at_end() ? std::string("'") + open + "' is never closed"
+                       : std::string("expected ',' or '") + close + "' after an entry of the '" +
+                             open + "' at line " + context_line();
+  } else if (problem == "did not find expected node content") {
+    message = at_end() ? "unexpected end of file (a '[' or '{' is never closed)"
+                       : "expected a value, found '" + CharAt(text, offset) + "'";
+  } else if (problem == "found unexpected end of stream" &&
+             context == "while scanning a quoted scalar") {
+    mark = pos.At(pos.Offset(p.context_mark.index));
+    message = "quoted string is never closed";
+  } else if (problem == "did not find expected key" && context == "while parsing a block mapping") {
+    message = "bad indentation of a mapping entry";
+  } else if (problem == "did not find expected '-' indicator") {
+    message = "bad indentation of a list item";
+  } else if (problem == "found unknown escape character") {
+    message = "unknown escape character: " + CharAt(text, offset + 1);
+  } else if (problem == "could not find expected ':'") {
+    // libyaml reports where it gave up; the line without ':' is the context.
+    mark = pos.At(pos.Offset(p.context_mark.index));
+    message = "expected 'key: value' (no ':' after this key)";
+  } else if (p.error == YAML_READER_ERROR && p.problem_value >= 0) {
+    char value[16];
+    std::snprintf(value, sizeof value, " (0x%02x)", p.problem_value);
+    message = std::string(problem) + value;
+  } else {
+    message = std::string(problem);
+    if (!context.empty()) message += " (" + std::string(context) + ")";
+  }
+  return {mark, "invalid YAML: " + message};
+}
+
+// Builds the tree from node events. Aliases are expanded by copying the
+// anchored subtree, counted so that a few lines cannot expand to millions.
+class Builder {
+ public:
+  Builder(std::string_view text, Positions& pos, YamlNode* root)
+      : text_(text), pos_(pos), root_(root) {}
+
+  // Returns false when the document is too large, too deep, or an alias is
+  // undefined or refers to a node that contains it; error() says which.
+  bool Add(const yaml_event_t& e) {
+    switch (e.type) {
+      case YAML_SCALAR_EVENT:
+        return AddScalar(e);
+      case YAML_SEQUENCE_START_EVENT:
+        return Open(e, YamlNode::Kind::kSequence, Str(e.data.sequence_start.anchor));
+      case YAML_MAPPING_START_EVENT:
+        return Open(e, YamlNode::Kind::kMapping, Str(e.data.mapping_start.anchor));
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        return Close();
+      case YAML_ALIAS_EVENT:
+        return AddAlias(e);
+      default:
         return true;
     }
+  }
+
+  const YamlError& error() const { return error_; }
+
+ private:
+  struct Frame {
+    YamlNode* node;
+    std::string anchor;  // empty when none
+    size_t nodes_before;
+    size_t bytes_before;
+    size_t height = 1;       // of the subtree so far
+    bool expect_key = true;  // mappings alternate key, value
+  };
+  struct Anchor {
+    std::vector<uint32_t> path;  // from the root: item index, or 2 * entry (+1 for the value)
+    size_t nodes = 0;            // in the subtree, aliases expanded
+    size_t bytes = 0;            // of scalar text in the subtree
+    size_t height = 0;
+    bool complete = false;
+  };
+
+  bool Fail(const yaml_mark_t& at, std::string message) {
+    error_ = {pos_.At(pos_.Offset(at.index)), "invalid YAML: " + std::move(message)};
+    return false;
+  }
+
+  bool TooLarge(const yaml_mark_t& at, std::string what) {
+    error_ = {pos_.At(pos_.Offset(at.index)), "document too large: " + std::move(what)};
+    return false;
+  }
+
+  // Counts a node at the current depth and returns where it goes.
+  YamlNode* Start(const yaml_event_t& e, YamlNode::Kind kind) {
+    if (++nodes_ > kMaxYamlNodes) {
+      TooLarge(e.start_mark, "more than " + std::to_string(kMaxYamlNodes) + " nodes");
+      return nullptr;
+    }
+    if (stack_.size() + 1 > kMaxDepth) {
+      Fail(e.start_mark, "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+      return nullptr;
+    }
+    YamlNode* node = Place();
+    node->kind = kind;
+    node->offset = pos_.Offset(e.start_mark.index);
+    node->mark = pos_.At(node->offset);
+    return node;
+  }
+
+  YamlNode* Place() {
+    if (stack_.empty()) return root_;
+    Frame& f = stack_.back();
+    if (f.node->IsSequence()) return &f.node->items.emplace_back();
+    if (f.expect_key) return &f.node->entries.emplace_back().key;
+    return &f.node->entries.back().value;
+  }
+
+  // After a node is complete: the parent's height, and a mapping's turn.
+  void Finish(size_t height) {
+    if (stack_.empty()) return;
+    Frame& f = stack_.back();
+    f.height = std::max(f.height, height + 1);
+    if (!f.node->IsMapping()) return;
+    if (!f.expect_key) {
+      // A missing value has the position of whatever follows; the key is
+      // where a reader looks for it.
+      YamlNode::Entry& entry = f.node->entries.back();
+      if (entry.value.IsNull()) {
+        entry.value.mark = entry.key.mark;
+        entry.value.offset = entry.key.offset;
+      }
+    }
+    f.expect_key = !f.expect_key;
+  }
+
+  bool AddScalar(const yaml_event_t& e) {
+    const auto& s = e.data.scalar;
+    std::string_view value(reinterpret_cast<const char*>(s.value), s.length);
+    bool null =
+        s.tag == nullptr && s.style == YAML_PLAIN_SCALAR_STYLE &&
+        (value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL");
+    size_t nodes_before = nodes_;
+    YamlNode* node = Start(e, null ? YamlNode::Kind::kNull : YamlNode::Kind::kScalar);
+    if (node == nullptr) return false;
+    if (!null) {
+      node->text.assign(value);
+      node->style = ToStyle(s.style);
+      node->offset = SkipProperties(node->offset);
+      bytes_ += value.size();
+    }
+    if (s.anchor != nullptr) Define(Str(s.anchor), nodes_before, bytes_ - node->text.size(), 1);
+    Finish(1);
     return true;
   }
 
-  // yaml-cpp does not report scalar styles; the source does. Anchors and tags
-  // come before the scalar itself.
-  void DetectStyle(YamlNode* node) {
-    size_t i = node->offset;
+  bool Open(const yaml_event_t& e, YamlNode::Kind kind, std::string_view anchor) {
+    size_t nodes_before = nodes_;
+    YamlNode* node = Start(e, kind);
+    if (node == nullptr) return false;
+    if (!anchor.empty()) anchors_[std::string(anchor)] = Anchor();  // in progress
+    stack_.push_back({node, std::string(anchor), nodes_before, bytes_});
+    return true;
+  }
+
+  bool Close() {
+    Frame f = std::move(stack_.back());
+    if (!f.anchor.empty()) {
+      // The path is taken while the node is still the open child of its parent.
+      Define(f.anchor, f.nodes_before, f.bytes_before, f.height, /*open=*/true);
+    }
+    stack_.pop_back();
+    Finish(f.height);
+    return true;
+  }
+
+  bool AddAlias(const yaml_event_t& e) {
+    auto it = anchors_.find(std::string(Str(e.data.alias.anchor)));
+    if (it == anchors_.end()) return Fail(e.start_mark, "alias to an undefined anchor");
+    const Anchor& a = it->second;
+    if (!a.complete)
+      return Fail(e.start_mark, "an alias refers to a node that contains it (a recursive anchor)");
+    if (stack_.size() + a.height > kMaxDepth)
+      return Fail(e.start_mark, "nested more than " + std::to_string(kMaxDepth) +
+                                    " levels deep (through an alias)");
+    expanded_ += a.nodes;
+    nodes_ += a.nodes;
+    if (expanded_ > kMaxAliasExpansion) {
+      return TooLarge(e.start_mark, "aliases expand to more than " +
+                                        std::to_string(kMaxAliasExpansion) + " nodes");
+    }
+    if (nodes_ > kMaxYamlNodes)
+      return TooLarge(e.start_mark, "more than " + std::to_string(kMaxYamlNodes) + " nodes");
+    expanded_bytes_ += a.bytes;
+    if (expanded_bytes_ > kMaxAliasExpansionBytes) {
+      return TooLarge(e.start_mark, "aliases expand to more than " +
+                                        std::to_string(kMaxAliasExpansionBytes >> 20) +
+                                        " MB of text");
+    }
+    bytes_ += a.bytes;
+    YamlNode* node = Place();
+    *node = *Resolve(a.path);  // after Place(): it may move earlier siblings
+    Finish(a.height);
+    return true;
+  }
+
+  // Records a complete anchored node: the current child of the top frame, or
+  // (open) the top frame's node itself.
+  void Define(std::string_view name, size_t nodes_before, size_t bytes_before, size_t height,
+              bool open = false) {
+    Anchor a;
+    size_t frames = open ? stack_.size() - 1 : stack_.size();
+    for (size_t i = 0; i < frames; ++i) {
+      const Frame& f = stack_[i];
+      a.path.push_back(
+          f.node->IsSequence()
+              ? static_cast<uint32_t>(f.node->items.size() - 1)
+              : static_cast<uint32_t>(2 * (f.node->entries.size() - 1) + (f.expect_key ? 0 : 1)));
+    }
+    a.nodes = nodes_ - nodes_before;
+    a.bytes = bytes_ - bytes_before;
+    a.height = height;
+    a.complete = true;
+    anchors_[std::string(name)] = std::move(a);
+  }
+
+  const YamlNode* Resolve(const std::vector<uint32_t>& path) const {
+    const YamlNode* n = root_;
+    for (uint32_t i : path) {
+      if (n->IsSequence()) {
+        n = &n->items[i];
+      } else {
+        const YamlNode::Entry& e = n->entries[i / 2];
+        n = i % 2 ? &e.value : &e.key;
+      }
+    }
+    return n;
+  }
+
+  static YamlNode::Style ToStyle(yaml_scalar_style_t style) {
+    switch (style) {
+      case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+        return YamlNode::Style::kSingleQuoted;
+      case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+        return YamlNode::Style::kDoubleQuoted;
+      case YAML_LITERAL_SCALAR_STYLE:
+        return YamlNode::Style::kLiteral;
+      case YAML_FOLDED_SCALAR_STYLE:
+        return YamlNode::Style::kFolded;
+      default:
+        return YamlNode::Style::kPlain;
+    }
+  }
+
+  // A scalar's event starts at its anchor or tag; its offset is the value's.
+  size_t SkipProperties(size_t i) const {
     while (i < text_.size() && (text_[i] == '&' || text_[i] == '!')) {
       while (i < text_.size() && text_[i] != ' ' && text_[i] != '\t' && text_[i] != '\n') ++i;
       while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n')) ++i;
     }
-    node->offset = i;
-    if (i >= text_.size()) return;
-    switch (text_[i]) {
-      case '\'':
-        node->style = YamlNode::Style::kSingleQuoted;
-        break;
-      case '"':
-        node->style = YamlNode::Style::kDoubleQuoted;
-        break;
-      case '|':
-        node->style = YamlNode::Style::kLiteral;
-        break;
-      case '>':
-        node->style = YamlNode::Style::kFolded;
-        break;
-      default:
-        node->style = YamlNode::Style::kPlain;
-        break;
-    }
+    return i;
   }
 
   std::string_view text_;
+  Positions& pos_;
+  YamlNode* root_;
+  std::vector<Frame> stack_;  // open collections; each is the last child of the one below
+  std::unordered_map<std::string, Anchor> anchors_;
   size_t nodes_ = 0;
-  size_t expanded_ = 0;                                // nodes copied because of aliases
-  std::unordered_map<int64_t, size_t> subtree_sizes_;  // by position and type
-  std::unordered_set<int64_t> active_;                 // nodes being converted (the path)
-  std::string failure_;
-  Mark failure_mark_;
+  size_t bytes_ = 0;           // scalar text in the tree
+  size_t expanded_ = 0;        // nodes copied because of aliases
+  size_t expanded_bytes_ = 0;  // scalar text copied because of aliases
+  YamlError error_;
 };
 
 }  // namespace
 
 bool ParseYaml(std::string_view text, YamlNode* root, YamlError* error) {
   *root = YamlNode();
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.size() > 1) {
-      error->mark = ToMark(docs[1].Mark());
-      error->message = "expected one YAML document, found " + std::to_string(docs.size()) +
-                       " (remove the '---' separator)";
-      return false;
-    }
-    if (docs.empty()) return true;
-    Converter converter(text);
-    if (!converter.Convert(docs[0], root)) {
-      *root = YamlNode();
-      error->mark = converter.failure_mark();
-      error->message = converter.failure();
-      return false;
-    }
-    return true;
-  } catch (const YAML::Exception& e) {
-    error->mark = ToMark(e.mark);
-    error->message = CleanMessage(e.msg, text, error->mark);
-  } catch (const std::exception& e) {
-    error->mark = {};
-    error->message = std::string("invalid YAML: ") + e.what();
+  Positions pos(text);
+  EventStream events(text);
+  if (!events.initialized()) {
+    *error = {{}, "invalid YAML: out of memory"};
+    return false;
   }
-  return false;
+  Builder builder(text, pos, root);
+  int documents = 0;
+  bool second_seen = false;
+  Mark second;  // the second document's root, where the error points
+  while (true) {
+    if (!events.Next()) {
+      *root = YamlNode();
+      *error = ParserError(events.parser(), pos, text);
+      return false;
+    }
+    const yaml_event_t& e = events.event();
+    if (e.type == YAML_STREAM_END_EVENT) break;
+    if (e.type == YAML_DOCUMENT_START_EVENT) {
+      ++documents;
+    } else if (documents == 1) {
+      if (!builder.Add(e)) {
+        *root = YamlNode();
+        *error = builder.error();
+        return false;
+      }
+    } else if (documents == 2 && !second_seen && e.type != YAML_DOCUMENT_END_EVENT) {
+      // Later documents are only parsed, to count them and report their errors.
+      second_seen = true;
+      second = pos.At(pos.Offset(e.start_mark.index));
+    }
+  }
+  if (documents > 1) {
+    *root = YamlNode();
+    *error = {second, "expected one YAML document, found " + std::to_string(documents) +
+                          " (remove the '---' separator)"};
+    return false;
+  }
+  return true;
 }
 
 namespace {

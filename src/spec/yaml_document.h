@@ -1,5 +1,5 @@
 // A YAML document as a tree of our own that keeps every node's position, so
-// that nothing but yaml_document.cc includes yaml-cpp. Mapping entries stay in
+// that nothing but yaml_document.cc includes libyaml. Mapping entries stay in
 // file order and duplicate keys are kept (the validator reports them).
 #pragma once
 
@@ -44,11 +44,12 @@ struct YamlError {
   std::string message;
 };
 
-// Nodes allowed in one document, and nodes that aliases may add by repeating
-// anchored content (a "billion laughs" document is refused instead of
-// exhausting memory).
-constexpr size_t kMaxYamlNodes = 5'000'000;
+// Nodes allowed in one document, and nodes and bytes of scalar text that
+// aliases may add by repeating anchored content (a "billion laughs" document
+// is refused instead of exhausting memory).
+constexpr size_t kMaxYamlNodes = 500'000;
 constexpr size_t kMaxAliasExpansion = 100'000;
+constexpr size_t kMaxAliasExpansionBytes = size_t{16} << 20;
 
 // Parses `text` as exactly one YAML document (JSON is accepted). Returns
 // false and fills *error on malformed input; an empty document yields a null

@@ -17,7 +17,7 @@ import yaml
 
 class CoreLoader(yaml.SafeLoader):
     """YAML 1.2 core booleans: only true/false (PyYAML also reads on/off/yes/no,
-    which relay, like yaml-cpp's users, treats as strings)."""
+    which relay, reading libyaml's untyped scalars, treats as strings)."""
 
 
 CoreLoader.yaml_implicit_resolvers = {
