@@ -94,7 +94,7 @@ TEST(LoadText, MalformedYamlGivesParserPosition) {
 
 TEST(LoadText, MoreThanOneDocument) {
   EXPECT_THAT(Errors("tasks: {a: {run: x}}\n---\ntasks: {b: {run: y}}\n"),
-              ElementsAre("3:1: expected one YAML document, found 2 (remove the '---' separator)"));
+              ElementsAre("2:1: expected one YAML document, found 2 (remove the '---' separator)"));
 }
 
 TEST(LoadText, TopLevelMustBeAMapping) {
@@ -160,6 +160,35 @@ TEST(LoadText, ModestAliasesAreFine) {
       "tasks:\n  a: {run: x, retry: &r {attempts: 3, delay: 5s}}\n  b: {run: y, retry: *r}\n");
   EXPECT_EQ(p.tasks[1].retry->attempts, 3);
   EXPECT_EQ(p.tasks[1].retry->delay, 5 * kSecond);
+}
+
+TEST(LoadText, MergeKeysShareTaskSettings) {
+  Pipeline p = testing::MustLoad(
+      "x-defaults: &d {timeout: 10s, retry: {attempts: 2}}\n"
+      "tasks:\n"
+      "  build:\n    <<: *d\n    run: make\n"
+      "  test:\n    timeout: 1m\n    <<: *d\n    run: make test\n");
+  ASSERT_EQ(p.tasks.size(), 2u);
+  EXPECT_EQ(p.tasks[0].timeout, 10 * kSecond);
+  ASSERT_TRUE(p.tasks[0].retry.has_value());
+  EXPECT_EQ(p.tasks[0].retry->attempts, 2);
+  EXPECT_EQ(p.tasks[1].timeout, 60 * kSecond);  // written in the task, so it wins
+  EXPECT_EQ(p.tasks[1].retry->attempts, 2);
+}
+
+TEST(LoadText, MergedKeysAreReportedWhereWritten) {
+  EXPECT_THAT(Errors("x-d: &d {timout: 10s}\ntasks:\n  a:\n    <<: *d\n    run: x\n"),
+              ElementsAre("1:10: tasks.a: unknown key 'timout' [hint: did you mean 'timeout'?]"));
+  EXPECT_THAT(Errors("tasks:\n  a:\n    <<: [1]\n    run: x\n"),
+              ElementsAre("3:10: invalid YAML: merge key '<<' needs a mapping or an alias of one"));
+  // A quoted '<<' is an ordinary key.
+  EXPECT_THAT(Errors("tasks:\n  a:\n    '<<': {}\n    run: x\n"),
+              ElementsAre("3:5: tasks.a: unknown key '<<'"));
+}
+
+TEST(LoadText, AnAliasUsedAsAKeyIsReportedWhereUsed) {
+  EXPECT_THAT(Errors("tasks:\n  &n a: {run: x}\n  *n : {run: y}\n"),
+              ElementsAre("3:3: tasks: duplicate key 'a' [hint: first defined at line 2]"));
 }
 
 TEST(LoadText, DiagnosticsAreSortedByPosition) {

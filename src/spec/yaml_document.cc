@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace relay::spec {
@@ -18,13 +19,17 @@ namespace {
 
 constexpr size_t kMaxDepth = 256;
 
+bool HasByteOrderMark(std::string_view text) { return text.starts_with("\xEF\xBB\xBF"); }
+
 // libyaml marks count characters from 0 and lines by any line break; ours
 // count bytes from 1 and lines by '\n' only, as the diagnostics printer
 // does. Marks arrive almost in order, so cursors that walk from the last
 // answer keep the conversion linear in the input.
 class Positions {
  public:
-  explicit Positions(std::string_view text) : text_(text), next_newline_(text.find('\n')) {}
+  explicit Positions(std::string_view text) : text_(text), next_newline_(text.find('\n')) {
+    if (HasByteOrderMark(text)) bytes_ = 3;  // libyaml's character 0 follows the mark
+  }
 
   // The byte offset of character `index` (the input is UTF-8).
   size_t Offset(size_t index) {
@@ -74,9 +79,14 @@ class EventStream {
  public:
   explicit EventStream(std::string_view text) {
     ok_ = yaml_parser_initialize(&parser_) != 0;
-    if (ok_)
+    if (ok_) {
       yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
                                    text.size());
+      // Left to guess, libyaml would read a leading FF FE as UTF-16. With a
+      // UTF-8 byte order mark it guesses right and skips the mark (uncounted
+      // in its marks, see Positions); told UTF-8, it would refuse the mark.
+      if (!HasByteOrderMark(text)) yaml_parser_set_encoding(&parser_, YAML_UTF8_ENCODING);
+    }
   }
   ~EventStream() {
     if (has_event_) yaml_event_delete(&event_);
@@ -156,6 +166,13 @@ YamlError ParserError(const yaml_parser_t& p, Positions& pos, std::string_view t
     // libyaml reports where it gave up; the line without ':' is the context.
     mark = pos.At(pos.Offset(p.context_mark.index));
     message = "expected 'key: value' (no ':' after this key)";
+  } else if (problem == "did not find expected <document start>") {
+    message = "expected '---' before this (a %YAML directive or a '...' ends what precedes it)";
+  } else if (problem == "found incompatible YAML document") {
+    message = "unsupported %YAML version (use 1.2, or leave the directive out)";
+  } else if (problem == "did not find expected comment or line break" &&
+             context == "while scanning a block scalar") {
+    message = "after '|' or '>' only '-', '+', an indentation digit and a comment may follow";
   } else if (p.error == YAML_READER_ERROR && p.problem_value >= 0) {
     char value[16];
     std::snprintf(value, sizeof value, " (0x%02x)", p.problem_value);
@@ -195,6 +212,9 @@ class Builder {
   }
 
   const YamlError& error() const { return error_; }
+  // Offsets of the keys that are YAML merge keys: plain `<<` or `!!merge`.
+  // In increasing order.
+  const std::vector<size_t>& merge_keys() const { return merge_keys_; }
 
  private:
   struct Frame {
@@ -280,6 +300,10 @@ class Builder {
       node->style = ToStyle(s.style);
       node->offset = SkipProperties(node->offset);
       bytes_ += value.size();
+      bool merge_tag = s.tag != nullptr && Str(s.tag) == "tag:yaml.org,2002:merge";
+      if (value == "<<" && InKeyPosition() &&
+          (merge_tag || (s.tag == nullptr && s.style == YAML_PLAIN_SCALAR_STYLE)))
+        merge_keys_.push_back(node->offset);
     }
     if (s.anchor != nullptr) Define(Str(s.anchor), nodes_before, bytes_ - node->text.size(), 1);
     Finish(1);
@@ -330,10 +354,21 @@ class Builder {
                                         " MB of text");
     }
     bytes_ += a.bytes;
+    bool key = InKeyPosition();
     YamlNode* node = Place();
     *node = *Resolve(a.path);  // after Place(): it may move earlier siblings
+    if (key) {
+      // A key is reported (duplicate, unknown) where it is used, not where
+      // its anchor is; the copy is never a merge key either.
+      node->offset = pos_.Offset(e.start_mark.index);
+      node->mark = pos_.At(node->offset);
+    }
     Finish(a.height);
     return true;
+  }
+
+  bool InKeyPosition() const {
+    return !stack_.empty() && stack_.back().node->IsMapping() && stack_.back().expect_key;
   }
 
   // Records a complete anchored node: the current child of the top frame, or
@@ -402,6 +437,87 @@ class Builder {
   size_t bytes_ = 0;           // scalar text in the tree
   size_t expanded_ = 0;        // nodes copied because of aliases
   size_t expanded_bytes_ = 0;  // scalar text copied because of aliases
+  std::vector<size_t> merge_keys_;
+  YamlError error_;
+};
+
+// Applies YAML merge keys (https://yaml.org/type/merge.html) once the tree
+// is complete, so that anchors still find their nodes by path while parsing.
+// Merging moves entries out of the `<<` value, which aliases have already
+// copied and counted against the expansion limits, so it adds no nodes.
+class Merger {
+ public:
+  explicit Merger(const std::vector<size_t>& merge_keys) : merge_keys_(merge_keys) {}
+
+  // Returns false with error() on a `<<` that is not mappings, or a second
+  // `<<` in one mapping.
+  bool Apply(YamlNode& node) {
+    if (merge_keys_.empty()) return true;
+    for (YamlNode& item : node.items)
+      if (!Apply(item)) return false;
+    for (YamlNode::Entry& e : node.entries)
+      if (!Apply(e.key) || !Apply(e.value)) return false;
+    return node.IsMapping() ? Merge(node) : true;
+  }
+
+  const YamlError& error() const { return error_; }
+
+ private:
+  bool IsMergeKey(const YamlNode& key) const {
+    return key.IsScalar() && key.text == "<<" &&
+           std::binary_search(merge_keys_.begin(), merge_keys_.end(), key.offset);
+  }
+
+  bool Fail(const YamlNode& at, std::string message) {
+    error_ = {at.mark, "invalid YAML: " + std::move(message)};
+    return false;
+  }
+
+  // Children are merged already, so a source's own `<<` is resolved.
+  bool Merge(YamlNode& map) {
+    auto& entries = map.entries;
+    size_t merge = entries.size();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!IsMergeKey(entries[i].key)) continue;
+      if (merge != entries.size())
+        return Fail(entries[i].key,
+                    "duplicate merge key '<<' (merge several mappings with '<<: [*a, *b]')");
+      merge = i;
+    }
+    if (merge == entries.size()) return true;
+
+    YamlNode& value = entries[merge].value;
+    std::vector<YamlNode*> sources;
+    if (value.IsMapping()) {
+      sources.push_back(&value);
+    } else if (value.IsSequence()) {
+      for (YamlNode& item : value.items) {
+        if (!item.IsMapping()) return Fail(item, kNeedsMapping);
+        sources.push_back(&item);
+      }
+    } else {
+      return Fail(value, kNeedsMapping);
+    }
+    // Keys written in the mapping win, then earlier sources over later ones.
+    std::unordered_set<std::string> taken;
+    for (const YamlNode::Entry& e : entries)
+      if (e.key.IsScalar() && !IsMergeKey(e.key)) taken.insert(e.key.text);
+    std::vector<YamlNode::Entry> merged;
+    for (size_t i = 0; i < merge; ++i) merged.push_back(std::move(entries[i]));
+    for (YamlNode* source : sources) {
+      for (YamlNode::Entry& e : source->entries) {
+        if (e.key.IsScalar() && !taken.insert(e.key.text).second) continue;
+        merged.push_back(std::move(e));
+      }
+    }
+    for (size_t i = merge + 1; i < entries.size(); ++i) merged.push_back(std::move(entries[i]));
+    entries = std::move(merged);
+    return true;
+  }
+
+  static constexpr const char* kNeedsMapping = "merge key '<<' needs a mapping or an alias of one";
+
+  const std::vector<size_t>& merge_keys_;
   YamlError error_;
 };
 
@@ -417,8 +533,7 @@ bool ParseYaml(std::string_view text, YamlNode* root, YamlError* error) {
   }
   Builder builder(text, pos, root);
   int documents = 0;
-  bool second_seen = false;
-  Mark second;  // the second document's root, where the error points
+  Mark second;  // the second document's '---', where the error points
   while (true) {
     if (!events.Next()) {
       *root = YamlNode();
@@ -428,23 +543,26 @@ bool ParseYaml(std::string_view text, YamlNode* root, YamlError* error) {
     const yaml_event_t& e = events.event();
     if (e.type == YAML_STREAM_END_EVENT) break;
     if (e.type == YAML_DOCUMENT_START_EVENT) {
-      ++documents;
+      // Later documents are only parsed, to count them and report their errors.
+      if (++documents == 2) second = pos.At(pos.Offset(e.start_mark.index));
     } else if (documents == 1) {
       if (!builder.Add(e)) {
         *root = YamlNode();
         *error = builder.error();
         return false;
       }
-    } else if (documents == 2 && !second_seen && e.type != YAML_DOCUMENT_END_EVENT) {
-      // Later documents are only parsed, to count them and report their errors.
-      second_seen = true;
-      second = pos.At(pos.Offset(e.start_mark.index));
     }
   }
   if (documents > 1) {
     *root = YamlNode();
     *error = {second, "expected one YAML document, found " + std::to_string(documents) +
                           " (remove the '---' separator)"};
+    return false;
+  }
+  Merger merger(builder.merge_keys());
+  if (!merger.Apply(*root)) {
+    *root = YamlNode();
+    *error = merger.error();
     return false;
   }
   return true;

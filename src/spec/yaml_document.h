@@ -53,7 +53,11 @@ constexpr size_t kMaxAliasExpansionBytes = size_t{16} << 20;
 
 // Parses `text` as exactly one YAML document (JSON is accepted). Returns
 // false and fills *error on malformed input; an empty document yields a null
-// root. Never throws.
+// root. Never throws. Merge keys (a plain `<<`) are applied: their entries
+// join the mapping where the `<<` stood, with their anchor's positions, unless
+// the mapping writes the key itself; only written duplicates are kept. An
+// alias is a copy with the anchor's positions, except as a key, where it has
+// its own. A leading UTF-8 byte order mark counts in offsets and columns.
 bool ParseYaml(std::string_view text, YamlNode* root, YamlError* error);
 
 // The source position of byte `value_offset` of scalar `node`'s value. Exact
