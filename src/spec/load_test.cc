@@ -80,8 +80,8 @@ TEST(LoadText, EmptyAndCommentOnlyFiles) {
 
 TEST(LoadText, MalformedYamlGivesParserPosition) {
   EXPECT_THAT(Errors("tasks:\n  build: {run: make\n"),
-              ElementsAre("3:1: invalid YAML: '{' is never closed"));
-  EXPECT_THAT(Errors("tasks: [a, b\n"), ElementsAre("2:1: invalid YAML: '[' is never closed"));
+              ElementsAre("2:10: invalid YAML: '{' is never closed"));
+  EXPECT_THAT(Errors("tasks: [a, b\n"), ElementsAre("1:8: invalid YAML: '[' is never closed"));
   EXPECT_THAT(Errors("tasks:\n  build:\n    run: echo a: b: c\n"),
               ElementsAre("3:16: invalid YAML: unexpected ':' (quote a value that contains ': ')"));
   EXPECT_THAT(Errors("tasks:\n\tbuild: {run: make}\n"),

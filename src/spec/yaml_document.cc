@@ -146,9 +146,14 @@ YamlError ParserError(const yaml_parser_t& p, Positions& pos, std::string_view t
              problem == "did not find expected ',' or ']'") {
     char close = problem[problem.size() - 2];  // the quoted '}' or ']'
     char open = close == '}' ? '{' : '[';
-    message = at_end() ? std::string("'") + open + "' is never closed"
-                       : std::string("expected ',' or '") + close + "' after an entry of the '" +
-                             open + "' at line " + context_line();
+    if (at_end()) {
+      // The end of the file says nothing; the bracket that never closes does.
+      mark = pos.At(pos.Offset(p.context_mark.index));
+      message = std::string("'") + open + "' is never closed";
+    } else {
+      message = std::string("expected ',' or '") + close + "' after an entry of the '" + open +
+                "' at line " + context_line();
+    }
   } else if (problem == "did not find expected node content") {
     message = at_end() ? "unexpected end of file (a '[' or '{' is never closed)"
                        : "expected a value, found '" + CharAt(text, offset) + "'";
