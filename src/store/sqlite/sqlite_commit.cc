@@ -163,13 +163,12 @@ Result<SqliteStore::ChainHead*> SqliteStore::Chain(const std::string& run_id) {
   ScopedReset reset(s);
   s.Bind(1, run_id);
   int rc = s.Step();
-  if (rc == SQLITE_ROW) {
-    chains_.push_back(ChainHead{&run_id, s.Int(0), std::string(s.Text(1))});
-  } else if (rc == SQLITE_DONE) {
-    RELAY_RETURN_IF_ERROR(RunExists(run_id));
-    chains_.push_back(ChainHead{&run_id, 0, events::GenesisHash()});
+  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
+  if (rc != SQLITE_ROW) return Error(rc, "read the ledger of run " + run_id);
+  if (s.IsNull(1)) {
+    chains_.push_back(ChainHead{&run_id, s.Int(0), 0, events::GenesisHash()});
   } else {
-    return Error(rc, "read the ledger of run " + run_id);
+    chains_.push_back(ChainHead{&run_id, s.Int(0), s.Int(1), std::string(s.Text(2))});
   }
   return &chains_.back();
 }
@@ -179,6 +178,10 @@ Status SqliteStore::AppendEvent(const std::string& run_id, std::string_view kind
                                 std::string_view to, std::string_view cause,
                                 const std::string& reason, const std::string& data, Micros ts) {
   RELAY_ASSIGN_OR_RETURN(ChainHead * head, Chain(run_id));
+  if (head->seq + 1 >= kEventsPerRun) {
+    return Status::Full("run " + run_id + " has " + std::to_string(head->seq) +
+                        " events, the most a run can have in store " + path_);
+  }
   // Assigning into the reused Event keeps the string capacity of earlier
   // events: no allocation per transition beyond the hash.
   events::Event& e = event_;
@@ -197,6 +200,7 @@ Status SqliteStore::AppendEvent(const std::string& run_id, std::string_view kind
   Statement& s = st_->insert_event;
   ScopedReset reset(s);
   BindEvent(s, e);
+  s.Bind(13, head->run_num * kEventsPerRun + e.seq);
   int rc = s.Step();
   if (rc != SQLITE_DONE) return Error(rc, "append event to run " + run_id);
   head->seq = e.seq;

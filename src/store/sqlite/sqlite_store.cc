@@ -180,14 +180,21 @@ Status SqliteStore::Prepare() {
       {&s.begin, "BEGIN IMMEDIATE"},
       {&s.commit, "COMMIT"},
       {&s.rollback, "ROLLBACK"},
-      {&s.last_event, "SELECT seq, hash FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1"},
-      {&s.insert_event, "INSERT INTO events (" + ev_cols +
-                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
-      {&s.get_events,
-       "SELECT " + ev_cols + " FROM events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq"},
+      // A run's events are the key range [num * 2^32, (num + 1) * 2^32)
+      // (migration 3). No row: the run does not exist; a NULL seq: no
+      // events yet.
+      {&s.last_event,
+       "SELECT r.num, e.seq, e.hash FROM runs r LEFT JOIN events e ON e.id >= r.num * 4294967296 "
+       "AND e.id < (r.num + 1) * 4294967296 WHERE r.id = ?1 ORDER BY e.id DESC LIMIT 1"},
+      {&s.insert_event, "INSERT INTO events (id, " + ev_cols +
+                            ") VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+      {&s.get_events, "SELECT " + ev_cols +
+                          " FROM events WHERE id > (SELECT num FROM runs WHERE id = ?1) * "
+                          "4294967296 + ?2 AND id < ((SELECT num FROM runs WHERE id = ?1) + 1) * "
+                          "4294967296 ORDER BY id"},
       {&s.insert_run, "INSERT INTO runs (" + run_cols +
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                          "?14, ?15, ?16, ?17)"},
+                          ", num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                          "?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM runs))"},
       // The owner never writes cancel_requested: another process sets it.
       {&s.update_run,
        "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "

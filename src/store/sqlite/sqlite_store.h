@@ -60,9 +60,11 @@ class SqliteStore final : public Store {
   // One run's chain head while a batch is applied.
   struct ChainHead {
     const std::string* run_id;
+    int64_t run_num;  // runs.num: the run's events are keyed run_num * kEventsPerRun + seq
     int64_t seq;
     std::string hash;
   };
+  static constexpr int64_t kEventsPerRun = int64_t{1} << 32;
   // One transition's row, for folding several transitions into one write.
   struct RowRef {
     bool is_task;

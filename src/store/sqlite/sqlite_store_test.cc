@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "events/event.h"
 #include "store/migrations.h"
 #include "store/sqlite/errors.h"
 #include "store/store.h"
@@ -108,17 +109,53 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToTheLatestSchema) {
   EXPECT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
 }
 
-// A store written by a relay that knew only migration 1 (it still has the
-// tasks_queued index that migration 2 drops) opens with its runs intact.
+// A store written by a relay that knew only migration 1 opens with its runs,
+// tasks and ledger intact, and the ledger goes on where it stopped. The old
+// store is built from migration 1's own SQL, then filled with the rows of
+// two runs written by this relay (columns that migration 1 had).
 TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
+  const std::string fresh = dir_ + "/fresh.db";
+  std::vector<events::Event> before;
   {
-    auto s = OpenOk();
-    ASSERT_NE(s, nullptr);
-    ASSERT_TRUE(s->CreateRun(NewRun("01OLD"), {}, 5).ok());
-    ASSERT_TRUE(s->TEST_Exec("DELETE FROM schema_version WHERE version > 1").ok());
-    ASSERT_TRUE(
-        s->TEST_Exec("CREATE INDEX tasks_queued ON tasks (run_id, idx) WHERE state = 'queued'")
-            .ok());
+    auto made = SqliteStore::Open(fresh, {});
+    ASSERT_TRUE(made.ok()) << made.status().message();
+    auto& s = *made;
+    TaskRow t;
+    t.run_id = "01OLD";
+    t.name = "t";
+    t.task = "t";
+    ASSERT_TRUE(s->CreateRun(NewRun("01A"), {}, 4).ok());
+    ASSERT_TRUE(s->CreateRun(NewRun("01OLD"), {t}, 5).ok());
+    Batch b;
+    t.state = state::TaskState::kQueued;
+    b.transitions.push_back(TaskTransition{t, state::TaskState::kPending, "needs_met", ""});
+    ASSERT_TRUE(s->Commit(b).ok());
+    before = *s->GetEvents("01OLD", 0);
+    ASSERT_EQ(before.size(), 2u);
+  }
+  auto exec = [&](const std::string& sql, sqlite3* db) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << " in " << sql;
+    sqlite3_free(err);
+  };
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    exec(Migrations().front().sql, db);
+    exec("INSERT INTO schema_version VALUES (1, '0001_initial', 0)", db);
+    exec("ATTACH '" + fresh + "' AS fresh", db);
+    exec(
+        "INSERT INTO runs SELECT id, pipeline, file, workdir, definition, definition_hash, "
+        "inputs_json, options_json, parent_run, state, reason, created_at, started_at, ended_at, "
+        "owner, heartbeat_at, cancel_requested FROM fresh.runs",
+        db);
+    exec("INSERT INTO tasks SELECT * FROM fresh.tasks", db);
+    exec(
+        "INSERT INTO events SELECT run_id, seq, ts, kind, subject, from_state, to_state, cause, "
+        "reason, data, prev_hash, hash FROM fresh.events",
+        db);
+    sqlite3_close(db);
   }
   auto count = [&](const char* sql) {
     sqlite3* db = nullptr;
@@ -131,11 +168,33 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
     return n;
   };
   ASSERT_EQ(count("SELECT MAX(version) FROM schema_version"), 1);
+  ASSERT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_queued'"), 1);
+
   auto s = OpenOk();
   ASSERT_NE(s, nullptr);
-  EXPECT_EQ(s->GetRun("01OLD")->pipeline, "p");
   EXPECT_EQ(count("SELECT MAX(version) FROM schema_version"), Migrations().back().version);
   EXPECT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_queued'"), 0);
+  EXPECT_EQ(s->GetRun("01OLD")->pipeline, "p");
+  EXPECT_EQ((*s->GetTasks("01OLD"))[0].state, state::TaskState::kQueued);
+  auto after = s->GetEvents("01OLD", 0);
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  ASSERT_EQ(after->size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ((*after)[i].hash, before[i].hash);
+  EXPECT_EQ(s->GetEvents("01A", 0)->size(), 1u);  // runs' ledgers stay apart
+
+  // The chain continues after the migration, and a new run gets its own.
+  TaskRow t = (*s->GetTasks("01OLD"))[0];
+  t.state = state::TaskState::kClaimed;
+  Batch b;
+  b.transitions.push_back(TaskTransition{t, state::TaskState::kQueued, "claimed", ""});
+  ASSERT_TRUE(s->Commit(b).ok());
+  ASSERT_TRUE(s->CreateRun(NewRun("01NEW"), {}, 6).ok());
+  auto all = *s->GetEvents("01OLD", 0);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].seq, 3);
+  EXPECT_TRUE(events::VerifyChain(all).ok);
+  EXPECT_EQ(s->GetEvents("01NEW", 0)->size(), 1u);
+  EXPECT_EQ(s->GetEvents("01OLD", 2)->size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, DurabilityPragmaFollowsOptionsAndSetting) {
