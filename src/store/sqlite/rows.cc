@@ -34,6 +34,44 @@ void BindRun(Statement& s, const RunRow& r) {
   s.Bind(17, int64_t{r.cancel_requested ? 1 : 0});
 }
 
+namespace {
+
+// SQLite's record format: a varint serial type in the header per column,
+// then the value. Text and blobs of n bytes: type 2n+13 / 2n+12, one header
+// byte up to 57 bytes, two up to 8,185. Integers: 0 and 1 take no body.
+int VarintBytes(int64_t serial_type) { return serial_type < 128 ? 1 : serial_type < 16384 ? 2 : 3; }
+
+int TextBytes(size_t n) {
+  return static_cast<int>(n) + VarintBytes(2 * static_cast<int64_t>(n) + 13);
+}
+
+int IntBytes(int64_t v) {
+  uint64_t u = v < 0 ? ~static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  int body = v == 0 || v == 1          ? 0
+             : u <= 127                ? 1
+             : u <= 32767              ? 2
+             : u <= 8388607            ? 3
+             : u <= 2147483647         ? 4
+             : u <= 140737488355327ULL ? 6
+                                       : 8;
+  return 1 + body;
+}
+
+}  // namespace
+
+int TaskRowPadding(const TaskRow& t, std::string_view cause) {
+  int used = TextBytes(state::Name(t.state).size()) + TextBytes(cause.size()) +
+             TextBytes(t.reason.size()) + TextBytes(t.owner.size()) + TextBytes(t.log_path.size()) +
+             TextBytes(t.outputs_json.empty() ? 2 : t.outputs_json.size()) + IntBytes(t.attempts) +
+             (t.exit_code ? IntBytes(*t.exit_code) : 1) + IntBytes(t.signal) + IntBytes(t.due_at) +
+             IntBytes(t.lease_until) + IntBytes(t.started_at) + IntBytes(t.ended_at) +
+             IntBytes(t.pid) + IntBytes(t.pgid);
+  // The pad's own header byte(s): one while it is at most 57 bytes long.
+  int pad = kTaskRowSlack - used - 2;
+  if (pad <= 57) pad = kTaskRowSlack - used - 1;
+  return pad > 0 ? pad : 0;
+}
+
 void BindTask(Statement& s, const TaskRow& t) {
   s.Bind(1, t.run_id);
   s.Bind(2, int64_t{t.index});
@@ -59,6 +97,7 @@ void BindTask(Statement& s, const TaskRow& t) {
   s.Bind(18, t.outputs_json.empty() ? std::string_view("{}") : t.outputs_json);
   s.Bind(19, int64_t{t.pid});
   s.Bind(20, int64_t{t.pgid});
+  s.BindZeroBlob(22, TaskRowPadding(t, t.cause));
 }
 
 void BindEvent(Statement& s, const events::Event& e) {

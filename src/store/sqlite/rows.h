@@ -26,8 +26,15 @@ inline constexpr char kEventColumns[] =
 
 // Binds ?1..?17 in kRunColumns order.
 void BindRun(Statement& s, const RunRow& r);
-// Binds ?1..?20 in kTaskColumns order.
+// Binds ?1..?20 in kTaskColumns order, and ?22 to the row's padding.
 void BindTask(Statement& s, const TaskRow& t);
+// Bytes of the `pad` column that keep a task row's stored size constant
+// while it moves through its states (migration 4): kTaskRowSlack minus what
+// the columns that change take, including their record-header bytes; 0
+// once they take more, when the row simply grows. `cause` is what the
+// row's cause column will hold.
+int TaskRowPadding(const TaskRow& t, std::string_view cause);
+inline constexpr int kTaskRowSlack = 224;
 // Binds ?1..?12 in kEventColumns order.
 void BindEvent(Statement& s, const events::Event& e);
 

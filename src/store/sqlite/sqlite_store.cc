@@ -206,17 +206,17 @@ Status SqliteStore::Prepare() {
       {&s.last_run, "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"},
       {&s.runs_from, "SELECT id FROM runs WHERE id >= ?1 ORDER BY id LIMIT 64"},
       {&s.insert_task, "INSERT INTO tasks (" + task_cols +
-                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                           "?14, ?15, ?16, ?17, ?18, ?19, ?20)"},
+                           ", pad) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                           "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?22)"},
       {&s.update_task,
        "UPDATE tasks SET state = ?6, attempts = ?7, cause = ?8, reason = ?9, exit_code = ?10, "
        "signal = ?11, due_at = ?12, owner = ?13, lease_until = ?14, started_at = ?15, "
-       "ended_at = ?16, log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20 "
+       "ended_at = ?16, log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20, pad = ?22 "
        "WHERE run_id = ?1 AND idx = ?2 AND state = ?21"},
       {&s.update_task_plain,
        "UPDATE tasks SET attempts = ?7, reason = ?9, exit_code = ?10, signal = ?11, "
        "due_at = ?12, owner = ?13, lease_until = ?14, started_at = ?15, ended_at = ?16, "
-       "log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20 "
+       "log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20, pad = ?22 "
        "WHERE run_id = ?1 AND idx = ?2"},
       {&s.task_state, "SELECT state FROM tasks WHERE run_id = ?1 AND idx = ?2"},
       {&s.get_tasks, "SELECT " + task_cols + " FROM tasks WHERE run_id = ?1 ORDER BY idx"},

@@ -11,6 +11,7 @@
 #include "events/event.h"
 #include "store/migrations.h"
 #include "store/sqlite/errors.h"
+#include "store/sqlite/rows.h"
 #include "store/store.h"
 
 namespace relay::store::sqlite {
@@ -150,7 +151,7 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
         "inputs_json, options_json, parent_run, state, reason, created_at, started_at, ended_at, "
         "owner, heartbeat_at, cancel_requested FROM fresh.runs",
         db);
-    exec("INSERT INTO tasks SELECT * FROM fresh.tasks", db);
+    exec(std::string("INSERT INTO tasks SELECT ") + kTaskColumns + " FROM fresh.tasks", db);
     exec(
         "INSERT INTO events SELECT run_id, seq, ts, kind, subject, from_state, to_state, cause, "
         "reason, data, prev_hash, hash FROM fresh.events",
@@ -195,6 +196,59 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
   EXPECT_TRUE(events::VerifyChain(all).ok);
   EXPECT_EQ(s->GetEvents("01NEW", 0)->size(), 1u);
   EXPECT_EQ(s->GetEvents("01OLD", 2)->size(), 1u);
+}
+
+// A task row keeps its stored size through its transitions (migration 4), so
+// an update overwrites it in place instead of overflowing a full page.
+TEST_F(SqliteStoreTest, TaskRowKeepsItsSizeFromPendingToSucceeded) {
+  auto s = OpenOk();
+  TaskRow t;
+  t.run_id = "01A";
+  t.name = "build (linux, 3)";
+  t.task = "build";
+  t.matrix_json = R"({"os":"linux","n":3})";
+  ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
+  auto payload = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT payload FROM dbstat WHERE name = 'tasks' AND "
+                                 "pagetype = 'leaf'",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  };
+  const int64_t created = payload();
+  ASSERT_GT(created, 0);
+  auto move = [&](state::TaskState from, state::TaskState to, const char* cause) {
+    t.state = to;
+    t.cause = cause;
+    Batch b;
+    b.now = 1'795'574'924'683'723;
+    b.transitions.push_back(TaskTransition{t, from, cause, ""});
+    ASSERT_TRUE(s->Commit(b).ok());
+    EXPECT_EQ(payload(), created) << "after " << cause;
+  };
+  move(state::TaskState::kPending, state::TaskState::kQueued, "needs_met");
+  t.owner = "relay-host-12345-01M8895WPZH26HZYFKG0FR7CHC";
+  t.lease_until = 1'795'574'954'683'723;
+  move(state::TaskState::kQueued, state::TaskState::kClaimed, "claimed");
+  t.attempts = 1;
+  t.reason = "attempt 1";
+  t.started_at = 1'795'574'924'683'723;
+  t.log_path = "/home/user/project/.relay/logs/01M8895WPZH26HZYFKG0FR7CHC/0-build.1.log";
+  t.pid = t.pgid = 4'194'000;
+  move(state::TaskState::kClaimed, state::TaskState::kRunning, "started");
+  t.exit_code = 0;
+  t.reason = "exit 0 in 4ms";
+  t.ended_at = t.started_at + 4000;
+  t.owner.clear();
+  t.outputs_json = R"({"version":"1.2.3"})";
+  move(state::TaskState::kRunning, state::TaskState::kSucceeded, "exit_zero");
 }
 
 TEST_F(SqliteStoreTest, DurabilityPragmaFollowsOptionsAndSetting) {

@@ -27,6 +27,8 @@ void Statement::Bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value)
 
 void Statement::BindNull(int i) { sqlite3_bind_null(stmt_, i); }
 
+void Statement::BindZeroBlob(int i, int bytes) { sqlite3_bind_zeroblob(stmt_, i, bytes); }
+
 int Statement::Step() { return sqlite3_step(stmt_); }
 
 void Statement::Reset() { sqlite3_reset(stmt_); }

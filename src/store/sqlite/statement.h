@@ -26,6 +26,7 @@ class Statement {
   void Bind(int i, std::string_view text);
   void Bind(int i, int64_t value);
   void BindNull(int i);
+  void BindZeroBlob(int i, int bytes);
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step();
