@@ -368,9 +368,17 @@ void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code
   RetryDecision d = DecideRetry(policy, m.row.attempts - m.lost, kind, exit_code, uniform(rng_));
   if (d.retry && !cancelling_) {
     m.row.due_at = clock_->Now() + d.delay;
-    std::string why = reason + " (" + FailureKindName(kind) + "); retry " +
-                      std::to_string(m.row.attempts + 1) + " of " +
-                      std::to_string(policy.attempts) + " in " + FormatDuration(d.delay);
+    // Counted as retry.attempts counts: lost attempts never reported a
+    // result, so they do not use one up (the message says so, or "retry 2
+    // of 1" would read as a bug).
+    std::string why = reason + " (" + FailureKindName(kind) + "); ";
+    if (kind == FailureKind::kLost) {
+      why += "attempt " + std::to_string(m.row.attempts + 1) + " in " + FormatDuration(d.delay) +
+             " (a lost attempt does not count toward retry.attempts)";
+    } else {
+      why += "retry " + std::to_string(m.row.attempts - m.lost + 1) + " of " +
+             std::to_string(policy.attempts) + " in " + FormatDuration(d.delay);
+    }
     Transition(index, TaskState::kRetryWait, tc::kRetry, std::move(why), std::move(data));
     timers_.push({m.row.due_at, index});
     return;

@@ -293,6 +293,16 @@ TEST_F(SchedulerTest, ALostAttemptDoesNotUseUpARetry) {
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kSucceeded);
   EXPECT_EQ(Tasks()["t"].attempts, 3);  // lost, failed, succeeded
+  // The reasons count as retry.attempts does.
+  std::vector<std::string> retries;
+  for (const auto& e : *store_->GetEvents(run_id_, 0))
+    if (e.to == "retry_wait") retries.push_back(e.reason);
+  ASSERT_EQ(retries.size(), 2u);
+  EXPECT_NE(retries[0].find("attempt 2 in 0ms (a lost attempt does not count toward "
+                            "retry.attempts)"),
+            std::string::npos)
+      << retries[0];
+  EXPECT_NE(retries[1].find("retry 2 of 2 in 0ms"), std::string::npos) << retries[1];
 }
 
 TEST_F(SchedulerTest, AResumedRunDecidesLikeAFreshOneAfterContinueOnError) {
