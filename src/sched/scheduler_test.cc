@@ -294,8 +294,10 @@ TEST_F(SchedulerTest, ALostAttemptDoesNotUseUpARetry) {
   EXPECT_EQ(*result, RunState::kSucceeded);
   EXPECT_EQ(Tasks()["t"].attempts, 3);  // lost, failed, succeeded
   // The reasons count as retry.attempts does.
+  auto events = store_->GetEvents(run_id_, 0);
+  ASSERT_TRUE(events.ok()) << events.status().message();
   std::vector<std::string> retries;
-  for (const auto& e : *store_->GetEvents(run_id_, 0))
+  for (const auto& e : *events)
     if (e.to == "retry_wait") retries.push_back(e.reason);
   ASSERT_EQ(retries.size(), 2u);
   EXPECT_NE(retries[0].find("attempt 2 in 0ms (a lost attempt does not count toward "
