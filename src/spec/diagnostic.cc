@@ -6,6 +6,19 @@
 #include "base/strings.h"
 
 namespace relay::spec {
+
+Mark AdvanceMark(Mark from, std::string_view text, size_t begin, size_t end) {
+  Mark m = from;
+  for (size_t i = begin; i < end && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++m.line;
+      m.col = 1;
+    } else {
+      ++m.col;
+    }
+  }
+  return m;
+}
 namespace {
 
 constexpr size_t kShownBefore = 100;  // bytes of a long line shown before the caret

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "spec/pipeline.h"
@@ -19,6 +20,10 @@ struct Diagnostic {
   std::string message;  // starts with the key path when there is one: "tasks.test.needs: …"
   std::string hint;     // optional: "did you mean 'build'?"
 };
+
+// The mark of byte `end` of `text`, counting lines and byte columns on from
+// `from`, the mark of byte `begin`.
+Mark AdvanceMark(Mark from, std::string_view text, size_t begin, size_t end);
 
 // "FILE:LINE:COL: error: message" (no position parts when mark is 0).
 std::string FormatHeadline(const Diagnostic& d);

@@ -8,6 +8,7 @@
 
 #include "base/file_util.h"
 #include "base/strings.h"
+#include "spec/diagnostic.h"
 #include "spec/validate.h"
 #include "spec/yaml_document.h"
 
@@ -15,16 +16,7 @@ namespace relay::spec {
 namespace {
 
 Mark OffsetToMark(std::string_view text, size_t offset) {
-  Mark m{1, 1};
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++m.line;
-      m.col = 1;
-    } else {
-      ++m.col;
-    }
-  }
-  return m;
+  return AdvanceMark(Mark{1, 1}, text, 0, offset);
 }
 
 // Only whitespace and # comments.

@@ -14,6 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "spec/diagnostic.h"
+
 namespace relay::spec {
 namespace {
 
@@ -619,16 +621,7 @@ Mark Search(const YamlNode& node, size_t value_offset, std::string_view src) {
   for (; k > 0 && found != std::string_view::npos; --k)
     found = src.find(needle, found + needle.size());
   if (found == std::string_view::npos) return node.mark;
-  Mark m = node.mark;
-  for (size_t i = node.offset; i < found; ++i) {
-    if (src[i] == '\n') {
-      ++m.line;
-      m.col = 1;
-    } else {
-      ++m.col;
-    }
-  }
-  return m;
+  return AdvanceMark(node.mark, src, node.offset, found);
 }
 
 }  // namespace

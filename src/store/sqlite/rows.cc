@@ -72,7 +72,7 @@ int TaskRowPadding(const TaskRow& t, std::string_view cause) {
   return pad > 0 ? pad : 0;
 }
 
-void BindTask(Statement& s, const TaskRow& t) {
+void BindTask(Statement& s, const TaskRow& t, std::string_view cause) {
   s.Bind(1, t.run_id);
   s.Bind(2, int64_t{t.index});
   s.Bind(3, t.name);
@@ -80,7 +80,7 @@ void BindTask(Statement& s, const TaskRow& t) {
   s.Bind(5, t.matrix_json.empty() ? std::string_view("{}") : t.matrix_json);
   s.Bind(6, state::Name(t.state));
   s.Bind(7, int64_t{t.attempts});
-  s.Bind(8, t.cause);
+  s.Bind(8, cause);
   s.Bind(9, t.reason);
   if (t.exit_code) {
     s.Bind(10, int64_t{*t.exit_code});
@@ -97,7 +97,7 @@ void BindTask(Statement& s, const TaskRow& t) {
   s.Bind(18, t.outputs_json.empty() ? std::string_view("{}") : t.outputs_json);
   s.Bind(19, int64_t{t.pid});
   s.Bind(20, int64_t{t.pgid});
-  s.BindZeroBlob(22, TaskRowPadding(t, t.cause));
+  s.BindZeroBlob(22, TaskRowPadding(t, cause));
 }
 
 void BindEvent(Statement& s, const events::Event& e) {

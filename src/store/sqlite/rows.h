@@ -27,7 +27,10 @@ inline constexpr char kEventColumns[] =
 // Binds ?1..?17 in kRunColumns order.
 void BindRun(Statement& s, const RunRow& r);
 // Binds ?1..?20 in kTaskColumns order, and ?22 to the row's padding.
-void BindTask(Statement& s, const TaskRow& t);
+// `cause` is written in place of t.cause (a folded write stores the cause
+// of the batch's last transition).
+void BindTask(Statement& s, const TaskRow& t, std::string_view cause);
+inline void BindTask(Statement& s, const TaskRow& t) { BindTask(s, t, t.cause); }
 // Bytes of the `pad` column that keep a task row's stored size constant
 // while it moves through its states (migration 4): kTaskRowSlack minus what
 // the columns that change take, including their record-header bytes; 0

@@ -250,9 +250,7 @@ Status SqliteStore::WriteTaskRow(const TaskRow& row, state::TaskState expected,
                                  std::string_view cause) {
   Statement& s = st_->update_task;
   ScopedReset reset(s);
-  BindTask(s, row);
-  s.Bind(8, cause);
-  s.BindZeroBlob(22, TaskRowPadding(row, cause));
+  BindTask(s, row, cause);
   s.Bind(21, state::Name(expected));
   int rc = s.Step();
   if (rc != SQLITE_DONE) return Error(rc, "update task '" + row.name + "' of run " + row.run_id);

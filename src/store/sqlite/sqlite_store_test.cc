@@ -36,6 +36,19 @@ class SqliteStoreTest : public ::testing::Test {
   std::string path_;
 };
 
+// The first column of the first row of `sql` on the store file, read by a
+// separate read-only connection; -1 when there is no row.
+int64_t QueryInt(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
 RunRow NewRun(const std::string& id) {
   RunRow r;
   r.id = id;
@@ -158,16 +171,7 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
         db);
     sqlite3_close(db);
   }
-  auto count = [&](const char* sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK);
-    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-  };
+  auto count = [&](const char* sql) { return QueryInt(path_, sql); };
   ASSERT_EQ(count("SELECT MAX(version) FROM schema_version"), 1);
   ASSERT_EQ(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks_queued'"), 1);
 
@@ -209,18 +213,7 @@ TEST_F(SqliteStoreTest, TaskRowKeepsItsSizeFromPendingToSucceeded) {
   t.matrix_json = R"({"os":"linux","n":3})";
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
   auto payload = [&] {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db,
-                                 "SELECT payload FROM dbstat WHERE name = 'tasks' AND "
-                                 "pagetype = 'leaf'",
-                                 -1, &st, nullptr),
-              SQLITE_OK);
-    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return QueryInt(path_, "SELECT payload FROM dbstat WHERE name = 'tasks' AND pagetype = 'leaf'");
   };
   const int64_t created = payload();
   ASSERT_GT(created, 0);
