@@ -22,6 +22,13 @@
 
 namespace relay::sched {
 
+// How long a step runs before its pid and process group are stored on their
+// own. Until then they are written only with the step's next transition. If
+// relay dies first, `relay resume` still finds the step's processes by the
+// RELAY_RUN_ID in their environment; the stored group adds those that
+// cleared their environment, which a one-second-old step has rarely done.
+constexpr Micros kPidPersistDelay = kSecond;
+
 struct InstanceModel {
   store::TaskRow row;
   int32_t unmet = 0;             // needed tasks not complete yet
@@ -104,6 +111,9 @@ class Scheduler::Impl {
   void BeginCancel(std::string_view cause, std::string reason);
   void ForceCancel();
   Status Flush();
+  void Spawn();  // what the last commit made durable
+  void NotePid(int32_t index, int pid, int pgid);
+  Micros PidsDue() const;  // when the first unstored pid is due
   Micros NextWakeup() const;
   bool Done() const;
   state::RunState FinalState(std::string* reason) const;

@@ -1,6 +1,7 @@
 #include "sched/scheduler.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/duration.h"
 #include "base/file_util.h"
@@ -86,13 +87,7 @@ Result<RunState> Scheduler::Impl::Execute(const std::string& run_id,
       observer_->OnTick(now);
     }
     exec::WaitResult w = runner_->Wait(NextWakeup());
-    for (const auto& s : w.started) {
-      InstanceModel& m = inst_[static_cast<size_t>(s.token)];
-      m.row.pid = s.pid;
-      m.row.pgid = s.pgid;
-      if (!m.pid_dirty) dirty_rows_.push_back(static_cast<int32_t>(s.token));
-      m.pid_dirty = true;
-    }
+    for (const auto& s : w.started) NotePid(static_cast<int32_t>(s.token), s.pid, s.pgid);
     for (const auto& r : w.finished) OnFinished(r);
     if (w.interrupt_signal) {
       if (!cancelling_) {
@@ -128,7 +123,7 @@ bool Scheduler::Impl::Done() const { return non_final_ == 0 && runner_->running(
 
 Micros Scheduler::Impl::NextWakeup() const {
   Micros now = clock_->Now();
-  Micros wake = std::min(next_cancel_poll_, next_heartbeat_);
+  Micros wake = std::min({next_cancel_poll_, next_heartbeat_, PidsDue()});
   if (!timers_.empty()) wake = std::min(wake, timers_.top().due);
   if (observer_ && options_.tick > 0) wake = std::min(wake, next_tick_);
   if (runner_->running() == 0 && timers_.empty() && ready_.empty() && non_final_ > 0 &&
@@ -455,10 +450,14 @@ void Scheduler::Impl::ForceCancel() {
 }
 
 // One commit for everything decided since the last one, then the spawns that
-// commit made durable. Rows changed by several transitions are written once.
+// commit made durable, then the observers: a slot stays empty from a step's
+// exit to the next spawn, so nothing that can wait runs in between. Rows
+// changed by several transitions are written once.
 Status Scheduler::Impl::Flush() {
-  if (!batch_.transitions.empty() || !dirty_rows_.empty()) {
-    batch_.now = clock_->Now();
+  const Micros now = clock_->Now();
+  const bool pids_due = !dirty_rows_.empty() && now >= PidsDue();
+  if (!batch_.transitions.empty() || pids_due) {
+    batch_.now = now;
     for (size_t k = 0; k < batch_.transitions.size(); ++k) {
       auto* t = std::get_if<store::TaskTransition>(&batch_.transitions[k]);
       if (!t) continue;
@@ -469,14 +468,30 @@ Status Scheduler::Impl::Flush() {
         m.pid_dirty = false;
       }
     }
+    // A pid rides along with a commit made anyway, or waits until its step
+    // has run for kPidPersistDelay: most steps end sooner, and their final
+    // transition stores it for free.
+    size_t kept = 0;
     for (int32_t index : dirty_rows_) {
-      if (!inst_[index].pid_dirty) continue;
-      batch_.updates.push_back(inst_[index].row);
-      inst_[index].pid_dirty = false;
+      InstanceModel& m = inst_[index];
+      if (!m.pid_dirty) continue;
+      if (pids_due || now >= m.row.started_at + kPidPersistDelay) {
+        batch_.updates.push_back(m.row);
+        m.pid_dirty = false;
+      } else {
+        dirty_rows_[kept++] = index;
+      }
     }
-    dirty_rows_.clear();
+    dirty_rows_.resize(kept);
     Status st = store_->Commit(batch_);
-    if (st.ok() && observer_) {
+    if (!st.ok()) {
+      batch_.transitions.clear();
+      batch_.updates.clear();
+      run_changed_from_.reset();
+      return st;
+    }
+    Spawn();
+    if (observer_) {
       // Each transition's own snapshot, so a view shows the reason of that
       // transition, not the row's state after the whole batch.
       for (const auto& t : batch_.transitions) {
@@ -489,21 +504,36 @@ Status Scheduler::Impl::Flush() {
     batch_.transitions.clear();
     batch_.updates.clear();
     run_changed_from_.reset();
-    if (!st.ok()) return st;
+    return Status::Ok();
   }
+  Spawn();
+  return Status::Ok();
+}
+
+void Scheduler::Impl::Spawn() {
   for (auto& spec : to_spawn_) {
     int32_t index = static_cast<int32_t>(spec.token);
     exec::Started s = runner_->Start(spec);
-    InstanceModel& m = inst_[index];
-    if (s.pid > 0) {
-      m.row.pid = s.pid;
-      m.row.pgid = s.pgid;
-      if (!m.pid_dirty) dirty_rows_.push_back(index);
-      m.pid_dirty = true;
-    }
+    if (s.pid > 0) NotePid(index, s.pid, s.pgid);
   }
   to_spawn_.clear();
-  return Status::Ok();
+}
+
+void Scheduler::Impl::NotePid(int32_t index, int pid, int pgid) {
+  InstanceModel& m = inst_[index];
+  m.row.pid = pid;
+  m.row.pgid = pgid;
+  if (!m.pid_dirty) dirty_rows_.push_back(index);
+  m.pid_dirty = true;
+}
+
+Micros Scheduler::Impl::PidsDue() const {
+  Micros due = std::numeric_limits<Micros>::max();
+  for (int32_t index : dirty_rows_) {
+    const InstanceModel& m = inst_[index];
+    if (m.pid_dirty) due = std::min(due, m.row.started_at + kPidPersistDelay);
+  }
+  return due;
 }
 
 }  // namespace relay::sched

@@ -8,6 +8,7 @@
 #include "plan/dag.h"
 #include "plan/inputs.h"
 #include "sched/new_run.h"
+#include "sched/run_model.h"
 #include "spec/load.h"
 #include "support/fake_runner.h"
 #include "support/temp_dir.h"
@@ -343,6 +344,49 @@ TEST_F(SchedulerTest, ObserversSeeEachTransitionsOwnReason) {
   for (const auto& s : rec.seen)
     retry_reason = retry_reason || s.rfind("retry_wait: exit code 3", 0) == 0;
   EXPECT_TRUE(retry_reason) << ::testing::PrintToString(rec.seen);
+}
+
+// Samples the store after every commit, as `relay show` in another terminal
+// would: for each step seen running with a stored process group, how long it
+// had been running then.
+class PgidWatcher : public Observer {
+ public:
+  PgidWatcher(store::Store* store, FakeClock* clock, std::string run)
+      : store_(store), clock_(clock), run_(std::move(run)) {}
+  void OnCommitted() override {
+    auto rows = store_->GetTasks(run_);
+    ASSERT_TRUE(rows.ok());
+    for (const auto& t : *rows) {
+      if (t.state == TaskState::kRunning && t.pgid > 0 && !stored_after.count(t.name))
+        stored_after[t.name] = clock_->Now() - t.started_at;
+    }
+  }
+  std::map<std::string, Micros> stored_after;
+
+ private:
+  store::Store* store_;
+  FakeClock* clock_;
+  std::string run_;
+};
+
+TEST_F(SchedulerTest, ALongStepsProcessGroupIsStoredWhileItRunsAQuickOnesWithItsResult) {
+  Create("tasks:\n  long: { run: serve }\n  medium: { run: make }\n  quick: { run: \"true\" }\n");
+  runner_.Script("long", {{.duration = 5 * kSecond}});
+  runner_.Script("medium", {{.duration = 300 * kMillisecond}});
+  PgidWatcher watcher(store_.get(), &clock_, run_id_);
+  ASSERT_TRUE(Execute(3, &watcher).ok());
+  // `relay resume` kills a dead relay's leftovers by this group: a long step
+  // has it stored while it runs, after kPidPersistDelay at the latest.
+  ASSERT_TRUE(watcher.stored_after.count("long")) << "never stored while running";
+  EXPECT_LE(watcher.stored_after["long"], kPidPersistDelay + kSecond);
+  // Shorter steps' groups are written with their final transition, not on
+  // their own (quick's end commits while medium runs).
+  EXPECT_FALSE(watcher.stored_after.count("quick"));
+  EXPECT_FALSE(watcher.stored_after.count("medium"));
+  auto t = Tasks();
+  EXPECT_GT(t["quick"].pgid, 0);
+  EXPECT_GT(t["medium"].pgid, 0);
+  EXPECT_GT(t["long"].pgid, 0);
 }
 
 TEST_F(SchedulerTest, AFinishedRunCannotBeResumed) {
