@@ -1,7 +1,5 @@
-// Private to exec: starting one step as a process with posix_spawn.
+// Private to exec: starting one step as a process (vfork + execve).
 #pragma once
-
-#include <spawn.h>
 
 namespace relay::exec {
 
@@ -23,8 +21,8 @@ struct SpawnError {
   SpawnStage stage = SpawnStage::kNone;
 };
 
-// Holds the spawn attributes, built once: new process group, empty signal
-// mask, default dispositions for the signals relay handles or ignores.
+// Starts steps: each in a new process group, with an empty signal mask and
+// default dispositions for the signals relay handles or ignores.
 class Spawner {
  public:
   Spawner();
@@ -39,7 +37,7 @@ class Spawner {
                    StepProcess* proc);
 
  private:
-  posix_spawnattr_t attr_;
+  int null_fd_;  // /dev/null, for every step's stdin
 };
 
 }  // namespace relay::exec

@@ -309,6 +309,41 @@ TEST_F(RunnerTest, StdinIsDevNull) {
   EXPECT_LT(MonotonicNow() - start, kSecond);
 }
 
+TEST_F(RunnerTest, StepsStartWithDefaultSignalsAndNothingBlocked) {
+  // relay ignores SIGPIPE; a step must not inherit that (a `yes | head`
+  // would never end), nor any blocked signal.
+  struct sigaction ignore = {};
+  struct sigaction old = {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &old), 0);
+  sigset_t block;
+  sigset_t old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old_mask), 0);
+  AttemptSpec spec = Spec({"grep -E '^Sig(Ign|Blk)' /proc/self/status"});
+  EXPECT_TRUE(Run(spec).Succeeded());
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  sigaction(SIGPIPE, &old, nullptr);
+  EXPECT_THAT(Lines(spec),
+              ElementsAre("out SigBlk:\t0000000000000000", "out SigIgn:\t0000000000000000"));
+}
+
+TEST_F(RunnerTest, AFileThatCannotBeExecutedIsASpawnErrorNamingIt) {
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/notes.txt", "not a program\n").ok());
+  AttemptSpec spec = Spec({"true;"});
+  spec.shell = {dir_ + "/notes.txt", "-c"};
+  AttemptResult r = Run(spec);
+  EXPECT_EQ(r.spawn_error, "cannot start 'true;': " + dir_ + "/notes.txt: Permission denied");
+  EXPECT_EQ(r.exit_code, -1);
+
+  spec = Spec({"true"});
+  spec.cwd = dir_ + "/notes.txt";  // exists, but is no directory
+  EXPECT_EQ(Run(spec).spawn_error, "cannot start 'true': cwd " + spec.cwd + ": Not a directory");
+  // Nothing is left behind by the failed starts: no zombie, no open pipe.
+  EXPECT_EQ(runner_->running(), 0u);
+}
+
 TEST_F(RunnerTest, TimeoutSendsTermToTheGroup) {
   AttemptSpec spec = Spec({"sleep 5"});
   spec.timeout = 100 * kMillisecond;
