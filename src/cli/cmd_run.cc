@@ -32,8 +32,10 @@ nlohmann::json SelectionJson(const plan::Selection& s) {
 }
 
 // Drives a run that exists in the store to its end, showing progress.
+// `pipeline` and `rows`: those of a run just created, for the scheduler to
+// start from instead of parsing and reading them again.
 int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id, int jobs,
-          const spec::Pipeline* pipeline = nullptr) {
+          const spec::Pipeline* pipeline = nullptr, std::vector<store::TaskRow> rows = {}) {
   auto runner = exec::NewPosixRunner();
   ui::TerminalInfo term = ui::DetectTerminal(STDOUT_FILENO);
   ui::Progress progress(stdout, term, SystemClock::Get());
@@ -43,11 +45,10 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
   options.log_dir = LogDir(g);
   options.tick = term.live ? 100 * kMillisecond : 0;
   sched::Scheduler scheduler(&store, runner.get(), SystemClock::Get(), &progress, options);
-  auto final_state = pipeline ? scheduler.Execute(run_id, *pipeline) : scheduler.Execute(run_id);
+  auto final_state =
+      pipeline ? scheduler.Execute(run_id, *pipeline, std::move(rows)) : scheduler.Execute(run_id);
   if (!final_state.ok()) return Fail(final_state.status());
-  auto run = store.GetRun(run_id);
-  auto tasks = store.GetTasks(run_id);
-  if (run.ok() && tasks.ok()) progress.PrintSummary(*run, *tasks);
+  progress.PrintSummary(scheduler.run(), scheduler.rows());
   return *final_state == state::RunState::kSucceeded ? kExitOk : kExitFailed;
 }
 
@@ -73,10 +74,10 @@ int CmdRun(const GlobalOptions& g, const RunArgs& a) {
   auto store = OpenStoreFor(g, /*create=*/true);
   if (!store.ok()) return Fail(store.status());
   store::RunRow run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
-  Status created =
-      (*store)->CreateRun(run, sched::NewTaskRows(run.id, (*lp)->plan), run.created_at);
+  std::vector<store::TaskRow> rows = sched::NewTaskRows(run.id, (*lp)->plan);
+  Status created = (*store)->CreateRun(run, rows, run.created_at);
   if (!created.ok()) return Fail(created);
-  return Drive(g, **store, run.id, a.jobs, &(*lp)->pipeline);
+  return Drive(g, **store, run.id, a.jobs, &(*lp)->pipeline, std::move(rows));
 }
 
 int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {

@@ -49,7 +49,8 @@ std::vector<std::string> ShellFor(const std::string& shell, bool* force) {
 
 }  // namespace
 
-Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* preloaded) {
+Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* preloaded,
+                             std::vector<store::TaskRow>* created_rows) {
   RELAY_ASSIGN_OR_RETURN(run_, store_->GetRun(run_id));
   if (state::IsFinal(run_.state)) {
     return Status::Invalid("run " + run_.id + " already finished (" +
@@ -91,7 +92,12 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
   if (!plan.ok()) return Status::Corrupt("run " + run_.id + ": " + plan.status().message());
   plan_ = std::move(plan).value();
 
-  RELAY_ASSIGN_OR_RETURN(std::vector<store::TaskRow> rows, store_->GetTasks(run_.id));
+  std::vector<store::TaskRow> rows;
+  if (created_rows != nullptr) {
+    rows = std::move(*created_rows);
+  } else {
+    RELAY_ASSIGN_OR_RETURN(rows, store_->GetTasks(run_.id));
+  }
   if (rows.size() != plan_->instances.size())
     return Status::Corrupt("run " + run_.id + " has " + std::to_string(rows.size()) +
                            " task rows but its plan has " +

@@ -77,11 +77,17 @@ class Scheduler::Impl {
  public:
   Impl(store::Store* store, exec::Runner* runner, const Clock* clock, Observer* observer,
        Options options);
-  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline* preloaded);
+  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline* preloaded,
+                                  std::vector<store::TaskRow>* created_rows);
+  std::vector<const store::TaskRow*> Rows() const;
+  const store::RunRow& run() const { return run_; }
 
  private:
   // Loading and recovery (recovery.cc).
-  Status Load(const std::string& run_id, const spec::Pipeline* preloaded);
+  // `created_rows`: the rows of a run just created, moved from instead of
+  // read back from the store.
+  Status Load(const std::string& run_id, const spec::Pipeline* preloaded,
+              std::vector<store::TaskRow>* created_rows);
   Status Recover();
   Status PrepareTaskModels();
   void ApplyReuse();

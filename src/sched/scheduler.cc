@@ -21,11 +21,23 @@ Scheduler::Scheduler(store::Store* store, exec::Runner* runner, const Clock* clo
 Scheduler::~Scheduler() = default;
 
 Result<RunState> Scheduler::Execute(const std::string& run_id) {
-  return impl_->Execute(run_id, nullptr);
+  return impl_->Execute(run_id, nullptr, nullptr);
 }
 
-Result<RunState> Scheduler::Execute(const std::string& run_id, const spec::Pipeline& pipeline) {
-  return impl_->Execute(run_id, &pipeline);
+Result<RunState> Scheduler::Execute(const std::string& run_id, const spec::Pipeline& pipeline,
+                                    std::vector<store::TaskRow> rows) {
+  return impl_->Execute(run_id, &pipeline, &rows);
+}
+
+const store::RunRow& Scheduler::run() const { return impl_->run(); }
+
+std::vector<const store::TaskRow*> Scheduler::rows() const { return impl_->Rows(); }
+
+std::vector<const store::TaskRow*> Scheduler::Impl::Rows() const {
+  std::vector<const store::TaskRow*> rows;
+  rows.reserve(inst_.size());
+  for (const auto& i : inst_) rows.push_back(&i.row);
+  return rows;
 }
 
 Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* clock,
@@ -40,15 +52,11 @@ Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* cl
 }
 
 Result<RunState> Scheduler::Impl::Execute(const std::string& run_id,
-                                          const spec::Pipeline* preloaded) {
-  RELAY_RETURN_IF_ERROR(Load(run_id, preloaded));
+                                          const spec::Pipeline* preloaded,
+                                          std::vector<store::TaskRow>* created_rows) {
+  RELAY_RETURN_IF_ERROR(Load(run_id, preloaded, created_rows));
   RELAY_RETURN_IF_ERROR(Recover());
-  if (observer_) {
-    std::vector<const store::TaskRow*> rows;
-    rows.reserve(inst_.size());
-    for (const auto& i : inst_) rows.push_back(&i.row);
-    observer_->OnRunStarted(run_, rows);
-  }
+  if (observer_) observer_->OnRunStarted(run_, Rows());
   while (true) {
     Micros now = clock_->Now();
     FireTimers();

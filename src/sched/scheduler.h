@@ -46,8 +46,15 @@ class Scheduler {
   // killed, to be found `lost` by the next resume).
   Result<state::RunState> Execute(const std::string& run_id);
   // The same, for a run just created from `pipeline` (its stored definition
-  // is that pipeline's source), sparing a second parse of the file.
-  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline& pipeline);
+  // is that pipeline's source) with `rows` (what CreateRun committed),
+  // sparing a second parse of the file and a read of every row.
+  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline& pipeline,
+                                  std::vector<store::TaskRow> rows);
+
+  // After Execute: the run and its task rows as last committed (the store
+  // holds the same), e.g. for a summary without reading them back.
+  const store::RunRow& run() const;
+  std::vector<const store::TaskRow*> rows() const;
 
  private:
   class Impl;

@@ -91,6 +91,46 @@ tasks:
   EXPECT_EQ(store_->GetRun(run_id_)->state, RunState::kSucceeded);
 }
 
+TEST_F(SchedulerTest, ARunJustCreatedStartsFromItsRowsAndEndsMirroringTheStore) {
+  spec::LoadResult loaded = spec::LoadPipelineText(R"(
+tasks:
+  a: { run: "true" }
+  b: { needs: [a], run: make }
+  c: { needs: [b], run: "true" }
+)",
+                                                   "p.yaml");
+  ASSERT_TRUE(loaded.ok());
+  auto plan = plan::BuildPlan(*loaded.pipeline, nlohmann::json::object(), {});
+  ASSERT_TRUE(plan.ok());
+  store::RunRow run =
+      NewRunRow("FRESH", *loaded.pipeline, *plan, "p.yaml", dir_.path(), "{}", clock_.Now());
+  std::vector<store::TaskRow> rows = NewTaskRows(run.id, *plan);
+  ASSERT_TRUE(store_->CreateRun(run, rows, clock_.Now()).ok());
+  runner_.Script("b", {{.exit_code = 2}});
+  Options o;
+  o.owner = "test:1:1";
+  o.log_dir = dir_.Join("logs");
+  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+  auto result = s.Execute(run.id, *loaded.pipeline, std::move(rows));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kFailed);
+  // What `relay run` summarises from memory is what the store holds.
+  EXPECT_EQ(s.run().state, store_->GetRun(run.id)->state);
+  auto stored = store_->GetTasks(run.id);
+  ASSERT_TRUE(stored.ok());
+  std::vector<const store::TaskRow*> mirror = s.rows();
+  ASSERT_EQ(mirror.size(), stored->size());
+  for (size_t i = 0; i < mirror.size(); ++i) {
+    EXPECT_EQ(mirror[i]->name, (*stored)[i].name);
+    EXPECT_EQ(mirror[i]->state, (*stored)[i].state) << mirror[i]->name;
+    EXPECT_EQ(mirror[i]->reason, (*stored)[i].reason) << mirror[i]->name;
+    EXPECT_EQ(mirror[i]->attempts, (*stored)[i].attempts) << mirror[i]->name;
+    EXPECT_EQ(mirror[i]->log_path, (*stored)[i].log_path) << mirror[i]->name;
+  }
+  EXPECT_EQ((*stored)[1].state, TaskState::kFailed);
+  EXPECT_EQ((*stored)[2].state, TaskState::kSkipped);
+}
+
 TEST_F(SchedulerTest, NeverRunsMoreThanJobsAtOnceNorMoreThanMaxParallel) {
   Create(R"(
 tasks:

@@ -171,14 +171,15 @@ void Progress::DrawBlock() {
   ++block_lines_;
 }
 
-void Progress::PrintSummary(const store::RunRow& run, const std::vector<store::TaskRow>& tasks) {
+void Progress::PrintSummary(const store::RunRow& run,
+                            const std::vector<const store::TaskRow*>& tasks) {
   ClearBlock();
   int ok = 0, failed = 0, skipped = 0, cancelled = 0;
-  for (const auto& t : tasks) {
-    if (t.state == TaskState::kSucceeded) ++ok;
-    if (t.state == TaskState::kFailed || t.state == TaskState::kLost) ++failed;
-    if (t.state == TaskState::kSkipped) ++skipped;
-    if (t.state == TaskState::kCancelled) ++cancelled;
+  for (const store::TaskRow* t : tasks) {
+    if (t->state == TaskState::kSucceeded) ++ok;
+    if (t->state == TaskState::kFailed || t->state == TaskState::kLost) ++failed;
+    if (t->state == TaskState::kSkipped) ++skipped;
+    if (t->state == TaskState::kCancelled) ++cancelled;
   }
   const char* color = run.state == state::RunState::kSucceeded ? kGreen : kRed;
   std::fprintf(out_, "%srun %s %s%s in %s: %d succeeded, %d failed, %d skipped, %d cancelled\n",
@@ -186,7 +187,8 @@ void Progress::PrintSummary(const store::RunRow& run, const std::vector<store::T
                std::string(state::Name(run.state)).c_str(), term_.color ? kReset : "",
                FormatDuration(clock_->Now() - start_).c_str(), ok, failed, skipped, cancelled);
   int listed = 0;
-  for (const auto& t : tasks) {
+  for (const store::TaskRow* row : tasks) {
+    const store::TaskRow& t = *row;
     if (t.state != TaskState::kFailed && t.state != TaskState::kLost) continue;
     if (++listed > 20) {
       std::fprintf(out_, "  … and %d more (relay show %s)\n", failed - 20, run.id.c_str());

@@ -37,7 +37,7 @@ class Progress : public sched::Observer {
   void OnNotice(const std::string& text) override;
 
   // The closing summary: counts, and each failed task with its reason and log.
-  void PrintSummary(const store::RunRow& run, const std::vector<store::TaskRow>& tasks);
+  void PrintSummary(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks);
 
  private:
   void Line(const char* color, const std::string& label, const std::string& text);
