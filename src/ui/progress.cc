@@ -81,7 +81,7 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
   SetFinal(row, state::IsFinal(to));
   switch (to) {
     case TaskState::kRunning:
-      running_[row.index] = row;
+      running_[row.index] = Running{row.name, row.started_at, row.attempts};
       if (!term_.live)
         Line(
             kBold, "start",

@@ -54,8 +54,15 @@ class Progress : public sched::Observer {
   Micros last_draw_ = 0;
   int block_lines_ = 0;
   int total_ = 0, done_ = 0, failed_ = 0, skipped_ = 0;
-  std::map<int32_t, store::TaskRow> running_;  // by index, for the live block
-  std::vector<uint8_t> counted_;               // by index: 0, or the final state + 1
+  // What the live block shows of a running task, by index (not the whole
+  // row: it is copied at every start).
+  struct Running {
+    std::string name;
+    Micros started_at = 0;
+    int32_t attempts = 0;
+  };
+  std::map<int32_t, Running> running_;
+  std::vector<uint8_t> counted_;  // by index: 0, or the final state + 1
 };
 
 }  // namespace relay::ui
