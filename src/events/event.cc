@@ -109,13 +109,17 @@ std::string CanonicalBytes(const Event& e) {
 std::string ComputeHash(const std::string& prev_hash, const Event& e) {
   Sha256Digest prev;
   if (!HexToDigest(prev_hash, &prev)) return "";
+  return DigestToHex(ComputeDigest(prev, e));
+}
+
+Sha256Digest ComputeDigest(const Sha256Digest& prev, const Event& e) {
   // The store hashes one event per transition; reusing the buffer keeps the
   // commit path free of a large allocation per event.
   thread_local std::string canonical;
   canonical.clear();
   AppendCanonical(canonical, e);
   std::string_view prev_bytes(reinterpret_cast<const char*>(prev.data()), prev.size());
-  return DigestToHex(Sha256(prev_bytes, canonical));
+  return Sha256(prev_bytes, canonical);
 }
 
 DataBuilder& DataBuilder::Add(std::string key, const std::string& value) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "events/sha256.h"
 
 namespace relay::events {
 
@@ -38,6 +39,9 @@ std::string CanonicalBytes(const Event& e);
 // sha256(prev ‖ CanonicalBytes(e)) as lowercase hex, where prev is the 32
 // bytes `prev_hash` (64 hex digits) stands for. "" if prev_hash is not hex.
 std::string ComputeHash(const std::string& prev_hash, const Event& e);
+
+// The same from the previous digest itself, for a writer that keeps it.
+Sha256Digest ComputeDigest(const Sha256Digest& prev, const Event& e);
 
 struct VerifyResult {
   bool ok = true;

@@ -166,9 +166,14 @@ Result<SqliteStore::ChainHead*> SqliteStore::Chain(const std::string& run_id) {
   if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
   if (rc != SQLITE_ROW) return Error(rc, "read the ledger of run " + run_id);
   if (s.IsNull(1)) {
-    chains_.push_back(ChainHead{&run_id, s.Int(0), 0, events::GenesisHash()});
+    chains_.push_back(ChainHead{&run_id, s.Int(0), 0, events::GenesisHash(), {}});
   } else {
-    chains_.push_back(ChainHead{&run_id, s.Int(0), s.Int(1), std::string(s.Text(2))});
+    ChainHead head{&run_id, s.Int(0), s.Int(1), std::string(s.Text(2)), {}};
+    if (!events::HexToDigest(head.hash, &head.digest)) {
+      return Status::Corrupt("the last event of run " + run_id + " in store " + path_ +
+                             " has a malformed hash; run `relay ledger verify " + run_id + "`");
+    }
+    chains_.push_back(std::move(head));
   }
   return &chains_.back();
 }
@@ -196,7 +201,8 @@ Status SqliteStore::AppendEvent(const std::string& run_id, std::string_view kind
   e.reason = reason;
   e.data = data.empty() ? std::string_view("{}") : std::string_view(data);
   e.prev_hash = head->hash;
-  e.hash = events::ComputeHash(e.prev_hash, e);
+  const events::Sha256Digest digest = events::ComputeDigest(head->digest, e);
+  e.hash = events::DigestToHex(digest);
   Statement& s = st_->insert_event;
   ScopedReset reset(s);
   BindEvent(s, e);
@@ -205,6 +211,7 @@ Status SqliteStore::AppendEvent(const std::string& run_id, std::string_view kind
   if (rc != SQLITE_DONE) return Error(rc, "append event to run " + run_id);
   head->seq = e.seq;
   head->hash = e.hash;
+  head->digest = digest;
   return Status::Ok();
 }
 

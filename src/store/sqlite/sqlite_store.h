@@ -62,7 +62,8 @@ class SqliteStore final : public Store {
     const std::string* run_id;
     int64_t run_num;  // runs.num: the run's events are keyed run_num * kEventsPerRun + seq
     int64_t seq;
-    std::string hash;
+    std::string hash;             // of the last event, as stored (hex)
+    events::Sha256Digest digest;  // the same, for hashing the next one
   };
   static constexpr int64_t kEventsPerRun = int64_t{1} << 32;
   // One transition's row, for folding several transitions into one write.

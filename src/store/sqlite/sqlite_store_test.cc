@@ -298,6 +298,24 @@ TEST_F(SqliteStoreTest, FoldedTransitionsWriteTheRowOnce) {
   EXPECT_EQ(s->GetEvents("01A", 0)->size(), 4u);
 }
 
+TEST_F(SqliteStoreTest, AMangledLastHashStopsTheChainInsteadOfExtendingIt) {
+  auto s = OpenOk();
+  TaskRow t;
+  t.run_id = "01A";
+  t.name = "t";
+  t.task = "t";
+  ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
+  ASSERT_TRUE(s->TEST_Exec("UPDATE events SET hash = 'not hex' WHERE seq = 1").ok());
+  t.state = state::TaskState::kQueued;
+  Batch b;
+  b.transitions.push_back(TaskTransition{t, state::TaskState::kPending, "needs_met", ""});
+  Status st = s->Commit(b);
+  EXPECT_EQ(st.code(), Code::kCorrupt) << st.message();
+  EXPECT_NE(st.message().find("relay ledger verify 01A"), std::string::npos) << st.message();
+  EXPECT_EQ(s->GetEvents("01A", 0)->size(), 1u);
+  EXPECT_EQ(s->GetTasks("01A")->at(0).state, state::TaskState::kPending);
+}
+
 TEST_F(SqliteStoreTest, DiskFullIsReportedAndNothingIsHalfWritten) {
   auto s = OpenOk();
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
