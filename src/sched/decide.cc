@@ -171,6 +171,10 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
     }
     auto line = tmpl.Render(ctx);
     if (!line.ok()) return Status::Invalid("cannot render the command: " + line.status().message());
+    // A shell would run nothing and exit 0: a task that "succeeds" without
+    // doing anything is more likely a mistake in an expression.
+    if (line->find_first_not_of(" \t\r\n") == std::string::npos)
+      return Status::Invalid("the command is empty once its expressions are evaluated");
     a.steps.push_back(std::move(line).value());
   }
   auto cwd = tm.cwd.Render(ctx);

@@ -131,6 +131,7 @@ Status Scheduler::Impl::PrepareTaskModels() {
     const char* v = std::getenv(name.c_str());
     if (v && *v) secrets_.emplace_back(v);
   }
+  masker_ = exec::Masker(secrets_);
   for (size_t t = 0; t < pipeline_->tasks.size(); ++t) {
     const spec::TaskSpec& spec = pipeline_->tasks[t];
     TaskModel& tm = tasks_[t];

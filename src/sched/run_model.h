@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "exec/mask.h"
 #include "expr/expr.h"
 #include "plan/dag.h"
 #include "sched/retry.h"
@@ -138,6 +139,7 @@ class Scheduler::Impl {
   nlohmann::json env_;      // pipeline env, rendered
   nlohmann::json run_ctx_;  // {"id": …}
   std::vector<std::string> secrets_;
+  exec::Masker masker_;  // of secrets_: outputs are stored masked, as logs are
   std::vector<InstanceModel> inst_;
   std::vector<TaskModel> tasks_;
   int32_t non_final_ = 0;

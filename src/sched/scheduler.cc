@@ -1,6 +1,7 @@
 #include "sched/scheduler.h"
 
 #include <algorithm>
+#include <csignal>
 #include <limits>
 
 #include "base/duration.h"
@@ -308,6 +309,19 @@ void Scheduler::Impl::Start(int32_t index) {
   to_spawn_.push_back(std::move(attempt).value());
 }
 
+namespace {
+
+// The limit the task set, not how long the attempt took: a step that
+// ignores SIGTERM lives on for the kill grace, which is its own news.
+std::string TimeoutReason(Micros limit, Micros took, int signal) {
+  std::string reason = "timed out after " + FormatDuration(limit);
+  if (signal == SIGKILL && took > limit)
+    reason += "; it ignored SIGTERM and was killed " + FormatDuration(took - limit) + " later";
+  return reason;
+}
+
+}  // namespace
+
 void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   int32_t index = static_cast<int32_t>(r.token);
   InstanceModel& m = inst_[index];
@@ -335,10 +349,22 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   }
   if (r.Succeeded()) {
     const spec::TaskSpec& spec = pipeline_->tasks[task];
+    const std::string out_path = m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out";
+    Result<std::string> text = Status::NotFound("");
+    if (!spec.outputs.empty() || !masker_.empty()) text = ReadFile(out_path);
+    if (text.ok() && !masker_.empty()) {
+      // The file stays next to the log for debugging: hide secrets there too.
+      std::string scratch;
+      std::string_view masked = masker_.Apply(*text, &scratch);
+      if (masked.data() != text->data()) {
+        (void)WriteFileAtomic(out_path, std::string(masked));
+        *text = std::string(masked);
+      }
+    }
     if (!spec.outputs.empty()) {
-      auto text = ReadFile(m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out");
-      nlohmann::json outputs = ParseOutputs(text.ok() ? *text : "", spec.outputs);
-      m.row.outputs_json = outputs.dump();
+      // Masked like the logs (GitHub Actions drops such outputs): a secret
+      // never reaches the store, `relay show`, or a dependant's command.
+      m.row.outputs_json = ParseOutputs(text.ok() ? *text : "", spec.outputs).dump();
     }
     Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took),
                data.Build());
@@ -350,7 +376,7 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, r.spawn_error, data.Build());
   } else if (r.timed_out) {
     FailOrRetry(index, FailureKind::kTimeout, r.exit_code, tc::kTimeout,
-                "timed out after " + FormatDuration(took), data.Build());
+                TimeoutReason(tasks_[task].timeout, took, r.signal), data.Build());
   } else if (r.signal) {
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSignaled,
                 "killed by signal " + std::to_string(r.signal), data.Build());

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <map>
 
+#include "base/file_util.h"
 #include "events/sha256.h"
 #include "plan/dag.h"
 #include "plan/inputs.h"
@@ -203,6 +205,57 @@ tasks:
   EXPECT_EQ(t["a"].state, TaskState::kFailed);
   EXPECT_EQ(t["b"].attempts, 1);
   EXPECT_EQ(t["b"].cause, "timeout");
+}
+
+TEST_F(SchedulerTest, ATimeoutNamesTheLimitAndAStepThatIgnoredSigterm) {
+  Create(R"(
+tasks:
+  polite: { run: serve, timeout: 300ms }
+  stubborn: { run: serve, timeout: 300ms }
+)");
+  runner_.Script("polite", {{.timeout = true, .duration = 310 * kMillisecond}});
+  runner_.Script("stubborn",
+                 {{.timeout = true, .duration = 5300 * kMillisecond, .signal = SIGKILL}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["polite"].reason, "timed out after 300ms");
+  EXPECT_EQ(t["stubborn"].reason,
+            "timed out after 300ms; it ignored SIGTERM and was killed 5.0s later");
+}
+
+TEST_F(SchedulerTest, SecretsInOutputsAreMaskedBeforeTheyAreStoredOrPassedOn) {
+  ASSERT_EQ(setenv("RELAY_TEST_OUTPUT_TOKEN", "s3cr3tvalue", 1), 0);
+  Create(R"(
+secrets: [RELAY_TEST_OUTPUT_TOKEN]
+tasks:
+  a: { run: login, outputs: [v, plain] }
+  b: { needs: [a], run: "use ${{ needs.a.outputs.v }} ${{ needs.a.outputs.plain }}" }
+)");
+  runner_.Script("a", {{.outputs = "v=x-s3cr3tvalue-y\nplain=ok\n"}});
+  ASSERT_TRUE(Execute().ok());
+  unsetenv("RELAY_TEST_OUTPUT_TOKEN");
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].outputs_json, R"({"plain":"ok","v":"x-***-y"})");
+  ASSERT_EQ(runner_.specs.size(), 2u);
+  EXPECT_EQ(runner_.specs[1].steps[0], "use x-***-y ok");
+  // The output file kept next to the log is masked too.
+  std::string out = t["a"].log_path.substr(0, t["a"].log_path.size() - 4) + ".out";
+  auto text = ReadFile(out);
+  ASSERT_TRUE(text.ok()) << out;
+  EXPECT_EQ(*text, "v=x-***-y\nplain=ok\n");
+}
+
+TEST_F(SchedulerTest, ACommandThatExpandsToNothingFailsInsteadOfSucceeding) {
+  Create(R"(
+inputs: { cmd: { type: string, default: "" } }
+tasks:
+  a: { run: "${{ inputs.cmd }}" }
+)");
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].state, TaskState::kFailed);
+  EXPECT_NE(t["a"].reason.find("empty"), std::string::npos) << t["a"].reason;
+  EXPECT_TRUE(runner_.started.empty());
 }
 
 TEST_F(SchedulerTest, OutputsFlowToDependantsAndConditions) {

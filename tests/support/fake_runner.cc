@@ -50,7 +50,9 @@ exec::WaitResult FakeRunner::Wait(Micros timeout) {
     r.cancelled = it->cancelled;
     r.timed_out = it->outcome.timeout;
     r.exit_code = it->cancelled ? -1 : it->outcome.exit_code;
-    r.signal = it->cancelled || it->outcome.timeout ? 15 : 0;
+    r.signal = it->outcome.signal                     ? it->outcome.signal
+               : it->cancelled || it->outcome.timeout ? 15
+                                                      : 0;
     r.ended_at = now;
     r.started_at = now - it->outcome.duration;
     w.finished.push_back(r);

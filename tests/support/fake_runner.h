@@ -19,6 +19,7 @@ struct Outcome {
   bool timeout = false;
   Micros duration = 10 * kMillisecond;
   std::string outputs;  // written to $RELAY_OUTPUT before it "exits"
+  int signal = 0;       // that ended it; default: SIGTERM when timed out, else none
 };
 
 class FakeRunner : public exec::Runner {
