@@ -152,6 +152,10 @@ class Store {
 struct OpenOptions {
   Durability durability = Durability::kDefault;
   bool create = true;  // create the file (and its directory) if missing
+  // Open for reading only. Also chosen by itself for a store this user may
+  // not write (file or directory): inspecting it then works, writing fails
+  // with a message saying why.
+  bool read_only = false;
   // Test-only: kill the process with SIGKILL right after the Nth successful
   // commit (CreateRun counts). 0 disables. Set by RELAY_TEST_KILL_AFTER_COMMIT.
   int test_kill_after_commit = 0;

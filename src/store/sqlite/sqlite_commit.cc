@@ -46,6 +46,7 @@ Status Unchained(const std::variant<RunTransition, TaskTransition>& prev,
 }  // namespace
 
 Status SqliteStore::Begin() {
+  if (options_.read_only) return ReadOnly("write to");
   Statement& s = st_->begin;
   int rc = s.Step();
   s.Reset();

@@ -3,6 +3,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -50,19 +51,66 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
   // relay never reads those statistics. Must precede any other SQLite call.
   static const int kConfigured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)kConfigured;  // SQLITE_MISUSE if another library initialised SQLite first: harmless
+  OpenOptions effective = options;
+  if (!memory && !effective.read_only && !MayWrite(path)) effective.read_only = true;
   sqlite3* db = nullptr;
-  int flags =
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc;
+  if (effective.read_only) {
+    rc = sqlite3_open_v2(ReadOnlyUri(path).c_str(), &db,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  } else {
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (effective.create ? SQLITE_OPEN_CREATE : 0);
+    rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  }
   // The store owns the handle from here, also on failure (it must be closed).
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, options));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, effective));
   if (rc != SQLITE_OK) return store->Error(rc, "open");
   RELAY_RETURN_IF_ERROR(store->Init(tuning));
   return store;
 }
 
+// A WAL database is only writable, and only readable the usual way, by
+// someone who may create its -wal and -shm files next to it.
+bool SqliteStore::MayWrite(const string& path) {
+  if (!FileExists(path)) return true;  // being created: the directory decides, with a clear error
+  if (::access(path.c_str(), W_OK) != 0) return false;
+  string dir = std::filesystem::path(path).parent_path().string();
+  if (::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0) return true;
+  return ::access((path + "-wal").c_str(), W_OK) == 0 &&
+         ::access((path + "-shm").c_str(), W_OK) == 0;
+}
+
+// Nobody can be writing a store whose directory is closed to us as well
+// (no -wal next to it), so it is read as an immutable file: SQLite then
+// needs no -shm, which we could not create. With a -wal present, a plain
+// read-only open sees what it holds.
+string SqliteStore::ReadOnlyUri(const string& path) {
+  string uri = "file:";
+  for (char c : path) {
+    if (c == '?' || c == '#' || c == '%') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      uri += c;
+    }
+  }
+  std::error_code ec;
+  auto wal_size = std::filesystem::file_size(path + "-wal", ec);
+  if (ec || wal_size == 0) uri += "?immutable=1";
+  return uri;
+}
+
 Status SqliteStore::Error(int rc, std::string_view what) const {
   return SqliteStatus(rc, db_, path_, what);
+}
+
+Status SqliteStore::ReadOnly(std::string_view doing) const {
+  return Status::Io("cannot " + string(doing) + " store " + path_ +
+                    ": it is open read-only (this user may not write the file or its "
+                    "directory); nothing was written");
 }
 
 Status SqliteStore::Exec(const char* sql, std::string_view what) {
@@ -75,7 +123,13 @@ Status SqliteStore::Init(const Tuning& tuning) {
   sqlite3_busy_timeout(db_, tuning.busy_timeout_ms);
   // The first statement reads the file header: a file that is not a database
   // fails here with SQLITE_NOTADB.
-  RELAY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "open"));
+  if (options_.read_only) {
+    // Reads the header (SQLITE_NOTADB for junk) without asking for WAL,
+    // which would need to write.
+    RELAY_RETURN_IF_ERROR(Exec("SELECT COUNT(*) FROM sqlite_master", "open"));
+  } else {
+    RELAY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "open"));
+  }
   // Foreign keys stay declared (documentation) but unchecked: relay writes a
   // run before its tasks and events in one transaction, and the check would
   // cost a lookup per event on the scheduler's hot path.
@@ -123,6 +177,11 @@ Status SqliteStore::Migrate() {
   RELAY_ASSIGN_OR_RETURN(int64_t version, ReadSchemaVersion(db_, path_));
   if (version > latest) return TooNew(path_, version, latest);
   if (version == latest) return Status::Ok();
+  if (options_.read_only) {
+    return Status::Io("store " + path_ + " has schema " + std::to_string(version) +
+                      " and needs upgrading to " + std::to_string(latest) +
+                      ", but this user may not write it: run relay once with write access");
+  }
 
   int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, "migrate");
@@ -365,6 +424,7 @@ Result<std::vector<events::Event>> SqliteStore::GetEvents(const std::string& run
 }
 
 Status SqliteStore::RequestCancel(const std::string& run_id) {
+  if (options_.read_only) return ReadOnly("request a cancel in");
   Statement& s = st_->request_cancel;
   ScopedReset reset(s);
   s.Bind(1, run_id);
@@ -387,6 +447,7 @@ Result<bool> SqliteStore::CancelRequested(const std::string& run_id) {
 
 Status SqliteStore::TakeOwnership(const std::string& run_id, const std::string& expected_owner,
                                   const std::string& new_owner, Micros now) {
+  if (options_.read_only) return ReadOnly("take over a run in");
   {
     Statement& s = st_->take_ownership;
     ScopedReset reset(s);
@@ -455,6 +516,7 @@ Result<std::string> SqliteStore::GetSetting(const std::string& key) {
 }
 
 Status SqliteStore::SetSetting(const std::string& key, const std::string& value) {
+  if (options_.read_only) return ReadOnly("change a setting of");
   if (key == "durability" && value != "normal" && value != "power") {
     return Status::Invalid("setting durability must be 'normal' or 'power', not '" + value + "'");
   }

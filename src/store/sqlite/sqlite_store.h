@@ -75,6 +75,9 @@ class SqliteStore final : public Store {
   };
 
   SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
+  static bool MayWrite(const std::string& path);
+  Status ReadOnly(std::string_view doing) const;  // the error of a write to a read-only store
+  static std::string ReadOnlyUri(const std::string& path);
 
   Status Init(const Tuning& tuning);
   Status Migrate();

@@ -316,6 +316,37 @@ TEST_F(SqliteStoreTest, AMangledLastHashStopsTheChainInsteadOfExtendingIt) {
   EXPECT_EQ(s->GetTasks("01A")->at(0).state, state::TaskState::kPending);
 }
 
+TEST_F(SqliteStoreTest, AReadOnlyStoreReadsWhatTheWriterCommittedAndRefusesWrites) {
+  auto writer = OpenOk();
+  TaskRow t;
+  t.run_id = "01A";
+  t.name = "t";
+  t.task = "t";
+  ASSERT_TRUE(writer->CreateRun(NewRun("01A"), {t}, 5).ok());
+  // The writer stays open, so the run is still in the -wal file only.
+  OpenOptions ro;
+  ro.read_only = true;
+  auto reader = OpenOk(ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->GetRun("01A")->id, "01A");
+  EXPECT_EQ(reader->GetTasks("01A")->size(), 1u);
+  EXPECT_EQ(reader->GetEvents("01A", 0)->size(), 1u);
+  t.state = state::TaskState::kQueued;
+  Batch b;
+  b.transitions.push_back(TaskTransition{t, state::TaskState::kPending, "needs_met", ""});
+  Status st = reader->Commit(b);
+  EXPECT_EQ(st.code(), Code::kIo);
+  EXPECT_NE(st.message().find("read-only"), std::string::npos) << st.message();
+  EXPECT_EQ(reader->RequestCancel("01A").code(), Code::kIo);
+  EXPECT_EQ(writer->GetTasks("01A")->at(0).state, state::TaskState::kPending);
+  // Once the writer is gone (and has checkpointed), the file alone is read.
+  writer.reset();
+  reader.reset();
+  reader = OpenOk(ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->ListRuns(0)->size(), 1u);
+}
+
 TEST_F(SqliteStoreTest, DiskFullIsReportedAndNothingIsHalfWritten) {
   auto s = OpenOk();
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
