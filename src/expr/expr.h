@@ -132,6 +132,12 @@ class Template {
   // last piece is always the trailing literal (possibly empty) without an
   // expression, so a text without `${{` is one piece.
   static std::optional<ParseError> Parse(std::string_view text, Template* out);
+  // For checking a template: parses each `${{ … }}` on its own and returns
+  // every error, in order (an unclosed `${{` or string ends the text, so it
+  // is the last). *out always receives the expressions that parsed, the
+  // others left out: enough to check what they read, but render only a
+  // template for which this returned no error.
+  static std::vector<ParseError> ParseEach(std::string_view text, Template* out);
 
   bool IsLiteral() const;
   // When the text is exactly one `${{ expr }}` (surrounding spaces allowed).

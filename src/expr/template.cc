@@ -41,10 +41,12 @@ std::variant<size_t, ParseError> FindClose(std::string_view text, size_t open, s
   return ParseError{open, "unclosed '${{'", "end the expression with '}}'"};
 }
 
-}  // namespace
-
-std::optional<ParseError> Template::Parse(std::string_view text, Template* out) {
-  std::vector<Piece> pieces;
+// Splits `text` into pieces, parsing each `${{ … }}` on its own. An
+// expression that does not parse is left out and its error added to
+// *errors; with `stop`, parsing ends there. An unclosed `${{` or string
+// always ends it: the rest of the text belongs to that expression.
+void ParsePieces(std::string_view text, bool stop, std::vector<Template::Piece>* pieces,
+                 std::vector<ParseError>* errors) {
   std::string literal;
   size_t pos = 0;
   while (true) {
@@ -56,20 +58,42 @@ std::optional<ParseError> Template::Parse(std::string_view text, Template* out) 
     literal.append(text.substr(pos, open - pos));
     size_t start = open + 3;
     auto close = FindClose(text, open, start);
-    if (auto* err = std::get_if<ParseError>(&close)) return *err;
+    if (auto* err = std::get_if<ParseError>(&close)) {
+      errors->push_back(std::move(*err));
+      break;
+    }
     size_t end = std::get<size_t>(close);
+    pos = end + 2;
     Expression e;
     if (auto err = Expression::Parse(text.substr(start, end - start), &e)) {
       err->offset += start;
-      return err;
+      errors->push_back(std::move(*err));
+      if (stop) break;
+      continue;
     }
-    pieces.push_back(Piece{std::move(literal), std::move(e), start});
+    pieces->push_back(Template::Piece{std::move(literal), std::move(e), start});
     literal.clear();
-    pos = end + 2;
   }
-  pieces.push_back(Piece{std::move(literal), std::nullopt, 0});
+  pieces->push_back(Template::Piece{std::move(literal), std::nullopt, 0});
+}
+
+}  // namespace
+
+std::optional<ParseError> Template::Parse(std::string_view text, Template* out) {
+  std::vector<Piece> pieces;
+  std::vector<ParseError> errors;
+  ParsePieces(text, /*stop=*/true, &pieces, &errors);
+  if (!errors.empty()) return std::move(errors.front());
   out->pieces_ = std::move(pieces);
   return std::nullopt;
+}
+
+std::vector<ParseError> Template::ParseEach(std::string_view text, Template* out) {
+  std::vector<Piece> pieces;
+  std::vector<ParseError> errors;
+  ParsePieces(text, /*stop=*/false, &pieces, &errors);
+  out->pieces_ = std::move(pieces);
+  return errors;
 }
 
 bool Template::IsLiteral() const {

@@ -125,6 +125,39 @@ TEST_F(TemplateTest, Errors) {
   EXPECT_EQ(ParseFails("${{ startwith('a', 'b') }}").hint, "did you mean 'startsWith'?");
 }
 
+// For validation: each ${{ }} is parsed on its own, so one bad expression
+// does not hide the next; the good ones are kept to check what they read.
+TEST_F(TemplateTest, ParseEachReportsEveryBadExpression) {
+  Template t;
+  std::vector<ParseError> errors =
+      Template::ParseEach("echo ${{ contains('x') }} ${{ inputs.a }} ${{ always(1) }} x", &t);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].offset, 9u);
+  EXPECT_EQ(errors[0].message, "contains() takes 2 arguments, got 1");
+  EXPECT_EQ(errors[1].offset, 46u);
+  EXPECT_EQ(errors[1].message, "always() takes no arguments, got 1");
+  std::vector<Reference> refs = t.References();
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].path, (std::vector<std::string>{"inputs", "a"}));
+  EXPECT_EQ(refs[0].offset, 30u);
+  ASSERT_FALSE(t.pieces().empty());
+  EXPECT_FALSE(t.pieces().back().expr);  // the trailing literal is still last
+
+  // An unclosed ${{ (or string) takes the rest of the text: it ends the list.
+  errors = Template::ParseEach("${{ 1 + }} ${{ 'x }} ${{ inputs.b }}", &t);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].offset, 6u);
+  EXPECT_EQ(errors[1].message, "unterminated string");
+  EXPECT_EQ(errors[1].offset, 15u);
+  EXPECT_TRUE(t.References().empty());
+
+  // Without errors it parses as Parse does.
+  EXPECT_TRUE(Template::ParseEach("a ${{ inputs.name }} b", &t).empty());
+  EXPECT_EQ(*t.Render(ctx_), "a World b");
+  // Parse still stops at the first error.
+  EXPECT_EQ(ParseFails("${{ contains('x') }} ${{ always(1) }}").offset, 4u);
+}
+
 TEST_F(TemplateTest, RuntimeErrorsNameTheExpression) {
   Result<std::string> r = ParseOk("echo ${{ fromJSON(inputs.name) }}").Render(ctx_);
   ASSERT_FALSE(r.ok());

@@ -66,17 +66,21 @@ std::string FormatDiagnostic(const Diagnostic& d, const std::string& source) {
     while (to < line.size() && IsContinuation(line[to])) ++to;
     std::string prefix = from > 0 ? "..." : "";
     // Echo the line only as valid text: bytes that are not UTF-8 (or are
-    // control characters) become '?', keeping one column per byte so the
-    // caret still lines up.
+    // control characters) become '?'.
     std::string shown(line.substr(from, to - from));
     size_t bad = 0;
     while (!IsValidUtf8(shown, &bad)) shown[bad] = '?';
     for (char& c : shown)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
     out += prefix + shown + (to < line.size() ? "..." : "") + "\n";
-    // Keep tabs so the caret lines up under the same column in a terminal.
+    // A terminal shows a character, not a byte, per column: one space per
+    // UTF-8 code point (of the line as shown, where bad bytes are one '?'
+    // each), and tabs kept, put the caret under the reported byte.
     std::string caret(prefix.size(), ' ');
-    for (size_t i = from; i < col; ++i) caret += line[i] == '\t' ? '\t' : ' ';
+    for (size_t i = 0; i < col - from; ++i) {
+      if (IsContinuation(shown[i])) continue;
+      caret += shown[i] == '\t' ? '\t' : ' ';
+    }
     out += caret + "^\n";
   }
   if (!d.hint.empty()) out += "  hint: " + d.hint + "\n";

@@ -31,6 +31,30 @@ TEST(Diagnostic, TabsAndCrlfKeepTheCaretAligned) {
   EXPECT_EQ(FormatDiagnostic(d, "\tab c\r\nnext\n"), "f:1:4: error: m\n\tab c\n\t  ^\n");
 }
 
+// The column counts bytes; a terminal shows one character per column, so
+// the caret is indented by one space per UTF-8 character before it.
+TEST(Diagnostic, CaretCountsCharactersNotBytes) {
+  const std::string source =
+      "tasks:\n  a:\n    run: \"\xC3\xA9moji \xF0\x9F\x8E\x89 ${{ nope7 }}\"\n";
+  LoadResult r = LoadPipelineText(source, "p.yaml");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].mark.col, 27);  // bytes: é is 2, the emoji 4
+  EXPECT_EQ(FormatDiagnostic(r.diagnostics[0], source),
+            "p.yaml:3:27: error: tasks.a.run: unknown name 'nope7'\n"
+            "    run: \"\xC3\xA9moji \xF0\x9F\x8E\x89 ${{ nope7 }}\"\n" +
+                std::string(22, ' ') + "^\n" +
+                "  hint: expressions can read inputs, env, matrix, needs and run\n");
+  // Tabs stay tabs; a byte that is not UTF-8 is shown as one '?' and counts
+  // as one character.
+  Diagnostic d{"f", {1, 6}, "m", ""};
+  EXPECT_EQ(FormatDiagnostic(d, "\t\xC3\xA9\xFFxy\n"), "f:1:6: error: m\n\t\xC3\xA9?xy\n\t   ^\n");
+  // Cut before the caret (a long line), counting starts where the shown part does.
+  std::string line = std::string(150, 'a') + "\xC3\xA9\xC3\xA9X";
+  d.mark.col = 155;
+  EXPECT_EQ(FormatDiagnostic(d, line),
+            "f:1:155: error: m\n..." + line.substr(54) + "\n" + std::string(3 + 98, ' ') + "^\n");
+}
+
 TEST(Diagnostic, LineOutsideTheSourceOnlyPrintsHeadlineAndHint) {
   Diagnostic d{"f", {9, 1}, "m", "h"};
   EXPECT_EQ(FormatDiagnostic(d, "one line\n"), "f:9:1: error: m\n  hint: h\n");

@@ -5,13 +5,18 @@
 #include <unordered_set>
 #include <vector>
 
+#include "expr/expr.h"
+
 namespace relay::spec {
 namespace {
 
 using Wide = __int128;  // sums of inclusion–exclusion terms may exceed int64
 
-// Values compare by their JSON text, so 1 and "1" are different values.
+// Values compare as the planner matches them (plan/matrix.cc), loosely, as
+// Actions does: by their display text, so 1, 1.0 and '1' are the same value.
 using ValueId = int;
+std::string Key(const nlohmann::json& v) { return expr::ToDisplayString(v); }
+
 constexpr ValueId kAny = -1;
 using Constraint = std::vector<ValueId>;  // one per axis
 
@@ -34,7 +39,7 @@ class Counter {
       auto& ids = ids_.emplace_back();
       auto& mult = mult_.emplace_back();
       for (const auto& v : values) {
-        auto [it, inserted] = ids.emplace(v.dump(), static_cast<ValueId>(mult.size()));
+        auto [it, inserted] = ids.emplace(Key(v), static_cast<ValueId>(mult.size()));
         if (inserted) mult.push_back(0);
         ++mult[it->second];
       }
@@ -50,7 +55,7 @@ class Counter {
     for (const auto& [key, value] : entry.items()) {
       auto a = axis_index_.find(key);
       if (a == axis_index_.end()) continue;
-      auto id = ids_[a->second].find(value.dump());
+      auto id = ids_[a->second].find(Key(value));
       if (id == ids_[a->second].end()) return false;
       (*out)[a->second] = id->second;
     }

@@ -61,6 +61,14 @@ TEST(MatrixSize, DuplicateAxisValuesCountTwice) {
   EXPECT_EQ(Count(Make({{"a", {1, 1, 2}}}, {}, {{{"a", 1}}})), 1);
 }
 
+// As the planner matches them (plan/matrix.cc): loosely, 1, 1.0 and '1' are
+// the same value.
+TEST(MatrixSize, ValuesMatchLooselyAsThePlannerMatchesThem) {
+  EXPECT_EQ(Count(Make({{"v", {1, 2}}}, {}, {{{"v", "1"}}})), 1);
+  EXPECT_EQ(Count(Make({{"v", {1, 2}}}, {}, {{{"v", 2.0}}, {{"v", "1"}}})), 0);
+  EXPECT_EQ(Count(Make({{"b", {true, false}}}, {{{"b", "true"}, {"x", 1}}}, {})), 2);
+}
+
 TEST(MatrixSize, SaturatesInsteadOfOverflowing) {
   std::vector<std::pair<std::string, std::vector<json>>> axes;
   for (int i = 0; i < 40; ++i)

@@ -6,6 +6,7 @@
 
 #include "base/duration.h"
 #include "base/edit_distance.h"
+#include "base/strings.h"
 #include "spec/validate.h"
 
 namespace relay::spec::internal {
@@ -66,6 +67,32 @@ bool IsFloatWord(std::string_view s, double* value) {
   *value = std::strtod(std::string(s).c_str(), nullptr);
   return true;
 }
+
+// Keys of GitHub Actions workflows that relay spells differently or does
+// not have, and what to write instead ("{}": the key's value).
+struct ForeignKey {
+  KeySection section;
+  std::string_view key;
+  std::string_view hint;
+};
+constexpr std::string_view kNoActions = "relay has no actions; write the command in 'run'";
+constexpr ForeignKey kForeignKeys[] = {
+    {KeySection::kTop, "jobs", "relay calls them 'tasks'"},
+    {KeySection::kTop, "on",
+     "triggers are not supported by 'relay run' yet: it runs the pipeline when you start it; "
+     "remove 'on'"},
+    {KeySection::kTask, "runs-on", "relay runs every task on this machine; remove it"},
+    {KeySection::kTask, "timeout-minutes", "use 'timeout: {}m'"},
+    {KeySection::kTask, "strategy", "put 'matrix' (and 'max_parallel') directly under the task"},
+    {KeySection::kTask, "uses", kNoActions},
+    {KeySection::kTask, "with", kNoActions},
+    {KeySection::kTask, "continue-on-error", "did you mean 'continue_on_error'?"},
+    {KeySection::kTask, "max-parallel", "did you mean 'max_parallel'?"},
+    {KeySection::kTask, "working-directory", "relay calls it 'cwd'"},
+    {KeySection::kStep, "uses", kNoActions},
+    {KeySection::kStep, "with", kNoActions},
+    {KeySection::kStep, "working-directory", "steps run in the task's 'cwd'; set it on the task"},
+};
 
 }  // namespace
 
@@ -254,15 +281,28 @@ bool ExpectMapping(const YamlNode& n, std::string_view path, std::string_view ex
   return true;
 }
 
+std::string UnknownKeyHint(KeySection section, const YamlNode::Entry& entry,
+                           const std::vector<std::string>& allowed) {
+  for (const auto& f : kForeignKeys) {
+    if (f.section != section || f.key != entry.key.text) continue;
+    // "{}" stands for the value, when it is a plain number (timeout-minutes: 30).
+    const std::string& v = entry.value.text;
+    bool number = entry.value.IsPlain() && !v.empty() &&
+                  v.find_first_not_of("0123456789.") == std::string::npos;
+    return ReplaceAll(std::string(f.hint), "{}", number ? v : "N");
+  }
+  return SuggestHint(entry.key.text, allowed);
+}
+
 bool CheckMapping(const YamlNode& n, std::string_view path, const std::vector<std::string>& allowed,
-                  std::string_view expected, Checker& c) {
+                  std::string_view expected, Checker& c, KeySection section) {
   if (!ExpectMapping(n, path, expected, c)) return false;
   for (const auto& e : n.entries) {
     if (!e.key.IsScalar()) continue;
     bool known = false;
     for (const auto& a : allowed) known = known || a == e.key.text;
     if (!known)
-      c.Error(e.key, path, "unknown key '" + e.key.text + "'", SuggestHint(e.key.text, allowed));
+      c.Error(e.key, path, "unknown key '" + e.key.text + "'", UnknownKeyHint(section, e, allowed));
   }
   return true;
 }
@@ -271,6 +311,18 @@ const YamlNode* Find(const YamlNode& map, std::string_view key) {
   for (const auto& e : map.entries)
     if (e.key.IsScalar() && e.key.text == key) return &e.value;
   return nullptr;
+}
+
+void CheckNotTemplate(const YamlNode& n, std::string_view path, std::string_view what,
+                      std::string hint, Checker& c) {
+  if (!n.IsScalar()) return;
+  size_t at = n.text.find("${{");
+  if (at == std::string::npos) return;
+  Mark m = c.full() ? n.mark : LocateInScalar(n, at, c.source());
+  c.Error(m,
+          std::string(path) + ": ${{ }} is not evaluated in " + std::string(what) +
+              ": the text is used as written",
+          std::move(hint));
 }
 
 void CheckDuplicateKeys(const YamlNode& node, const std::string& path, Checker& c) {

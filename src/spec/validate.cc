@@ -166,14 +166,14 @@ void ReadDefaults(const YamlNode& n, Build& b) {
     if (auto v = ReadString(*s, "defaults.shell", c)) {
       if (v->empty()) c.Error(*s, "defaults.shell", "must not be empty");
       d.shell = *v;
-      b.sites.push_back({s, "defaults.shell", -1, false});
+      CheckNotTemplate(*s, "defaults.shell", "shell", kShellHint, c);
     }
   }
   if (const YamlNode* r = Find(n, "retry")) d.retry = ReadRetry(*r, "defaults.retry", c);
   if (const YamlNode* w = Find(n, "cwd")) {
     if (auto v = ReadString(*w, "defaults.cwd", c)) {
       d.cwd = *v;
-      b.sites.push_back({w, "defaults.cwd", -1, false});
+      b.sites.push_back({w, "defaults.cwd", -1, SiteKind::kDefaultsCwd});
     }
   }
 }
@@ -201,7 +201,7 @@ void ReadEnv(const YamlNode& n, const std::string& path, int task,
       continue;
     }
     out->emplace_back(e.key.text, e.value.text);
-    b.sites.push_back({&e.value, p, task, false});
+    b.sites.push_back({&e.value, p, task, task < 0 ? SiteKind::kPipelineEnv : SiteKind::kTaskEnv});
   }
 }
 
@@ -213,7 +213,8 @@ void BuildPipeline(const YamlNode& root, Build& b) {
       c.Error(e.key, "", "keys must be strings, got " + Describe(e.key));
     } else if (e.key.text.rfind("x-", 0) != 0 &&
                std::find(kTopKeys.begin(), kTopKeys.end(), e.key.text) == kTopKeys.end()) {
-      c.Error(e.key, "", "unknown key '" + e.key.text + "'", SuggestHint(e.key.text, kTopKeys));
+      c.Error(e.key, "", "unknown key '" + e.key.text + "'",
+              UnknownKeyHint(KeySection::kTop, e, kTopKeys));
     }
   }
   if (const YamlNode* n = Find(root, "name")) {

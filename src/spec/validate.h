@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "spec/diagnostic.h"
@@ -67,19 +68,44 @@ std::optional<std::vector<Located<std::string>>> ReadNameList(const YamlNode& n,
 
 // Checks that `n` is a mapping with string keys; reports "expected <expected>".
 bool ExpectMapping(const YamlNode& n, std::string_view path, std::string_view expected, Checker& c);
+// Where a mapping sits, for hints on keys GitHub Actions users write there.
+enum class KeySection { kOther, kTop, kTask, kStep };
+// The hint for an unknown key: what relay has instead of an Actions key
+// (jobs → tasks, runs-on, timeout-minutes …), else a did-you-mean, or "".
+std::string UnknownKeyHint(KeySection section, const YamlNode::Entry& entry,
+                           const std::vector<std::string>& allowed);
 // Checks that `n` is a mapping with string keys from `allowed` (unknown keys
-// get a did-you-mean). Returns false when `n` is not a mapping.
+// get a hint, see UnknownKeyHint). Returns false when `n` is not a mapping.
 bool CheckMapping(const YamlNode& n, std::string_view path, const std::vector<std::string>& allowed,
-                  std::string_view expected, Checker& c);
+                  std::string_view expected, Checker& c, KeySection section = KeySection::kOther);
 // The value of the first entry with this key, or nullptr.
 const YamlNode* Find(const YamlNode& map, std::string_view key);
+
+// For fields that are used as written (shell, matrix values): a `${{` in
+// scalar `n` is reported at its position, since nothing would evaluate it.
+// `what` names the field in the message ("shell", "matrix values").
+void CheckNotTemplate(const YamlNode& n, std::string_view path, std::string_view what,
+                      std::string hint, Checker& c);
+constexpr const char* kShellHint = "write the shell's name or command line, e.g. bash";
+
+// Which field a template is: it decides what the template may read, as the
+// scheduler evaluates it (src/sched/recovery.cc, decide.cc). The rules are one
+// table in validate_exprs.cc, documented in docs/pipeline.md.
+enum class SiteKind {
+  kPipelineEnv,  // top-level env values: inputs and run only
+  kDefaultsCwd,  // defaults.cwd: inputs, the pipeline's env, run
+  kTaskEnv,      // a task's env values: env is the pipeline's env only
+  kCondition,    // a task's if: env is the pipeline's env only
+  kCommand,      // run, steps, cwd: everything, env including the task's own
+};
 
 // A string that may hold ${{ }}; checked once every task is known.
 struct TemplateSite {
   const YamlNode* node = nullptr;
   std::string path;
-  int task = -1;           // index into Pipeline::tasks; -1 at the pipeline level
-  bool condition = false;  // an `if:`: a bare expression unless wrapped in ${{ }}
+  int task = -1;  // index into Pipeline::tasks; -1 at the pipeline level
+  SiteKind kind = SiteKind::kCommand;
+  bool condition() const { return kind == SiteKind::kCondition; }  // bare expression allowed
 };
 
 struct Build {
@@ -87,6 +113,9 @@ struct Build {
   Pipeline& pipeline;
   std::vector<TemplateSite> sites;
   Mark tasks_mark;
+  // Tasks whose `matrix:` was reported invalid: their matrix.* references
+  // are not checked (a second error about the same mistake would mislead).
+  std::unordered_set<int> bad_matrix;
 };
 
 void BuildPipeline(const YamlNode& root, Build& b);

@@ -25,6 +25,36 @@ struct Names {
   }
 };
 
+// Which `env` a template reads, as the scheduler renders it: the pipeline's
+// env values are rendered before any env exists; a task's env values and its
+// `if` see the pipeline's env; commands and cwd see the task's env as well.
+enum class EnvScope { kNone, kPipeline, kTask };
+
+struct FieldRules {
+  EnvScope env;
+  const char* field;  // names the field in "not available in …"
+  const char* hint;   // how to get the value there instead; $NAME is replaced
+};
+
+FieldRules RulesFor(SiteKind kind) {
+  switch (kind) {
+    case SiteKind::kPipelineEnv:
+      return {EnvScope::kNone, "the pipeline's env values",
+              "use the value directly, or read it in run as $NAME"};
+    case SiteKind::kDefaultsCwd:
+      return {EnvScope::kPipeline, "defaults.cwd", ""};
+    case SiteKind::kTaskEnv:
+      return {EnvScope::kPipeline, "a task's env values, which read only the pipeline's env",
+              "use the value directly, or read it in run as $NAME"};
+    case SiteKind::kCondition:
+      return {EnvScope::kPipeline, "if, which reads only the pipeline's env",
+              "move NAME to the pipeline's env, or test $NAME in run"};
+    case SiteKind::kCommand:
+      break;
+  }
+  return {EnvScope::kTask, "", ""};
+}
+
 std::string HintOr(std::string_view word, const std::vector<std::string>& candidates,
                    std::string fallback) {
   std::string h = SuggestHint(word, candidates);
@@ -45,16 +75,26 @@ class ExprChecker {
   void Check(const TemplateSite& site) {
     const YamlNode& node = *site.node;
     std::vector<expr::Reference> refs;
-    if (site.condition && node.text.find("${{") == std::string::npos) {
+    if (site.condition() && node.text.find("${{") == std::string::npos) {
       expr::Expression e;
       if (auto err = expr::Expression::Parse(node.text, &e)) return ParseError(site, *err);
       refs = e.references();
       SetCondition(site, std::string(Trim(node.text)));
     } else {
       expr::Template t;
-      if (auto err = expr::Template::Parse(node.text, &t)) return ParseError(site, *err);
+      std::vector<expr::ParseError> errors = expr::Template::ParseEach(node.text, &t);
       refs = t.References();
-      if (site.condition) {
+      if (!errors.empty()) {
+        // Each ${{ }} is checked on its own, and errors come in text order.
+        size_t r = 0;
+        for (const auto& err : errors) {
+          for (; r < refs.size() && refs[r].offset < err.offset; ++r) CheckReference(site, refs[r]);
+          ParseError(site, err);
+        }
+        for (; r < refs.size(); ++r) CheckReference(site, refs[r]);
+        return;
+      }
+      if (site.condition()) {
         const expr::Expression* sole = t.SoleExpression();
         if (!sole) {
           b_.checker.Error(node, site.path, "text outside ${{ }} makes the condition always true",
@@ -121,10 +161,7 @@ class ExprChecker {
         Report(site, ref, "unknown input '" + second + "'",
                HintOr(second, inputs_.list, "declare it under 'inputs:'"));
     } else if (known == "env") {
-      const Names& env = site.task >= 0 ? TaskEnv(site.task) : env_;
-      if (!second.empty() && !env.Has(second))
-        Report(site, ref, "unknown env variable '" + second + "'",
-               HintOr(second, env.list, "declare it under 'env:' of the pipeline or of this task"));
+      CheckEnv(site, ref, root, second);
     } else if (known == "matrix") {
       CheckMatrix(site, ref, second);
     } else if (known == "needs") {
@@ -139,11 +176,37 @@ class ExprChecker {
     }
   }
 
+  void CheckEnv(const TemplateSite& site, const expr::Reference& ref, const std::string& root,
+                const std::string& name) {
+    const FieldRules rules = RulesFor(site.kind);
+    const std::string shown = name.empty() ? root : root + "." + name;
+    const std::string hint = ReplaceAll(rules.hint, "NAME", name.empty() ? "NAME" : name);
+    if (rules.env == EnvScope::kNone) {
+      Report(site, ref, shown + " is not available in " + rules.field, hint);
+      return;
+    }
+    if (name.empty()) return;
+    const Names& all = site.task >= 0 ? TaskEnv(site.task) : env_;
+    const Names& visible = rules.env == EnvScope::kTask ? all : env_;
+    if (visible.Has(name)) return;
+    if (all.Has(name)) {  // declared in this task's env, which this field does not see
+      Report(site, ref, shown + " is not available in " + rules.field, hint);
+      return;
+    }
+    Report(site, ref, "unknown env variable '" + name + "'",
+           HintOr(name, visible.list,
+                  rules.env == EnvScope::kTask
+                      ? "declare it under 'env:' of the pipeline or of this task"
+                      : "declare it under the pipeline's 'env:'"));
+  }
+
   void CheckMatrix(const TemplateSite& site, const expr::Reference& ref, const std::string& key) {
     if (site.task < 0) {
       Report(site, ref, "'matrix' is only available in a task with a matrix", "");
       return;
     }
+    // The matrix's own error is the one to fix; its keys are unknown.
+    if (b_.bad_matrix.count(site.task)) return;
     const TaskSpec& t = b_.pipeline.tasks[site.task];
     if (!t.matrix) {
       Report(site, ref, "task '" + t.name + "' has no matrix", "add a 'matrix:' to the task");

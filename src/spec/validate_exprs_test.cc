@@ -123,16 +123,101 @@ TEST(ValidateExprs, EveryTemplateFieldIsChecked) {
   EXPECT_THAT(
       TaskErrors("  test:\n    steps:\n      - echo ${{ inputs.a }}\n      - name: s\n"
                  "        run: echo ${{ inputs.b }}\n    cwd: ${{ inputs.c }}\n"
-                 "    shell: ${{ inputs.d }}\n    env: {X: '${{ inputs.e }}'}\n"),
+                 "    env: {X: '${{ inputs.e }}'}\n"),
       ElementsAre("11:18: tasks.test.steps[0]: unknown input 'a' [hint: declare it under "
                   "'inputs:']",
                   "13:23: tasks.test.steps[1].run: unknown input 'b' [hint: declare it under "
                   "'inputs:']",
                   "14:14: tasks.test.cwd: unknown input 'c' [hint: declare it under 'inputs:']",
-                  "15:16: tasks.test.shell: unknown input 'd' [hint: declare it under "
-                  "'inputs:']",
-                  "16:19: tasks.test.env.X: unknown input 'e' [hint: declare it under "
+                  "15:19: tasks.test.env.X: unknown input 'e' [hint: declare it under "
                   "'inputs:']"));
+}
+
+// The scheduler renders the pipeline's env values with inputs and run only
+// (env is still empty then): env.A would be '' at run time.
+TEST(ValidateExprs, PipelineEnvValuesCannotReadEnv) {
+  EXPECT_THAT(Errors("env:\n  A: hello\n  B: ${{ env.A }}-b\n  C: \"${{ toJSON(env) }}\"\n"
+                     "  D: ${{ inputs.x }}${{ run.id }}\ninputs: {x: 1}\ntasks: {a: {run: x}}\n"),
+              ElementsAre("3:10: env.B: env.A is not available in the pipeline's env values "
+                          "[hint: use the value directly, or read it in run as $A]",
+                          "4:18: env.C: env is not available in the pipeline's env values "
+                          "[hint: use the value directly, or read it in run as $NAME]"));
+}
+
+// A task's env values and its `if` are evaluated with the pipeline's env
+// only; run, steps and cwd also see the task's own env.
+TEST(ValidateExprs, TaskEnvAndIfReadOnlyThePipelinesEnv) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    env: {C: c, D: '${{ env.C }}-d', E: '${{ env.LOG }}-e'}\n"
+                 "    if: env.C == 'c' && env.LOG == 'info'\n"
+                 "    cwd: ${{ env.C }}\n    run: echo ${{ env.C }} ${{ env.D }} ${{ env.LOG }}\n"),
+      ElementsAre("10:25: tasks.test.env.D: env.C is not available in a task's env values, "
+                  "which read only the pipeline's env [hint: use the value directly, or read "
+                  "it in run as $C]",
+                  "11:9: tasks.test.if: env.C is not available in if, which reads only the "
+                  "pipeline's env [hint: move C to the pipeline's env, or test $C in run]"));
+  // Names the field cannot see are not suggested either.
+  EXPECT_THAT(TaskErrors("  test:\n    env: {LOGS: x}\n    if: ${{ env.LGO }}\n    run: x\n"),
+              ElementsAre("11:13: tasks.test.if: unknown env variable 'LGO' [hint: did you mean "
+                          "'LOG'?]"));
+  EXPECT_THAT(TaskErrors("  test:\n    env: {A: '${{ env.NOPE }}'}\n    run: x\n"),
+              ElementsAre("10:19: tasks.test.env.A: unknown env variable 'NOPE' [hint: declare "
+                          "it under the pipeline's 'env:']"));
+}
+
+// shell and matrix values are used as written: a ${{ }} there would reach
+// the shell or the instance's name unevaluated.
+TEST(ValidateExprs, ShellAndMatrixValuesAreNotTemplates) {
+  EXPECT_THAT(
+      Errors("defaults: {shell: '${{ inputs.sh }}'}\ntasks:\n  t:\n    shell: bash ${{ x }}\n"
+             "    matrix:\n      os: [linux, '${{ inputs.os }}']\n"
+             "      include: [{os: linux, cmd: {a: [\"echo ${{ matrix.os }}\"]}}]\n"
+             "      exclude: [{os: '${{ y }}'}]\n    run: echo ${{ matrix.os }}\n"),
+      ElementsAre("1:20: defaults.shell: ${{ }} is not evaluated in shell: the text is used as "
+                  "written [hint: write the shell's name or command line, e.g. bash]",
+                  "4:17: tasks.t.shell: ${{ }} is not evaluated in shell: the text is used as "
+                  "written [hint: write the shell's name or command line, e.g. bash]",
+                  "6:20: tasks.t.matrix.os[1]: ${{ }} is not evaluated in matrix values: the "
+                  "text is used as written [hint: list the values themselves]",
+                  "7:45: tasks.t.matrix.include[0].cmd.a[0]: ${{ }} is not evaluated in matrix "
+                  "values: the text is used as written [hint: list the values themselves]",
+                  "8:23: tasks.t.matrix.exclude[0].os: ${{ }} is not evaluated in matrix "
+                  "values: the text is used as written [hint: list the values themselves]"));
+}
+
+// A matrix with errors is reported once: its matrix.* references are not
+// reported as "has no matrix" on top.
+TEST(ValidateExprs, InvalidMatrixGivesNoFollowOnErrors) {
+  EXPECT_THAT(TaskErrors("  test:\n    matrix: {os: [linux, mac], exclude: [{arch: arm}]}\n"
+                         "    run: echo ${{ matrix.os }}\n"),
+              ElementsAre("10:43: tasks.test.matrix.exclude[0]: unknown axis 'arch'"));
+  EXPECT_THAT(TaskErrors("  test:\n    matrix: {os: []}\n    run: echo ${{ matrix.os }}\n"),
+              ElementsAre("10:18: tasks.test.matrix.os: expected a non-empty list of values, "
+                          "got an empty list"));
+  // Without a matrix key at all it still is an error.
+  EXPECT_THAT(TaskErrors("  test:\n    run: echo ${{ matrix.os }}\n"), ::testing::SizeIs(1));
+}
+
+// Each ${{ }} is parsed on its own: every bad one is reported, at its own
+// column, in text order with the names the good ones read.
+TEST(ValidateExprs, EveryExpressionOfATemplateIsChecked) {
+  EXPECT_THAT(
+      TaskErrors("  test:\n    run: echo ${{ contains('x') }} ${{ always(1) }} ${{ nope }}\n"),
+      ElementsAre("10:19: tasks.test.run: contains() takes 2 arguments, got 1",
+                  "10:40: tasks.test.run: always() takes no arguments, got 1",
+                  "10:57: tasks.test.run: unknown name 'nope' [hint: expressions can read "
+                  "inputs, env, matrix, needs and run]"));
+  // An unclosed ${{ takes the rest of the text: it is the last error.
+  EXPECT_THAT(TaskErrors("  test:\n    run: echo ${{ inputs.x }} ${{ 1 + }} ${{ inputs.y\n"),
+              ::testing::SizeIs(3));
+}
+
+// An escaped line break in a double-quoted scalar (`\` at the end of a
+// line) is not in the value, nor is the next line's indentation.
+TEST(ValidateExprs, ErrorAfterAnEscapedLineBreak) {
+  EXPECT_THAT(TaskErrors("  test:\n    run: \"echo a\\\n      b ${{ nope8 }}\"\n"),
+              ElementsAre("11:13: tasks.test.run: unknown name 'nope8' [hint: expressions can "
+                          "read inputs, env, matrix, needs and run]"));
 }
 
 TEST(ValidateExprs, ConditionForms) {

@@ -8,6 +8,22 @@
 namespace relay::spec::internal {
 namespace {
 
+constexpr const char* kMatrixValueHint = "list the values themselves";
+
+// Matrix values are used as written (the planner evaluates nothing), so a
+// ${{ }} in one, at any depth of an include value, is an error.
+void CheckValuesNotTemplates(const YamlNode& n, const std::string& path, Checker& c) {
+  if (n.IsScalar()) {
+    CheckNotTemplate(n, path, "matrix values", kMatrixValueHint, c);
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.items.size(); ++i)
+      CheckValuesNotTemplates(n.items[i], path + "[" + std::to_string(i) + "]", c);
+  } else if (n.IsMapping()) {
+    for (const auto& e : n.entries)
+      if (e.key.IsScalar()) CheckValuesNotTemplates(e.value, Child(path, e.key.text), c);
+  }
+}
+
 // Reads include/exclude: a list of mappings. Exclude entries may only name axes.
 bool ReadEntries(const YamlNode& n, const std::string& path, const std::vector<std::string>* axes,
                  std::vector<nlohmann::json>* out, Checker& c) {
@@ -41,10 +57,13 @@ bool ReadEntries(const YamlNode& n, const std::string& path, const std::vector<s
           c.Error(e.value, Child(p, e.key.text), "expected a value, got " + Describe(e.value));
           ok = false;
         }
+        CheckValuesNotTemplates(e.value, Child(p, e.key.text), c);
       } else if (!IsIdentifier(e.key.text, true)) {
         c.Error(e.key, p, "invalid matrix key '" + e.key.text + "'",
                 "use letters, digits, '_' and '-', starting with a letter or '_'");
         ok = false;
+      } else {
+        CheckValuesNotTemplates(e.value, Child(p, e.key.text), c);
       }
     }
     out->push_back(ToJson(item));
@@ -64,6 +83,7 @@ std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, 
   std::unordered_set<std::string_view> seen;
   const YamlNode* include = nullptr;
   const YamlNode* exclude = nullptr;
+  Mark exclude_key;
   for (const auto& e : n.entries) {
     if (!e.key.IsScalar() || !seen.insert(e.key.text).second) continue;
     if (e.key.text == "include") {
@@ -72,6 +92,7 @@ std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, 
     }
     if (e.key.text == "exclude") {
       exclude = &e.value;
+      exclude_key = e.key.mark;
       continue;
     }
     std::string p = Child(path, e.key.text);
@@ -98,6 +119,7 @@ std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, 
         ok = false;
         continue;
       }
+      CheckValuesNotTemplates(v, p + "[" + std::to_string(i) + "]", c);
       values.push_back(ToJson(v));
     }
     axis_names.push_back(e.key.text);
@@ -112,6 +134,16 @@ std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, 
     ok = false;
   }
   if (!ok) return std::nullopt;
+  // Only excludes can leave no combination (an include always adds or
+  // extends one). An upper bound that is not exact cannot tell.
+  if (exclude && m.include.empty()) {
+    MatrixSize size = CountMatrixInstances(m);
+    if (size.exact && size.count == 0)
+      c.Error(exclude_key,
+              Child(path, "exclude") + ": the matrix has no instances: exclude removes every " +
+                  "combination",
+              "leave at least one combination, or remove the task");
+  }
   return m;
 }
 

@@ -4,6 +4,7 @@
 #include <climits>
 #include <unordered_set>
 
+#include "base/strings.h"
 #include "spec/validate.h"
 
 namespace relay::spec::internal {
@@ -17,6 +18,15 @@ const std::vector<std::string> kRetryKeys = {"attempts", "backoff", "delay",    
 const std::vector<std::string> kBackoffs = {"fixed", "exponential"};
 const std::vector<std::string> kRetryOn = {"failure", "timeout", "lost"};
 const std::vector<std::string> kStepKeys = {"name", "run"};
+constexpr const char* kEmptyStepHint = "write the command to run, or remove the step";
+
+// A command of only whitespace would run nothing and "succeed".
+void CheckNotEmpty(const YamlNode& n, const std::string& path, std::string_view what,
+                   std::string hint, Checker& c) {
+  if (Trim(n.text).empty())
+    c.Error(n, path, "empty command: the " + std::string(what) + " would run nothing",
+            std::move(hint));
+}
 
 void ReadSteps(const YamlNode& n, const std::string& path, TaskSpec& t, int task, Build& b) {
   Checker& c = b.checker;
@@ -32,11 +42,14 @@ void ReadSteps(const YamlNode& n, const std::string& path, TaskSpec& t, int task
     const YamlNode& item = n.items[i];
     std::string p = path + "[" + std::to_string(i) + "]";
     if (item.IsScalar()) {
+      CheckNotEmpty(item, p, "step", kEmptyStepHint, c);
       t.steps.push_back({"", item.text, item.mark});
-      b.sites.push_back({&item, p, task, false});
+      b.sites.push_back({&item, p, task, SiteKind::kCommand});
       continue;
     }
-    if (!CheckMapping(item, p, kStepKeys, "a command or a mapping with 'run'", c)) continue;
+    if (!CheckMapping(item, p, kStepKeys, "a command or a mapping with 'run'", c,
+                      KeySection::kStep))
+      continue;
     Step step;
     step.mark = item.mark;
     if (const YamlNode* name = Find(item, "name")) {
@@ -44,13 +57,15 @@ void ReadSteps(const YamlNode& n, const std::string& path, TaskSpec& t, int task
     }
     const YamlNode* run = Find(item, "run");
     if (!run) {
-      c.Error(item, p, "missing 'run'");
+      // An Actions step (`uses:`) has had its hint: write the command in run.
+      if (!Find(item, "uses")) c.Error(item, p, "missing 'run'");
       continue;
     }
     if (auto v = ReadString(*run, Child(p, "run"), c)) {
+      CheckNotEmpty(*run, Child(p, "run"), "step", kEmptyStepHint, c);
       step.run = *v;
       step.mark = run->mark;
-      b.sites.push_back({run, Child(p, "run"), task, false});
+      b.sites.push_back({run, Child(p, "run"), task, SiteKind::kCommand});
     }
     t.steps.push_back(std::move(step));
   }
@@ -85,7 +100,7 @@ void ReadIf(const YamlNode& n, const std::string& path, TaskSpec& t, int task, B
   }
   // The stored form is filled in by CheckExpressions once parsed.
   t.if_expr = Located<std::string>{n.text, n.mark};
-  b.sites.push_back({&n, path, task, true});
+  b.sites.push_back({&n, path, task, SiteKind::kCondition});
 }
 
 }  // namespace
@@ -204,7 +219,9 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   if (!IsIdentifier(key.text, true))
     c.Error(key, "tasks", "invalid task name '" + key.text + "'",
             "use letters, digits, '_' and '-', starting with a letter or '_'");
-  if (!CheckMapping(value, path, kTaskKeys, "a mapping with 'run' or 'steps'", c)) return;
+  if (!CheckMapping(value, path, kTaskKeys, "a mapping with 'run' or 'steps'", c,
+                    KeySection::kTask))
+    return;
 
   const YamlNode* run = Find(value, "run");
   const YamlNode* steps = Find(value, "steps");
@@ -215,8 +232,10 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   }
   if (run) {
     if (auto v = ReadString(*run, Child(path, "run"), c)) {
+      CheckNotEmpty(*run, Child(path, "run"), "task", "write the command to run, e.g. run: make",
+                    c);
       t.steps.push_back({"", *v, run->mark});
-      b.sites.push_back({run, Child(path, "run"), index, false});
+      b.sites.push_back({run, Child(path, "run"), index, SiteKind::kCommand});
     }
   } else if (steps) {
     ReadSteps(*steps, Child(path, "steps"), t, index, b);
@@ -227,7 +246,10 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   for (const auto& e : value.entries) {
     if (e.key.IsScalar() && e.key.text == "matrix") {
       t.matrix = ReadMatrix(e.value, Child(path, "matrix"), c);
-      if (t.matrix) t.matrix->mark = e.key.mark;
+      if (t.matrix)
+        t.matrix->mark = e.key.mark;
+      else
+        b.bad_matrix.insert(index);
       break;
     }
   }
@@ -246,7 +268,7 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   if (const YamlNode* n = Find(value, "cwd")) {
     if (auto v = ReadString(*n, Child(path, "cwd"), c)) {
       t.cwd = *v;
-      b.sites.push_back({n, Child(path, "cwd"), index, false});
+      b.sites.push_back({n, Child(path, "cwd"), index, SiteKind::kCommand});
     }
   }
   if (const YamlNode* n = Find(value, "continue_on_error")) {
@@ -256,7 +278,7 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
     if (auto v = ReadString(*n, Child(path, "shell"), c)) {
       if (v->empty()) c.Error(*n, Child(path, "shell"), "must not be empty");
       t.shell = *v;
-      b.sites.push_back({n, Child(path, "shell"), index, false});
+      CheckNotTemplate(*n, Child(path, "shell"), "shell", kShellHint, c);
     }
   }
   if (const YamlNode* n = Find(value, "description"))

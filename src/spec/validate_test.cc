@@ -35,6 +35,14 @@ TEST(ValidateTop, NameAndDescriptionAreStrings) {
               ElementsAre("1:7: name: must not be empty"));
 }
 
+// Keys a GitHub Actions workflow has: the hint says what relay has instead.
+TEST(ValidateTop, ActionsKeysSayWhatRelayHasInstead) {
+  EXPECT_THAT(Errors("on: push\njobs:\n  a: {runs-on: x}\ntasks: {a: {run: x}}\n"),
+              ElementsAre("1:1: unknown key 'on' [hint: triggers are not supported by 'relay "
+                          "run' yet: it runs the pipeline when you start it; remove 'on']",
+                          "2:1: unknown key 'jobs' [hint: relay calls them 'tasks']"));
+}
+
 TEST(ValidateInputs, UnknownKeyAndType) {
   EXPECT_THAT(
       Errors("inputs:\n  env: {type: strng, defualt: x}\ntasks: {a: {run: x}}\n"),
@@ -104,6 +112,56 @@ TEST(ValidateDefaults, Rules) {
 TEST(ValidateTask, UnknownKeyGetsSuggestion) {
   EXPECT_THAT(Errors("tasks:\n  build:\n    run: make\n    neds: [x]\n"),
               ElementsAre("4:5: tasks.build: unknown key 'neds' [hint: did you mean 'needs'?]"));
+}
+
+TEST(ValidateTask, ActionsKeysSayWhatRelayHasInstead) {
+  EXPECT_THAT(
+      Errors("tasks:\n  a:\n    runs-on: ubuntu-latest\n    timeout-minutes: 30\n"
+             "    strategy: {matrix: {os: [x]}}\n    uses: actions/checkout@v4\n"
+             "    with: {fetch-depth: 0}\n    continue-on-error: true\n    max-parallel: 2\n"
+             "    working-directory: src\n    run: make\n  b:\n    timeout-minutes: soon\n"
+             "    steps:\n      - uses: actions/checkout@v4\n        with: {x: 1}\n"
+             "      - {run: make, working-directory: src}\n"),
+      ElementsAre(
+          "3:5: tasks.a: unknown key 'runs-on' [hint: relay runs every task on this machine; "
+          "remove it]",
+          "4:5: tasks.a: unknown key 'timeout-minutes' [hint: use 'timeout: 30m']",
+          "5:5: tasks.a: unknown key 'strategy' [hint: put 'matrix' (and 'max_parallel') "
+          "directly under the task]",
+          "6:5: tasks.a: unknown key 'uses' [hint: relay has no actions; write the command in "
+          "'run']",
+          "7:5: tasks.a: unknown key 'with' [hint: relay has no actions; write the command in "
+          "'run']",
+          "8:5: tasks.a: unknown key 'continue-on-error' [hint: did you mean "
+          "'continue_on_error'?]",
+          "9:5: tasks.a: unknown key 'max-parallel' [hint: did you mean 'max_parallel'?]",
+          "10:5: tasks.a: unknown key 'working-directory' [hint: relay calls it 'cwd']",
+          "13:5: tasks.b: unknown key 'timeout-minutes' [hint: use 'timeout: Nm']",
+          // An Actions step gets the hint instead of "missing 'run'".
+          "15:9: tasks.b.steps[0]: unknown key 'uses' [hint: relay has no actions; write the "
+          "command in 'run']",
+          "16:9: tasks.b.steps[0]: unknown key 'with' [hint: relay has no actions; write the "
+          "command in 'run']",
+          "17:21: tasks.b.steps[1]: unknown key 'working-directory' [hint: steps run in the "
+          "task's 'cwd'; set it on the task]"));
+}
+
+// A command of only whitespace would run nothing and succeed.
+TEST(ValidateTask, EmptyCommand) {
+  EXPECT_THAT(
+      Errors(
+          "tasks:\n  a: {run: ''}\n  b: {run: \"  \\t \"}\n  c: {steps: ['', echo hi]}\n"
+          "  d: {steps: [{name: x, run: ' '}]}\n  e:\n    run: |\n\n  f: {run: \"${{ '' }}\"}\n"),
+      ElementsAre("2:12: tasks.a.run: empty command: the task would run nothing [hint: write the "
+                  "command to run, e.g. run: make]",
+                  "3:12: tasks.b.run: empty command: the task would run nothing [hint: write the "
+                  "command to run, e.g. run: make]",
+                  "4:15: tasks.c.steps[0]: empty command: the step would run nothing [hint: "
+                  "write the command to run, or remove the step]",
+                  "5:30: tasks.d.steps[0].run: empty command: the step would run nothing [hint: "
+                  "write the command to run, or remove the step]",
+                  "7:10: tasks.e.run: empty command: the task would run nothing [hint: write the "
+                  "command to run, e.g. run: make]"));
 }
 
 TEST(ValidateTask, BadTaskName) {
@@ -218,6 +276,29 @@ TEST(ValidateMatrix, ExcludeSuggestsAxis) {
              "      exclude: [{shar: 1}]\n"),
       ElementsAre("6:18: tasks.t.matrix.exclude[0]: unknown axis 'shar' [hint: did you mean "
                   "'shard'?]"));
+}
+
+// A matrix of literal values that expands to nothing would make the task
+// silently disappear (and its dependants see it as succeeded).
+TEST(ValidateMatrix, ExcludingEveryCombinationIsAnError) {
+  const std::string error =
+      ": the matrix has no instances: exclude removes every combination [hint: leave at least "
+      "one combination, or remove the task]";
+  EXPECT_THAT(Errors("tasks:\n  a: { matrix: { os: [x], exclude: [{os: x}] }, run: echo a }\n"
+                     "  b: { needs: a, run: 'echo ${{ needs.a.result }}' }\n"),
+              ElementsAre("2:27: tasks.a.matrix.exclude" + error));
+  // Several partial entries together; values match loosely, as the planner
+  // matches them (1 is '1').
+  EXPECT_THAT(Errors("tasks:\n  t:\n    run: x\n    matrix:\n      os: [a, b]\n      v: [1, 2]\n"
+                     "      exclude: [{os: a}, {v: '1'}, {os: b, v: 2.0}]\n"),
+              ElementsAre("7:7: tasks.t.matrix.exclude" + error));
+  // An include brings a combination back; one combination left is enough.
+  EXPECT_THAT(Errors("tasks:\n  t:\n    run: x\n    matrix:\n      os: [a]\n"
+                     "      exclude: [{os: a}]\n      include: [{os: a}]\n"),
+              IsEmpty());
+  EXPECT_THAT(Errors("tasks:\n  t:\n    run: x\n    matrix:\n      os: [a, b]\n"
+                     "      exclude: [{os: a}]\n"),
+              IsEmpty());
 }
 
 std::string Axis(int n) {

@@ -577,12 +577,30 @@ bool ParseYaml(std::string_view text, YamlNode* root, YamlError* error) {
 
 namespace {
 
-// Maps a value offset to a source offset by walking a quoted scalar that sits
-// on one line; returns npos when the scalar spans lines.
+// In a double-quoted scalar, the offset just past an escaped line break at
+// `i` (`\` then a line break, then the next line's indentation: none of it
+// is in the value), or `i` when there is none.
+size_t SkipEscapedLineBreak(std::string_view src, size_t i) {
+  if (i + 1 >= src.size() || src[i] != '\\') return i;
+  size_t j = i + 1;
+  if (src[j] == '\r' && j + 1 < src.size() && src[j + 1] == '\n') ++j;
+  if (src[j] != '\n' && src[j] != '\r') return i;
+  ++j;
+  while (j < src.size() && (src[j] == ' ' || src[j] == '\t')) ++j;
+  return j;
+}
+
+// Maps a value offset to a source offset by walking a quoted scalar; returns
+// npos when the scalar spans lines other than by escaped line breaks (a
+// folded line break is not followed).
 size_t WalkQuoted(const YamlNode& node, size_t value_offset, std::string_view src) {
   size_t i = node.offset + 1, v = 0;
   bool single = node.style == YamlNode::Style::kSingleQuoted;
-  while (v < value_offset) {
+  while (true) {
+    // An escaped line break adds nothing to the value: the byte at
+    // value_offset is what follows it.
+    for (size_t next; !single && (next = SkipEscapedLineBreak(src, i)) != i;) i = next;
+    if (v >= value_offset) break;
     if (i >= src.size() || src[i] == '\n' || src[i] == '\r') return std::string_view::npos;
     if (single && src[i] == '\'' && i + 1 < src.size() && src[i + 1] == '\'') {
       i += 2;
@@ -638,8 +656,7 @@ Mark LocateInScalar(const YamlNode& node, size_t value_offset, std::string_view 
     case YamlNode::Style::kSingleQuoted:
     case YamlNode::Style::kDoubleQuoted: {
       size_t at = WalkQuoted(node, value_offset, source);
-      if (at != std::string_view::npos)
-        return {node.mark.line, node.mark.col + static_cast<int>(at - node.offset)};
+      if (at != std::string_view::npos) return AdvanceMark(node.mark, source, node.offset, at);
       break;
     }
     case YamlNode::Style::kLiteral:

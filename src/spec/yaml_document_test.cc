@@ -273,6 +273,19 @@ TEST(ParseYamlAsWritten, MultiLinePlainAndQuotedScalars) {
   EXPECT_EQ(At(LocateInScalar(r.entries[1].value, 8, src)), "7:3");   // "cont"
 }
 
+// `\` at the end of a line in double quotes: the line break and the next
+// line's indentation are not in the value.
+TEST(ParseYamlAsWritten, EscapedLineBreakInDoubleQuotes) {
+  const std::string src = "a: \"echo a\\\n      b ${{ x }}\"\nb: \"p\\\r\n  \\\n q\"\n";
+  YamlNode r = Parse(src);
+  ASSERT_EQ(r.entries[0].value.text, "echo ab ${{ x }}");
+  EXPECT_EQ(At(LocateInScalar(r.entries[0].value, 5, src)), "1:10");  // "a"
+  EXPECT_EQ(At(LocateInScalar(r.entries[0].value, 6, src)), "2:7");   // "b"
+  EXPECT_EQ(At(LocateInScalar(r.entries[0].value, 8, src)), "2:9");   // "${{"
+  ASSERT_EQ(r.entries[1].value.text, "pq");  // CRLF, and two escaped breaks in a row
+  EXPECT_EQ(At(LocateInScalar(r.entries[1].value, 1, src)), "5:2");
+}
+
 TEST(ParseYamlAsWritten, FlowCollectionsOverLinesWithComments) {
   YamlNode r = Parse(
       "# top\na: [1,   # one\n  2, # two\n  3]  # end\nb: {x: 1,\n   y: [a,\n b],}\nc: [x,\n]\n");
