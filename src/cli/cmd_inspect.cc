@@ -41,7 +41,9 @@ nlohmann::json TaskJson(const store::TaskRow& t) {
       {"ended_at",
        t.ended_at ? nlohmann::json(FormatTimestamp(t.ended_at)) : nlohmann::json(nullptr)},
       {"duration_ms", t.started_at && t.ended_at ? (t.ended_at - t.started_at) / 1000 : 0},
-      {"log", t.log_path},
+      // Logs are created on first output: a task that printed nothing has none.
+      {"log", t.log_path.empty() || !FileExists(t.log_path) ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(t.log_path)},
       {"outputs",
        nlohmann::json::parse(t.outputs_json.empty() ? "{}" : t.outputs_json, nullptr, false)},
       {"matrix",
@@ -188,18 +190,27 @@ int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& t
       if (task.empty() || t.name == task || t.task == task) chosen.push_back(t);
     if (chosen.empty()) return Fail(Status::NotFound("run " + *id + " has no task '" + task + "'"));
     if (!follow) {
+      Status failed;
       for (const auto& t : chosen) {
         if (chosen.size() > 1)
           std::printf("==> %s (%s, attempt %d) <==\n", t.name.c_str(),
                       std::string(state::Name(t.state)).c_str(), t.attempts);
-        auto text =
-            t.log_path.empty() ? Result<std::string>(Status::NotFound("")) : ReadFile(t.log_path);
-        if (text.ok())
-          std::fputs(text->c_str(), stdout);
-        else if (chosen.size() == 1)
+        // A task that printed nothing has no log file (logs are created on
+        // first output): say so, in the place its output would be.
+        if (t.log_path.empty() || !FileExists(t.log_path)) {
           std::printf("(no output)\n");
+          continue;
+        }
+        auto text = ReadFile(t.log_path);
+        if (text.ok()) {
+          std::fputs(text->c_str(), stdout);
+        } else {
+          std::fflush(stdout);
+          std::fprintf(stderr, "relay: %s\n", text.status().message().c_str());
+          if (failed.ok()) failed = text.status();
+        }
       }
-      return kExitOk;
+      return ExitCodeFor(failed);
     }
     // Follow: print what each log gains until the run is final.
     std::map<std::string, size_t> offsets;

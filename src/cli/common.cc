@@ -1,8 +1,14 @@
 #include "cli/common.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+
+#include "base/file_util.h"
 
 namespace relay::cli {
 
@@ -12,13 +18,54 @@ std::string StorePath(const GlobalOptions& g) {
   return ".relay/relay.db";
 }
 
+std::string StoreFile(const std::string& url) {
+  std::string path = url;
+  if (path.rfind("sqlite:", 0) == 0) {
+    path.erase(0, 7);
+    if (path.rfind("//", 0) == 0) path.erase(0, 2);  // sqlite:///abs, sqlite://rel
+  }
+  return path;
+}
+
 std::string LogDir(const GlobalOptions& g) {
-  std::string path = StorePath(g);
-  if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
+  std::string path = StoreFile(StorePath(g));
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
   return (std::filesystem::absolute(dir) / "logs").lexically_normal().string();
 }
+
+namespace {
+
+// Before SQLite creates a new store file, whose own error would only be
+// "unable to open database file": the nearest existing ancestor of its
+// directory must be a directory this user may write. Then creates the
+// missing directories. Errors name the store and say what is wrong.
+Status PrepareNewStore(const std::string& file) {
+  std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  std::filesystem::path existing = dir.empty() ? "." : dir;
+  struct stat st;
+  while (::stat(existing.c_str(), &st) != 0) {
+    int err = errno;
+    if ((err != ENOENT && err != ENOTDIR) || existing == ".")  // "." gone: cwd was removed
+      return Status::FromErrno("cannot create store " + file + ": " + existing.string(), err);
+    existing = existing.has_parent_path() ? existing.parent_path() : ".";
+  }
+  if (!S_ISDIR(st.st_mode))
+    return Status::Io("cannot create store " + file + ": " + existing.string() +
+                      " is not a directory");
+  // access() answers for this user; root may write anywhere.
+  if (::access(existing.c_str(), W_OK) != 0)
+    return Status::Io("cannot create store " + file + ": directory " + existing.string() +
+                      " is not writable");
+  if (!dir.empty()) {
+    Status made = MakeDirs(dir.string());
+    if (!made.ok())
+      return Status(made.code(), "cannot create store " + file + ": " + made.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool create) {
   store::OpenOptions options;
@@ -36,11 +83,20 @@ Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool 
   if (const char* kill = std::getenv("RELAY_TEST_KILL_AFTER_COMMIT"); kill && *kill)
     options.test_kill_after_commit = std::atoi(kill);
   std::string path = StorePath(g);
-  if (!create && path.find("://") == std::string::npos) {
-    std::string file = path.rfind("sqlite:", 0) == 0 ? path.substr(7) : path;
-    if (!std::filesystem::exists(file))
+  bool is_file = path.rfind("postgres://", 0) != 0 && path.rfind("postgresql://", 0) != 0;
+  std::string file = StoreFile(path);
+  if (is_file && !file.empty()) {
+    struct stat st;
+    if (::stat(file.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        return Status::Io("store " + file + " is a directory, not a store file (pass e.g. " +
+                          (std::filesystem::path(file) / "relay.db").string() + ")");
+    } else if (!create) {
       return Status::NotFound("no store at " + file +
                               " (run a pipeline first, or pass --store PATH)");
+    } else {
+      RELAY_RETURN_IF_ERROR(PrepareNewStore(file));
+    }
   }
   return store::OpenStore(path, options);
 }

@@ -2,7 +2,10 @@
 // function that runs it.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
+#include <vector>
 
+#include "base/edit_distance.h"
 #include "cli/cmd_inspect.h"
 #include "cli/cmd_run.h"
 #include "cli/commands.h"
@@ -38,6 +41,39 @@ int CmdGraph(const std::string& file, const std::string& format) {
   return kExitOk;
 }
 
+// `relay bogus` (or `relay ledger bogus`): CLI11 only says that a
+// subcommand is required. When the command that needs a subcommand got a word
+// it does not know instead, name the word, suggest the closest command and
+// list them all. Returns the exit status, or -1 when this is another error.
+int UnknownCommand(const CLI::App& app) {
+  const CLI::App* parent = &app;
+  std::string path = "relay";
+  while (true) {
+    auto chosen = parent->get_subcommands();
+    if (chosen.empty()) break;
+    parent = chosen.front();
+    path += " " + parent->get_name();
+  }
+  if (parent->get_require_subcommand_min() == 0) return -1;
+  std::string word;
+  for (const auto& arg : app.remaining(/*recurse=*/true)) {
+    if (!arg.empty() && arg[0] != '-') {
+      word = arg;
+      break;
+    }
+  }
+  if (word.empty()) return -1;
+  std::vector<std::string> names;
+  for (const CLI::App* sub : parent->get_subcommands({})) names.push_back(sub->get_name());
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "relay: unknown command '%s'%s\n", word.c_str(),
+               DidYouMean(word, names).c_str());
+  std::fprintf(stderr, "%s commands: %s (see %s --help)\n", path.c_str(), list.c_str(),
+               path.c_str());
+  return kExitUsage;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -47,7 +83,8 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "relay 0.1.0");
   GlobalOptions g;
-  app.add_option("--store", g.store, "Store location (default .relay/relay.db, or $RELAY_STORE)");
+  auto* store_opt = app.add_option(
+      "--store", g.store, "Store location (default .relay/relay.db, or $RELAY_STORE if not empty)");
   app.add_option("--output,-o", g.output, "Output format for listings")
       ->check(CLI::IsMember({"text", "json"}));
   app.fallthrough();
@@ -135,9 +172,14 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (int code = UnknownCommand(app); code >= 0) return code;
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+
+  // `--store ""` (an unset variable in a script) must not quietly mean the default.
+  if (store_opt->count() > 0 && g.store.empty())
+    return Fail(Status::Invalid("--store needs a path"));
 
   if (*validate) {
     int errors = 0;

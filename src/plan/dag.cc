@@ -66,6 +66,22 @@ void Reach(const std::vector<std::vector<int32_t>>& edges, const std::vector<int
   }
 }
 
+// "--only a --from e --until x,y": the options as the user gave them.
+std::string DescribeSelection(const Selection& s) {
+  std::string out;
+  auto add = [&](const char* flag, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    if (!out.empty()) out += ' ';
+    out += flag;
+    out += ' ';
+    for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + names[i];
+  };
+  add("--only", s.only);
+  add("--from", s.from);
+  add("--until", s.until);
+  return out;
+}
+
 }  // namespace
 
 Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
@@ -110,6 +126,9 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
       for (size_t t = 0; t < n; ++t) keep[t] = keep[t] && m[t];
     }
     selected = keep;
+    if (std::find(selected.begin(), selected.end(), true) == selected.end())
+      return Status::Invalid("nothing to run: " + DescribeSelection(selection) +
+                             " selects no task");
   }
 
   for (size_t t = 0; t < n; ++t) {
@@ -137,6 +156,9 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
       plan.instances.push_back({t, task.name, nlohmann::json::object()});
     } else {
       std::vector<Combination> combos = ExpandMatrix(*task.matrix);
+      if (combos.empty())
+        return Status::Invalid("matrix of task '" + task.name +
+                               "' has no instances: its exclude entries remove every combination");
       plan.instances.reserve(plan.instances.size() + combos.size());
       for (auto& c : combos) {
         std::string name = task.name + "[" + c.label + "]";

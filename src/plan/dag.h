@@ -51,7 +51,10 @@ struct Plan {
 };
 
 // REQUIRES: `pipeline` passed validation (acyclic, needs exist). Fails with
-// kInvalid when a selection names an unknown task.
+// kInvalid when a selection names an unknown task or selects no task ("nothing
+// to run: --from e --until a selects no task"), and when the matrix of a
+// selected task expands to no instance (every combination excluded): a task
+// is never left out of a run silently.
 Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
                        const Selection& selection);
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "expr/expr.h"
 #include "plan/export.h"
 #include "plan/inputs.h"
 #include "plan/matrix.h"
@@ -72,6 +73,41 @@ TEST(Plan, SelectionOnlyFromUntil) {
   EXPECT_EQ(bad.status().message(), "--only: unknown task 'bb' (did you mean 'b'?)");
 }
 
+TEST(Plan, ASelectionOfNoTaskIsAnErrorNamingTheOptions) {
+  auto p =
+      Load("tasks:\n  a: { run: x }\n  b: { needs: [a], run: x }\n  e: { needs: [b], run: x }\n");
+  auto none = BuildPlan(p, {}, Selection{{}, {"e"}, {"a"}});  // a is upstream of e
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Code::kInvalid);
+  EXPECT_EQ(none.status().message(), "nothing to run: --from e --until a selects no task");
+  auto only = BuildPlan(p, {}, Selection{{"a", "b"}, {"e"}, {}});
+  ASSERT_FALSE(only.ok());
+  EXPECT_EQ(only.status().message(), "nothing to run: --only a,b --from e selects no task");
+  auto one = BuildPlan(p, {}, Selection{{}, {"b"}, {"b"}});
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(Names(*one), (std::vector<std::string>{"b"}));
+}
+
+// Validation rejects a matrix whose excludes remove everything when it can
+// count exactly; the planner must not drop such a task silently either.
+TEST(Plan, AMatrixWithNoInstancesIsAnErrorNamingTheTask) {
+  auto p = Load("tasks:\n  a: { run: x }\n  b: { needs: [a], run: x }\n");
+  spec::Matrix m;
+  m.axes.push_back({"x", {1, 2}});
+  m.exclude.push_back({{"x", 1}});
+  m.exclude.push_back({{"x", 2}});
+  ASSERT_TRUE(ExpandMatrix(m).empty());
+  p.tasks[p.FindTask("b")].matrix = m;
+  auto plan = BuildPlan(p, {}, {});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), Code::kInvalid);
+  EXPECT_NE(plan.status().message().find("matrix of task 'b' has no instances"), std::string::npos)
+      << plan.status().message();
+  // Left out by the selection, it does not matter.
+  auto only_a = BuildPlan(p, {}, Selection{{"a"}, {}, {}});
+  ASSERT_TRUE(only_a.ok()) << only_a.status().message();
+}
+
 TEST(Plan, AHundredThousandInstancesExpand) {
   std::string a, b;
   for (int i = 0; i < 100; ++i) a += (i ? "," : "") + std::to_string(i);
@@ -108,6 +144,84 @@ tasks:
   EXPECT_NE(bad.status().message().find("missing required input 'name'"), std::string::npos);
   EXPECT_FALSE(ParseInputArg("novalue").ok());
   EXPECT_EQ(ParseInputArg("k=a=b")->second, "a=b");
+}
+
+TEST(Inputs, BooleansAreTrueOrFalseInAnyCase) {
+  auto p = Load("inputs:\n  flag: { type: boolean }\ntasks:\n  t: { run: x }\n");
+  for (const char* yes : {"true", "True", "TRUE", "tRuE"}) {
+    auto r = ResolveInputs(p, {{"flag", yes}});
+    ASSERT_TRUE(r.ok()) << yes << ": " << r.status().message();
+    EXPECT_EQ((*r)["flag"], true) << yes;
+  }
+  for (const char* no : {"false", "False", "FALSE"}) {
+    auto r = ResolveInputs(p, {{"flag", no}});
+    ASSERT_TRUE(r.ok()) << no << ": " << r.status().message();
+    EXPECT_EQ((*r)["flag"], false) << no;
+  }
+  // Like a `default:` in the file: yes/no/on/off/1/0 are not booleans.
+  for (const char* bad : {"yes", "no", "on", "off", "1", "0", "", " true", "true "}) {
+    auto r = ResolveInputs(p, {{"flag", bad}});
+    ASSERT_FALSE(r.ok()) << "'" << bad << "' was accepted";
+    EXPECT_EQ(r.status().code(), Code::kInvalid);
+    EXPECT_EQ(r.status().message(), "input 'flag': '" + std::string(bad) +
+                                        "' is not a boolean (use true or false) (type boolean)");
+  }
+}
+
+TEST(Inputs, NumbersAreWrittenAsInThePipelineFile) {
+  auto p = Load("inputs:\n  n: { type: number }\ntasks:\n  t: { run: x }\n");
+  auto value = [&](const std::string& text) -> nlohmann::json {
+    auto r = ResolveInputs(p, {{"n", text}});
+    EXPECT_TRUE(r.ok()) << "'" << text << "': " << r.status().message();
+    return r.ok() ? (*r)["n"] : nlohmann::json();
+  };
+  EXPECT_EQ(value("5"), 5);
+  EXPECT_EQ(value("-3"), -3);
+  EXPECT_EQ(value("+3"), 3);
+  EXPECT_EQ(value("1.5"), 1.5);
+  EXPECT_EQ(value(".5"), 0.5);
+  EXPECT_EQ(value("1e3"), 1000);
+  EXPECT_EQ(value("0x1f"), 31);
+  EXPECT_EQ(value("0o17"), 15);
+  EXPECT_EQ(value("9007199254740993"), int64_t{9007199254740993});
+  // Spaces on either side are refused alike, naming the input and the value.
+  for (const char* spaced : {" 5", "5 ", "\t5", " 5 "}) {
+    auto r = ResolveInputs(p, {{"n", spaced}});
+    ASSERT_FALSE(r.ok()) << "'" << spaced << "' was accepted";
+    EXPECT_EQ(r.status().message(), "input 'n': '" + std::string(spaced) +
+                                        "' is not a number: it has spaces around it (type number)");
+  }
+  for (const char* bad : {"", "x", "5x", "1e", "inf", "nan", ".inf", "1e400", "0x1p3", "0x", "-0x1",
+                          "0o8", "1_000"}) {
+    auto r = ResolveInputs(p, {{"n", bad}});
+    ASSERT_FALSE(r.ok()) << "'" << bad << "' was accepted";
+    EXPECT_EQ(r.status().message(),
+              "input 'n': '" + std::string(bad) + "' is not a number (type number)");
+  }
+}
+
+// Every value the file accepts as a number or boolean `default:` means the
+// same given with -i, and what the file refuses -i refuses too.
+TEST(Inputs, CommandLineAgreesWithFileDefaults) {
+  for (const char* text :
+       {"5", "-3", "1.5", ".5", "1e3", "0x1f", "0o17", "true", "False", "TRUE"}) {
+    bool boolean = std::string(text).find_first_of("tTfF") == 0;
+    std::string type = boolean ? "boolean" : "number";
+    auto p = Load("inputs:\n  v: { type: " + type + ", default: " + text +
+                  " }\ntasks:\n  t: { run: x }\n");
+    auto from_file = ResolveInputs(p, {});
+    auto from_cli = ResolveInputs(p, {{"v", text}});
+    ASSERT_TRUE(from_file.ok() && from_cli.ok()) << text;
+    EXPECT_EQ(expr::ToDisplayString((*from_file)["v"]), expr::ToDisplayString((*from_cli)["v"]))
+        << text;
+  }
+  for (const char* text : {"yes", "no", "on", "off"}) {
+    std::string yaml = std::string("inputs:\n  v: { type: boolean, default: ") + text +
+                       " }\ntasks:\n  t: { run: x }\n";
+    EXPECT_FALSE(spec::LoadPipelineText(yaml, "p.yaml").ok()) << text;
+    auto p = Load("inputs:\n  v: { type: boolean }\ntasks:\n  t: { run: x }\n");
+    EXPECT_FALSE(ResolveInputs(p, {{"v", text}}).ok()) << text;
+  }
 }
 
 TEST(Export, DotAndMermaidShowTaskEdges) {

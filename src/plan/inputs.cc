@@ -1,9 +1,11 @@
 #include "plan/inputs.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 #include "base/edit_distance.h"
 
@@ -24,21 +26,83 @@ std::string InputTypeName(spec::InputType t) {
   return "string";
 }
 
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// "true"/"false" in any ASCII case, nothing else: `yes`, `on`, `1` are not
+// booleans (a `default:` of a boolean input must be a YAML boolean too).
+std::optional<bool> ParseBool(const std::string& text) {
+  std::string lower = text;
+  for (char& c : lower)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (lower == "true") return true;
+  if (lower == "false") return false;
+  return std::nullopt;
+}
+
+// The numbers a pipeline file's `default:` accepts (YAML 1.2 core schema, as
+// src/spec reads plain scalars): decimal integers with an optional sign,
+// 0x… hexadecimal and 0o… octal integers, and decimal floats with an optional
+// fraction and exponent ("1.5", ".5", "1e3"). Finite values only; no spaces.
+std::optional<nlohmann::json> ParseNumber(const std::string& t) {
+  if (t.empty()) return std::nullopt;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'o')) {
+    int base = t[1] == 'x' ? 16 : 8;
+    for (size_t i = 2; i < t.size(); ++i) {
+      char c = t[i];
+      bool ok =
+          base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : c >= '0' && c <= '7';
+      if (!ok) return std::nullopt;
+    }
+    errno = 0;
+    long long v = std::strtoll(t.c_str() + 2, nullptr, base);
+    if (errno == ERANGE) return std::nullopt;
+    return nlohmann::json(static_cast<int64_t>(v));
+  }
+  size_t i = 0;
+  if (t[i] == '-' || t[i] == '+') ++i;
+  bool digit = false, integer = true;
+  while (i < t.size() && IsDigit(t[i])) ++i, digit = true;
+  if (i < t.size() && t[i] == '.') {
+    ++i, integer = false;
+    while (i < t.size() && IsDigit(t[i])) ++i, digit = true;
+  }
+  if (!digit) return std::nullopt;
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i, integer = false;
+    if (i < t.size() && (t[i] == '-' || t[i] == '+')) ++i;
+    size_t exp = i;
+    while (i < t.size() && IsDigit(t[i])) ++i;
+    if (i == exp) return std::nullopt;
+  }
+  if (i != t.size()) return std::nullopt;
+  if (integer) {
+    errno = 0;
+    long long v = std::strtoll(t.c_str(), nullptr, 10);
+    if (errno != ERANGE) return nlohmann::json(static_cast<int64_t>(v));
+  }
+  errno = 0;
+  double v = std::strtod(t.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  if (v == std::floor(v) && std::fabs(v) < 9e15) return nlohmann::json(static_cast<int64_t>(v));
+  return nlohmann::json(v);
+}
+
 // Converts the command-line text to the input's type, or explains why not.
 Result<nlohmann::json> Convert(const spec::InputSpec& in, const std::string& text) {
   switch (in.type) {
     case spec::InputType::kNumber: {
-      errno = 0;
-      char* end = nullptr;
-      double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-        return Status::Invalid("input '" + in.name + "': '" + text + "' is not a number");
-      if (v == std::floor(v) && std::fabs(v) < 9e15) return nlohmann::json(static_cast<int64_t>(v));
-      return nlohmann::json(v);
+      if (!text.empty() && (IsSpace(text.front()) || IsSpace(text.back())))
+        return Status::Invalid("input '" + in.name + "': '" + text +
+                               "' is not a number: it has spaces around it");
+      if (auto v = ParseNumber(text)) return *v;
+      return Status::Invalid("input '" + in.name + "': '" + text + "' is not a number");
     }
     case spec::InputType::kBoolean:
-      if (text == "true" || text == "yes" || text == "1") return nlohmann::json(true);
-      if (text == "false" || text == "no" || text == "0") return nlohmann::json(false);
+      if (auto b = ParseBool(text)) return nlohmann::json(*b);
       return Status::Invalid("input '" + in.name + "': '" + text +
                              "' is not a boolean (use true or false)");
     case spec::InputType::kString:
