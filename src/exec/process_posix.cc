@@ -4,8 +4,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdint>
+#include <vector>
 
 namespace relay::exec {
 namespace {
@@ -29,11 +33,24 @@ void ClosePair(int fds[2]) {
   ::close(fds[1]);
 }
 
-// The signals relay handles (SIGCHLD, SIGINT, SIGTERM), ignores (SIGPIPE) or
-// may have inherited as ignored (SIGQUIT, SIGHUP): a step starts with each at
-// its default. Every other disposition is already the default, and exec
-// resets handled ones anyway; only ignored ones would survive it.
+// The signals relay handles (SIGCHLD, SIGINT, SIGTERM) or ignores (SIGPIPE):
+// a step starts with each at its default, as with every signal relay itself
+// inherited as ignored (nohup's SIGHUP, a CI harness's real-time signals).
+// Exec resets handled signals anyway; only ignored ones would survive it.
 constexpr int kResetSignals[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP};
+
+// The kernel's own sigaction call: glibc's refuses the two real-time
+// signals it reserves, which a parent may still have left ignored. All
+// zeros is SIG_DFL with no flags in every architecture's layout; the
+// handler is the first field in all of them.
+struct KernelSigaction {
+  uintptr_t words[4] = {};
+};
+constexpr int kMaxSignal = 64;
+
+int RawSigaction(int sig, const KernelSigaction* act, KernelSigaction* old) {
+  return static_cast<int>(::syscall(SYS_rt_sigaction, sig, act, old, kMaxSignal / 8));
+}
 
 // What the child writes back through the memory it shares with the parent
 // until it execs (vfork): which step of starting failed, and its errno.
@@ -58,11 +75,10 @@ int MoveFd(int from, int to) {
 // Runs in the vforked child, on the parent's stack and with every signal
 // blocked: only system calls, no allocation, nothing that takes a lock.
 [[noreturn]] void ExecChild(const char* path, char* const argv[], char* const envp[],
-                            const char* cwd, int null_fd, int out_fd, int err_fd,
-                            ChildReport* report) {
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig : kResetSignals) ::sigaction(sig, &dfl, nullptr);
+                            const char* cwd, const std::vector<int>& reset, int null_fd, int out_fd,
+                            int err_fd, ChildReport* report) {
+  const KernelSigaction dfl;
+  for (int sig : reset) RawSigaction(sig, &dfl, nullptr);
   if (::setpgid(0, 0) != 0) Fail(report, SpawnStage::kExec);
   int in_fd = null_fd >= 0 ? null_fd : ::open("/dev/null", O_RDONLY);
   if (in_fd < 0 || MoveFd(in_fd, 0) != 0 || MoveFd(out_fd, 1) != 0 || MoveFd(err_fd, 2) != 0)
@@ -78,17 +94,28 @@ int MoveFd(int from, int to) {
 // Kept out of line so that nothing of the caller's frame is live in
 // registers across vfork, and the child never returns into it.
 [[gnu::noinline]] pid_t VforkExec(const char* path, char* const argv[], char* const envp[],
-                                  const char* cwd, int null_fd, int out_fd, int err_fd,
-                                  ChildReport* report) {
+                                  const char* cwd, const std::vector<int>& reset, int null_fd,
+                                  int out_fd, int err_fd, ChildReport* report) {
   pid_t pid = ::vfork();
-  if (pid == 0) ExecChild(path, argv, envp, cwd, null_fd, out_fd, err_fd, report);
+  if (pid == 0) ExecChild(path, argv, envp, cwd, reset, null_fd, out_fd, err_fd, report);
   return pid;
 }
 
 }  // namespace
 
 // /dev/null is opened once (close-on-exec); each child dup2s it to stdin.
-Spawner::Spawner() : null_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+Spawner::Spawner() : null_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
+  // Asked once here, so that the child only resets what needs it.
+  for (int sig = 1; sig <= kMaxSignal; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    bool listed = false;
+    for (int s : kResetSignals) listed = listed || s == sig;
+    KernelSigaction old;
+    bool ignored = RawSigaction(sig, nullptr, &old) == 0 &&
+                   old.words[0] == reinterpret_cast<uintptr_t>(SIG_IGN);
+    if (listed || ignored) reset_signals_.push_back(sig);
+  }
+}
 
 Spawner::~Spawner() {
   if (null_fd_ >= 0) ::close(null_fd_);
@@ -115,7 +142,7 @@ SpawnError Spawner::Spawn(const char* path, char* const argv[], char* const envp
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   ChildReport report;
-  pid_t pid = VforkExec(path, argv, envp, cwd, null_fd_, out[1], err[1], &report);
+  pid_t pid = VforkExec(path, argv, envp, cwd, reset_signals_, null_fd_, out[1], err[1], &report);
   int vfork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::close(out[1]);

@@ -1,6 +1,8 @@
 // Private to exec: starting one step as a process (vfork + execve).
 #pragma once
 
+#include <vector>
+
 namespace relay::exec {
 
 // A started step. Its pid is also its process-group id (each step leads a
@@ -37,7 +39,8 @@ class Spawner {
                    StepProcess* proc);
 
  private:
-  int null_fd_;  // /dev/null, for every step's stdin
+  int null_fd_;                     // /dev/null, for every step's stdin
+  std::vector<int> reset_signals_;  // set to SIG_DFL in each child
 };
 
 }  // namespace relay::exec

@@ -311,11 +311,18 @@ TEST_F(RunnerTest, StdinIsDevNull) {
 
 TEST_F(RunnerTest, StepsStartWithDefaultSignalsAndNothingBlocked) {
   // relay ignores SIGPIPE; a step must not inherit that (a `yes | head`
-  // would never end), nor any blocked signal.
+  // would never end), nor a signal relay's own parent left ignored (a CI
+  // harness ignoring real-time signals, nohup's SIGHUP), nor a blocked one.
   struct sigaction ignore = {};
-  struct sigaction old = {};
+  struct sigaction old_pipe = {};
+  struct sigaction old_rt = {};
+  struct sigaction old_hup = {};
   ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &old), 0);
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &old_pipe), 0);
+  ASSERT_EQ(sigaction(SIGRTMIN + 2, &ignore, &old_rt), 0);
+  ASSERT_EQ(sigaction(SIGHUP, &ignore, &old_hup), 0);
+  runner_.reset();  // one runner at a time; the new one sees the dispositions at start
+  runner_ = NewPosixRunner();
   sigset_t block;
   sigset_t old_mask;
   sigemptyset(&block);
@@ -324,7 +331,9 @@ TEST_F(RunnerTest, StepsStartWithDefaultSignalsAndNothingBlocked) {
   AttemptSpec spec = Spec({"grep -E '^Sig(Ign|Blk)' /proc/self/status"});
   EXPECT_TRUE(Run(spec).Succeeded());
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  sigaction(SIGPIPE, &old, nullptr);
+  sigaction(SIGPIPE, &old_pipe, nullptr);
+  sigaction(SIGRTMIN + 2, &old_rt, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
   EXPECT_THAT(Lines(spec),
               ElementsAre("out SigBlk:\t0000000000000000", "out SigIgn:\t0000000000000000"));
 }
