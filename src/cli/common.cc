@@ -18,17 +18,8 @@ std::string StorePath(const GlobalOptions& g) {
   return ".relay/relay.db";
 }
 
-std::string StoreFile(const std::string& url) {
-  std::string path = url;
-  if (path.rfind("sqlite:", 0) == 0) {
-    path.erase(0, 7);
-    if (path.rfind("//", 0) == 0) path.erase(0, 2);  // sqlite:///abs, sqlite://rel
-  }
-  return path;
-}
-
 std::string LogDir(const GlobalOptions& g) {
-  std::string path = StoreFile(StorePath(g));
+  std::string path = store::StoreFilePath(StorePath(g));
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
   return (std::filesystem::absolute(dir) / "logs").lexically_normal().string();
@@ -83,9 +74,8 @@ Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool 
   if (const char* kill = std::getenv("RELAY_TEST_KILL_AFTER_COMMIT"); kill && *kill)
     options.test_kill_after_commit = std::atoi(kill);
   std::string path = StorePath(g);
-  bool is_file = path.rfind("postgres://", 0) != 0 && path.rfind("postgresql://", 0) != 0;
-  std::string file = StoreFile(path);
-  if (is_file && !file.empty()) {
+  std::string file = store::StoreFilePath(path);
+  if (!file.empty()) {
     struct stat st;
     if (::stat(file.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode))

@@ -166,4 +166,8 @@ struct OpenOptions {
 // unreadable (kIo), disk full (kFull).
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const OpenOptions& options);
 
+// The file a store URL names ("sqlite:PATH", "sqlite://PATH" or a plain
+// PATH); "" for a server URL (postgres://…), which names no file.
+std::string StoreFilePath(const std::string& url);
+
 }  // namespace relay::store

@@ -49,6 +49,15 @@ int64_t QueryInt(const std::string& path, const char* sql) {
   return n;
 }
 
+// The single task "t" of run `run_id`, pending.
+TaskRow OneTask(const std::string& run_id) {
+  TaskRow t;
+  t.run_id = run_id;
+  t.name = "t";
+  t.task = "t";
+  return t;
+}
+
 RunRow NewRun(const std::string& id) {
   RunRow r;
   r.id = id;
@@ -271,10 +280,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
 
 TEST_F(SqliteStoreTest, FoldedTransitionsWriteTheRowOnce) {
   auto s = OpenOk();
-  TaskRow t;
-  t.run_id = "01A";
-  t.name = "t";
-  t.task = "t";
+  TaskRow t = OneTask("01A");
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
   ASSERT_TRUE(s->TEST_Exec("CREATE TABLE writes (n INTEGER); "
                            "CREATE TRIGGER count_writes AFTER UPDATE ON tasks "
@@ -300,10 +306,7 @@ TEST_F(SqliteStoreTest, FoldedTransitionsWriteTheRowOnce) {
 
 TEST_F(SqliteStoreTest, AMangledLastHashStopsTheChainInsteadOfExtendingIt) {
   auto s = OpenOk();
-  TaskRow t;
-  t.run_id = "01A";
-  t.name = "t";
-  t.task = "t";
+  TaskRow t = OneTask("01A");
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
   ASSERT_TRUE(s->TEST_Exec("UPDATE events SET hash = 'not hex' WHERE seq = 1").ok());
   t.state = state::TaskState::kQueued;
@@ -318,10 +321,7 @@ TEST_F(SqliteStoreTest, AMangledLastHashStopsTheChainInsteadOfExtendingIt) {
 
 TEST_F(SqliteStoreTest, AReadOnlyStoreReadsWhatTheWriterCommittedAndRefusesWrites) {
   auto writer = OpenOk();
-  TaskRow t;
-  t.run_id = "01A";
-  t.name = "t";
-  t.task = "t";
+  TaskRow t = OneTask("01A");
   ASSERT_TRUE(writer->CreateRun(NewRun("01A"), {t}, 5).ok());
   // The writer stays open, so the run is still in the -wal file only.
   OpenOptions ro;
