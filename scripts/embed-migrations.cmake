@@ -1,4 +1,5 @@
-# Turns src/store/migrations/NNNN_name.sql into a C++ table of (version, name, sql).
+# Turns src/store/migrations/NNNN_name.sql into a C++ table of (version, name, sql),
+# and src/store/schema.sql (the schema of a new store) into CurrentSchema().
 file(GLOB files ${DIR}/*.sql)
 list(SORT files)
 set(body "// Generated from src/store/migrations by scripts/embed-migrations.cmake.\n#include \"store/migrations.h\"\n\nnamespace relay::store {\n\nconst std::vector<Migration>& Migrations() {\n  static const std::vector<Migration> kMigrations = {\n")
@@ -9,6 +10,7 @@ foreach(f ${files})
   file(READ ${f} sql)
   set(body "${body}      {${version}, \"${name}\", R\"relaysql(${sql})relaysql\"},\n")
 endforeach()
-set(body "${body}  };\n  return kMigrations;\n}\n\n}  // namespace relay::store\n")
+file(READ ${DIR}/../schema.sql schema)
+set(body "${body}  };\n  return kMigrations;\n}\n\nconst char* CurrentSchema() {\n  return R\"relaysql(${schema})relaysql\";\n}\n\n}  // namespace relay::store\n")
 file(WRITE ${OUT}.tmp "${body}")
 file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -80,7 +80,7 @@ class Workload {
       for (TaskRow& t : tasks) {
         t.state = step.to;
         t.reason = step.cause;
-        b.transitions.push_back(TaskTransition{t, step.from, step.cause, "{}"});
+        b.transitions.push_back(TaskTransition{t, step.from, step.cause});
         if (static_cast<int>(b.transitions.size()) == batch_) {
           batches_.push_back(std::move(b));
           b = Batch();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "events/canonical_json.h"
 #include "events/sha256.h"
 
 namespace relay::events {
@@ -14,48 +15,66 @@ void AppendInt(std::string& out, int64_t v) {
   out.append(buf, end);
 }
 
-void AppendKey(std::string& out, std::string_view key) {
-  out += '"';
-  out += key;
-  out += "\":";
+std::string_view DataOrEmpty(const std::string& data) {
+  return data.empty() ? std::string_view("{}") : std::string_view(data);
 }
 
-void AppendStringField(std::string& out, std::string_view key, const std::string& value) {
-  AppendKey(out, key);
-  AppendJsonString(out, value);
-  out += ',';
-}
-
-void AppendCanonical(std::string& out, const Event& e) {
-  // Keys in byte order; docs/ledger-format.md lists them. Changing this
-  // function changes every hash: it is a file format, not an implementation.
+// Format 1 (read only): an object of the ten fields, keys in byte order.
+void AppendFormat1(std::string& out, const Event& e) {
+  auto field = [&out](std::string_view key, std::string_view value) {
+    out += '"';
+    out += key;
+    out += "\":";
+    AppendJsonString(out, value);
+    out += ',';
+  };
   out += '{';
-  AppendStringField(out, "cause", e.cause);
-  AppendKey(out, "data");
-  out += e.data.empty() ? std::string_view("{}") : std::string_view(e.data);
+  field("cause", e.cause);
+  out += "\"data\":";
+  out += DataOrEmpty(e.data);
   out += ',';
-  AppendStringField(out, "from", e.from);
-  AppendStringField(out, "kind", e.kind);
-  AppendStringField(out, "reason", e.reason);
-  AppendStringField(out, "run", e.run_id);
-  AppendKey(out, "seq");
+  field("from", e.from);
+  field("kind", e.kind);
+  field("reason", e.reason);
+  field("run", e.run_id);
+  out += "\"seq\":";
   AppendInt(out, e.seq);
   out += ',';
-  AppendStringField(out, "subject", e.subject);
-  AppendStringField(out, "to", e.to);
-  AppendKey(out, "ts");
+  field("subject", e.subject);
+  field("to", e.to);
+  out += "\"ts\":";
   AppendInt(out, e.ts);
   out += '}';
 }
 
-}  // namespace
-
-const std::string& GenesisHash() {
-  static const std::string kGenesis(64, '0');
-  return kGenesis;
+// Format 2: [seq,ts,kind,subject,from,to,cause,reason,data]. The run is not
+// repeated in every event: the chain's genesis is derived from it.
+void AppendFormat2(std::string& out, const Event& e) {
+  out += '[';
+  AppendInt(out, e.seq);
+  out += ',';
+  AppendInt(out, e.ts);
+  for (const std::string* s : {&e.kind, &e.subject, &e.from, &e.to, &e.cause, &e.reason}) {
+    out += ',';
+    AppendJsonString(out, *s);
+  }
+  out += ',';
+  out += DataOrEmpty(e.data);
+  out += ']';
 }
 
-void AppendJsonString(std::string& out, const std::string& s) {
+}  // namespace
+
+Sha256Digest GenesisDigest(int format, std::string_view run_id) {
+  if (format == 1) return Sha256Digest{};
+  return Sha256("relay-ledger-2 ", run_id);
+}
+
+std::string GenesisHash(int format, std::string_view run_id) {
+  return DigestToHex(GenesisDigest(format, run_id));
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   // Events are mostly plain ASCII: copy runs that need no escaping in one
   // append instead of growing the string a byte at a time.
@@ -99,10 +118,20 @@ void AppendJsonString(std::string& out, const std::string& s) {
   out += '"';
 }
 
+void AppendCanonicalBytes(std::string& out, const Event& e) {
+  // A file format, not an implementation detail: changing either function
+  // changes every hash. docs/ledger-format.md specifies both.
+  if (e.format == 1) {
+    AppendFormat1(out, e);
+  } else {
+    AppendFormat2(out, e);
+  }
+}
+
 std::string CanonicalBytes(const Event& e) {
   std::string out;
-  out.reserve(192 + e.reason.size() + e.data.size() + e.subject.size());
-  AppendCanonical(out, e);
+  out.reserve(128 + e.reason.size() + e.data.size() + e.subject.size());
+  AppendCanonicalBytes(out, e);
   return out;
 }
 
@@ -113,50 +142,80 @@ std::string ComputeHash(const std::string& prev_hash, const Event& e) {
 }
 
 Sha256Digest ComputeDigest(const Sha256Digest& prev, const Event& e) {
-  // The store hashes one event per transition; reusing the buffer keeps the
-  // commit path free of a large allocation per event.
   thread_local std::string canonical;
   canonical.clear();
-  AppendCanonical(canonical, e);
+  AppendCanonicalBytes(canonical, e);
   std::string_view prev_bytes(reinterpret_cast<const char*>(prev.data()), prev.size());
   return Sha256(prev_bytes, canonical);
 }
 
-DataBuilder& DataBuilder::Add(std::string key, const std::string& value) {
+bool DecodeCanonical(std::string_view bytes, Event* e) {
+  std::vector<std::string_view> items;
+  int64_t seq = 0, ts = 0;
+  std::string* texts[] = {&e->kind, &e->subject, &e->from, &e->to, &e->cause, &e->reason};
+  bool ok = canonical::SplitArray(bytes, &items) && items.size() == 9 &&
+            canonical::ReadInt(items[0], &seq) && canonical::ReadInt(items[1], &ts);
+  for (size_t i = 0; ok && i < 6; ++i) ok = canonical::ReadString(items[2 + i], texts[i]);
+  ok = ok && canonical::IsObject(items[8]);
+  if (!ok) {
+    e->malformed = "its stored bytes are not an event of ledger format 2";
+    return false;
+  }
+  e->seq = seq;
+  e->ts = ts;
+  e->data.assign(items[8]);
+  e->malformed.clear();
+  return true;
+}
+
+DataBuilder& DataBuilder::Add(std::string_view key, std::string_view value) {
   std::string encoded;
   AppendJsonString(encoded, value);
-  fields_.emplace_back(std::move(key), std::move(encoded));
-  return *this;
+  return AddJson(key, encoded);
 }
 
-DataBuilder& DataBuilder::Add(std::string key, int64_t value) {
+DataBuilder& DataBuilder::Add(std::string_view key, int64_t value) {
   std::string encoded;
   AppendInt(encoded, value);
-  fields_.emplace_back(std::move(key), std::move(encoded));
+  return AddJson(key, encoded);
+}
+
+DataBuilder& DataBuilder::Add(std::string_view key, bool value) {
+  return AddJson(key, value ? "true" : "false");
+}
+
+DataBuilder& DataBuilder::AddJson(std::string_view key, std::string_view json) {
+  // Few fields per event: an insertion into a sorted vector beats sorting at
+  // every Build and needs no de-duplication pass.
+  auto it = std::lower_bound(fields_.begin(), fields_.end(), key,
+                             [](const auto& f, std::string_view k) { return f.first < k; });
+  if (it != fields_.end() && it->first == key) {
+    it->second.assign(json);
+  } else {
+    fields_.emplace(it, std::string(key), std::string(json));
+  }
   return *this;
 }
 
-DataBuilder& DataBuilder::Add(std::string key, bool value) {
-  fields_.emplace_back(std::move(key), value ? "true" : "false");
+DataBuilder& DataBuilder::Merge(const DataBuilder& other) {
+  for (const auto& [key, value] : other.fields_) AddJson(key, value);
   return *this;
+}
+
+void DataBuilder::AppendTo(std::string& out) const {
+  out += '{';
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, fields_[i].first);
+    out += ':';
+    out += fields_[i].second;
+  }
+  out += '}';
 }
 
 std::string DataBuilder::Build() const {
-  // Stable sort, then keep the last of equal keys: a later Add overrides.
-  std::vector<const std::pair<std::string, std::string>*> sorted;
-  sorted.reserve(fields_.size());
-  for (const auto& f : fields_) sorted.push_back(&f);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto* a, const auto* b) { return a->first < b->first; });
-  std::string out = "{";
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    if (i + 1 < sorted.size() && sorted[i + 1]->first == sorted[i]->first) continue;
-    if (out.size() > 1) out += ',';
-    AppendJsonString(out, sorted[i]->first);
-    out += ':';
-    out += sorted[i]->second;
-  }
-  out += '}';
+  std::string out;
+  AppendTo(out);
   return out;
 }
 

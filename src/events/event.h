@@ -1,19 +1,30 @@
 // An event is the record of one state transition, chained per run:
 //
-//   hash = sha256( prev_hash (32 raw bytes) ‖ CanonicalBytes(event) )
+//   hash = sha256( previous hash (32 raw bytes) ‖ CanonicalBytes(event) )
 //
 // docs/ledger-format.md specifies CanonicalBytes precisely enough to verify
 // a ledger without relay. Field names and state/cause texts are stable.
+//
+// Two formats exist. Format 2 (every event written today) hashes a compact
+// JSON array and starts each run's chain from a genesis hash derived from
+// the run id. Format 1 (stores written before schema 5) hashed a JSON
+// object naming every field, from a genesis of 32 zero bytes; such events
+// are still read and verified, never written. A run's chain may switch
+// from 1 to 2 once (a run created by an older relay, resumed by this one).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
 #include "events/sha256.h"
 
 namespace relay::events {
+
+inline constexpr int kCurrentFormat = 2;
 
 struct Event {
   std::string run_id;
@@ -26,15 +37,24 @@ struct Event {
   std::string cause;      // stable cause text from the state table
   std::string reason;     // human explanation ("exit code 2", "needs 'build' failed")
   std::string data;       // canonical JSON object text with extra facts; "{}" when none
-  std::string prev_hash;  // 64 lowercase hex digits; all zeros for seq 1
+  std::string prev_hash;  // 64 lowercase hex digits: the previous event's hash, or the genesis
   std::string hash;       // 64 lowercase hex digits
+  int format = kCurrentFormat;
+  // Set by a reader when the stored bytes of this event could not be decoded
+  // (someone edited them): what is wrong. The other fields are then unreliable.
+  std::string malformed;
 };
 
-// 64 zeros: the prev_hash of a run's first event.
-const std::string& GenesisHash();
+// The prev_hash of a run's first event. Format 1: 64 zeros. Format 2:
+// sha256("relay-ledger-2 " ‖ run id), so no event can verify in another run.
+std::string GenesisHash(int format, std::string_view run_id);
+Sha256Digest GenesisDigest(int format, std::string_view run_id);
 
-// The exact bytes that are hashed (see docs/ledger-format.md).
+// The exact bytes that are hashed, in the event's format (see
+// docs/ledger-format.md).
 std::string CanonicalBytes(const Event& e);
+// Appends them to `out` (the store's hot path reuses one buffer).
+void AppendCanonicalBytes(std::string& out, const Event& e);
 
 // sha256(prev ‖ CanonicalBytes(e)) as lowercase hex, where prev is the 32
 // bytes `prev_hash` (64 hex digits) stands for. "" if prev_hash is not hex.
@@ -42,6 +62,11 @@ std::string ComputeHash(const std::string& prev_hash, const Event& e);
 
 // The same from the previous digest itself, for a writer that keeps it.
 Sha256Digest ComputeDigest(const Sha256Digest& prev, const Event& e);
+
+// Decodes one format-2 canonical event (the JSON array) into the fields of
+// *e (run_id, hashes and format are left alone). On bytes that are not such
+// an array, sets e->malformed and returns false.
+bool DecodeCanonical(std::string_view bytes, Event* e);
 
 struct VerifyResult {
   bool ok = true;
@@ -57,24 +82,38 @@ std::string ToJsonLine(const Event& e);
 
 // Builds the canonical JSON object for Event::data: keys sorted, no spaces,
 // integers only (no floats), strings escaped per docs/ledger-format.md.
+// Values may also be canonical JSON objects (AddJson), e.g. a task's outputs.
 class DataBuilder {
  public:
-  DataBuilder& Add(std::string key, const std::string& value);
-  DataBuilder& Add(std::string key, const char* value) {
-    return Add(std::move(key), std::string(value));
+  DataBuilder& Add(std::string_view key, std::string_view value);
+  DataBuilder& Add(std::string_view key, const std::string& value) {
+    return Add(key, std::string_view(value));
   }
-  DataBuilder& Add(std::string key, int64_t value);
-  DataBuilder& Add(std::string key, int value) {
-    return Add(std::move(key), static_cast<int64_t>(value));
+  DataBuilder& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
   }
-  DataBuilder& Add(std::string key, bool value);
+  DataBuilder& Add(std::string_view key, int64_t value);
+  DataBuilder& Add(std::string_view key, int value) {
+    return Add(key, static_cast<int64_t>(value));
+  }
+  DataBuilder& Add(std::string_view key, bool value);
+  // `json` must already be canonical JSON text (an object or array).
+  DataBuilder& AddJson(std::string_view key, std::string_view json);
+  // Adds every field of `other`; its values win over equal keys here.
+  DataBuilder& Merge(const DataBuilder& other);
+
+  bool empty() const { return fields_.empty(); }
+  void clear() { fields_.clear(); }
   std::string Build() const;  // "{}" when empty
+  // Appends the object to `out`.
+  void AppendTo(std::string& out) const;
 
  private:
+  // Kept sorted by key; a later Add of the same key replaces the value.
   std::vector<std::pair<std::string, std::string>> fields_;  // key, encoded value
 };
 
 // Appends s to out as a JSON string literal in the canonical escaping.
-void AppendJsonString(std::string& out, const std::string& s);
+void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace relay::events

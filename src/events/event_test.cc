@@ -13,10 +13,12 @@ namespace {
 
 constexpr char kRun[] = "01JD7Z8Q4M3X2V5T6R8N9P0K1A";
 
-// The worked example of docs/ledger-format.md: the doc and this test must
-// agree, and the hashes were cross-checked with Python's hashlib.
+// The worked example of format 1 in docs/ledger-format.md (read only since
+// schema 5): the doc and this test must agree, and the hashes were
+// cross-checked with Python's hashlib.
 Event ExampleCreated() {
   Event e;
+  e.format = 1;
   e.run_id = kRun;
   e.seq = 1;
   e.ts = 1732486509123456;
@@ -24,13 +26,14 @@ Event ExampleCreated() {
   e.to = "pending";
   e.cause = "created";
   e.data = DataBuilder().Add("tasks", 2).Add("pipeline", "ci").Build();
-  e.prev_hash = GenesisHash();
+  e.prev_hash = GenesisHash(1, kRun);
   e.hash = ComputeHash(e.prev_hash, e);
   return e;
 }
 
 Event ExampleFailed(const Event& prev) {
   Event e;
+  e.format = 1;
   e.run_id = kRun;
   e.seq = 2;
   e.ts = 1732486512000000;
@@ -64,6 +67,142 @@ std::vector<Event> Chain(int n) {
     out.push_back(e);
   }
   return out;
+}
+
+// The worked example of format 2 (what relay writes) in docs/ledger-format.md,
+// cross-checked with Python's hashlib.
+constexpr char kV2Genesis[] = "2eeee3b3015b555ff10a14abcb1b21997a2ce9f0af95b1776891eaa674b9e105";
+constexpr char kV2Bytes1[] =
+    R"([1,1732486509123456,"run","","","pending","created","",{"pipeline":"ci","tasks":2}])";
+constexpr char kV2Bytes2[] =
+    R"([2,1732486512000000,"task","test[shard=2]","running","failed","exit_nonzero",)"
+    R"("exit code 2 in \"make test\"",{"duration_us":1500000,"exit_code":2}])";
+constexpr char kV2Hash1[] = "541b079c46c035520bb7470febb6ad1a7f960e38faf0f926929342b041f6e2dc";
+constexpr char kV2Hash2[] = "04669e5fba680626c887a0ce92cae2c3b355710a02a86e5843ed1409a3d1139c";
+
+std::vector<Event> V2Example() {
+  Event e1;
+  e1.run_id = kRun;
+  e1.seq = 1;
+  e1.ts = 1732486509123456;
+  e1.kind = "run";
+  e1.to = "pending";
+  e1.cause = "created";
+  e1.data = DataBuilder().Add("tasks", 2).Add("pipeline", "ci").Build();
+  e1.prev_hash = GenesisHash(2, kRun);
+  e1.hash = ComputeHash(e1.prev_hash, e1);
+  Event e2;
+  e2.run_id = kRun;
+  e2.seq = 2;
+  e2.ts = 1732486512000000;
+  e2.kind = "task";
+  e2.subject = "test[shard=2]";
+  e2.from = "running";
+  e2.to = "failed";
+  e2.cause = "exit_nonzero";
+  e2.reason = "exit code 2 in \"make test\"";
+  e2.data = DataBuilder().Add("exit_code", 2).Add("duration_us", 1500000).Build();
+  e2.prev_hash = e1.hash;
+  e2.hash = ComputeHash(e2.prev_hash, e2);
+  return {e1, e2};
+}
+
+TEST(CanonicalBytesTest, Format2GoldenExample) {
+  EXPECT_EQ(GenesisHash(2, kRun), kV2Genesis);
+  EXPECT_EQ(GenesisHash(1, kRun), std::string(64, '0'));
+  std::vector<Event> c = V2Example();
+  EXPECT_EQ(CanonicalBytes(c[0]), kV2Bytes1);
+  EXPECT_EQ(CanonicalBytes(c[1]), kV2Bytes2);
+  EXPECT_EQ(c[0].hash, kV2Hash1);
+  EXPECT_EQ(c[1].hash, kV2Hash2);
+  VerifyResult r = VerifyChain(c);
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+TEST(CanonicalBytesTest, Format2DecodesToTheSameFields) {
+  for (const Event& want : V2Example()) {
+    Event got;
+    ASSERT_TRUE(DecodeCanonical(CanonicalBytes(want), &got)) << got.malformed;
+    EXPECT_EQ(got.seq, want.seq);
+    EXPECT_EQ(got.ts, want.ts);
+    EXPECT_EQ(got.kind, want.kind);
+    EXPECT_EQ(got.subject, want.subject);
+    EXPECT_EQ(got.from, want.from);
+    EXPECT_EQ(got.to, want.to);
+    EXPECT_EQ(got.cause, want.cause);
+    EXPECT_EQ(got.reason, want.reason);
+    EXPECT_EQ(got.data, want.data);
+    EXPECT_EQ(CanonicalBytes(got), CanonicalBytes(want));
+  }
+}
+
+TEST(CanonicalBytesTest, Format2KeepsAnyBytesOfAStep) {
+  // Outputs and reasons may hold what a process printed: control bytes and
+  // invalid UTF-8 must survive a round trip unchanged.
+  Event e = V2Example()[1];
+  e.reason = std::string("bad \xff") + " byte \x01" + " and \xc3\xa9" + " and a " + '\0' + " nul";
+  e.data = DataBuilder().AddJson("outputs", R"({"v":"\u0001\u00ff"})").Build();
+  Event got;
+  ASSERT_TRUE(DecodeCanonical(CanonicalBytes(e), &got)) << got.malformed;
+  EXPECT_EQ(got.reason, e.reason);
+  EXPECT_EQ(got.data, e.data);
+}
+
+TEST(CanonicalBytesTest, Format2RejectsWhatIsNotAnEvent) {
+  for (const char* bad : {"", "[]", "{}", "[1,2]", R"([1,2,"run","","","pending","created","",{})",
+                          R"([1,2,"run","","","pending","created","",{}] x)",
+                          R"(["1",2,"run","","","pending","created","",{}])",
+                          R"([1,2.5,"run","","","pending","created","",{}])",
+                          R"([1,2,"run","","","pending","created","",[]])",
+                          R"([1,2,run,"","","pending","created","",{}])"}) {
+    Event e;
+    EXPECT_FALSE(DecodeCanonical(bad, &e)) << bad;
+    EXPECT_FALSE(e.malformed.empty()) << bad;
+  }
+}
+
+TEST(VerifyChainTest, Format2DetectsEditsAndForeignGenesis) {
+  std::vector<Event> c = V2Example();
+  c[1].reason = "exit code 0";
+  VerifyResult r = VerifyChain(c);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 2);
+
+  // The same events cannot be passed off as another run's: the genesis is
+  // derived from the run id.
+  c = V2Example();
+  for (Event& e : c) e.run_id = "01OTHER";
+  c[0].prev_hash = GenesisHash(2, "01OTHER");
+  r = VerifyChain(c);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 1);
+
+  c = V2Example();
+  c[1].malformed = "its stored bytes are not an event of ledger format 2";
+  r = VerifyChain(c);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 2);
+  EXPECT_NE(r.message.find("stored bytes"), std::string::npos) << r.message;
+}
+
+TEST(VerifyChainTest, AChainMayMoveFromFormat1To2ButNotBack) {
+  std::vector<Event> c = Chain(3);  // format 1
+  Event next = V2Example()[1];
+  next.seq = 4;
+  next.prev_hash = c.back().hash;
+  next.hash = ComputeHash(next.prev_hash, next);
+  c.push_back(next);
+  VerifyResult r = VerifyChain(c);
+  EXPECT_TRUE(r.ok) << r.message;
+
+  Event back = c[1];
+  back.seq = 5;
+  back.prev_hash = c.back().hash;
+  back.hash = ComputeHash(back.prev_hash, back);
+  c.push_back(back);
+  r = VerifyChain(c);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 5);
 }
 
 TEST(Sha256Test, KnownVectors) {
@@ -133,6 +272,21 @@ TEST(DataBuilderTest, SortsKeysAndEncodesValues) {
   EXPECT_EQ(d, R"({"a":1,"b":-7,"m":true,"q\"":"x\ny","z":"last"})");
 }
 
+TEST(DataBuilderTest, EmbedsJsonAndMergesWithTheOtherWinning) {
+  DataBuilder a;
+  a.Add("x", 1).AddJson("out", R"({"k":"v"})");
+  DataBuilder b;
+  b.Add("x", 2).Add("a", "first");
+  a.Merge(b);
+  EXPECT_EQ(a.Build(), R"({"a":"first","out":{"k":"v"},"x":2})");
+  std::string out = "prefix";
+  a.AppendTo(out);
+  EXPECT_EQ(out, "prefix" + a.Build());
+  a.clear();
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(a.Build(), "{}");
+}
+
 TEST(DataBuilderTest, EmptyAndDuplicateKeys) {
   EXPECT_EQ(DataBuilder().Build(), "{}");
   EXPECT_EQ(DataBuilder().Add("k", 1).Add("k", "two").Build(), R"({"k":"two"})");
@@ -141,7 +295,7 @@ TEST(DataBuilderTest, EmptyAndDuplicateKeys) {
 TEST(ComputeHashTest, DependsOnPrevHashAndRejectsBadHex) {
   Event e = ExampleCreated();
   std::string other_prev = std::string(63, '0') + "1";
-  EXPECT_NE(ComputeHash(other_prev, e), ComputeHash(GenesisHash(), e));
+  EXPECT_NE(ComputeHash(other_prev, e), ComputeHash(GenesisHash(1, kRun), e));
   EXPECT_EQ(ComputeHash("not hex", e), "");
 }
 
@@ -242,7 +396,7 @@ TEST(ToJsonLineTest, FieldsInOrderWithDataAsObject) {
                   R"("from":"running","to":"failed","cause":"exit_nonzero",)"
                   R"("reason":"exit code 2 in \"make test\"","data":{"attempt":1,"exit_code":2},)"
                   R"("prev_hash":")") +
-          kExampleHash1 + R"(","hash":")" + kExampleHash2 + R"("})");
+          kExampleHash1 + R"(","hash":")" + kExampleHash2 + R"(","format":1})");
 }
 
 TEST(ToJsonLineTest, SurvivesInvalidUtf8AndNonJsonData) {
@@ -262,6 +416,8 @@ std::string SourceDir() {
 TEST(LedgerFormatDocTest, WorkedExampleMatchesTheCode) {
   Result<std::string> doc = ReadFile(SourceDir() + "/docs/ledger-format.md");
   ASSERT_TRUE(doc.ok()) << doc.status().message();
+  for (const char* text : {kV2Genesis, kV2Bytes1, kV2Bytes2, kV2Hash1, kV2Hash2})
+    EXPECT_NE(doc->find(text), std::string::npos) << "the doc lacks " << text;
   EXPECT_NE(doc->find(kExampleBytes2), std::string::npos) << "the doc's canonical bytes differ";
   EXPECT_NE(doc->find(kExampleHash1), std::string::npos);
   EXPECT_NE(doc->find(kExampleHash2), std::string::npos);

@@ -36,6 +36,10 @@ VerifyResult VerifyChain(const std::vector<Event>& events) {
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     const int64_t want_seq = static_cast<int64_t>(i) + 1;
+    if (!e.malformed.empty()) {
+      return Broken(e, want_seq,
+                    e.malformed + " \u2014 the event was changed after it was written");
+    }
     if (e.run_id != events[0].run_id) {
       return Broken(e, e.seq, "belongs to run " + e.run_id + ", not " + events[0].run_id);
     }
@@ -45,10 +49,18 @@ VerifyResult VerifyChain(const std::vector<Event>& events) {
       what += e.seq > want_seq ? " \u2014 events were deleted" : " \u2014 events were reordered";
       return Broken(e, want_seq, std::move(what));
     }
-    const std::string& want_prev = i == 0 ? GenesisHash() : events[i - 1].hash;
+    if (e.format != 1 && e.format != 2) {
+      return Broken(e, e.seq, "unknown ledger format " + std::to_string(e.format));
+    }
+    if (i > 0 && e.format < events[i - 1].format) {
+      return Broken(e, e.seq,
+                    "format " + std::to_string(e.format) + " after format " +
+                        std::to_string(events[i - 1].format) + " \u2014 events were inserted");
+    }
+    const std::string want_prev = i == 0 ? GenesisHash(e.format, e.run_id) : events[i - 1].hash;
     if (e.prev_hash != want_prev) {
       return Broken(e, e.seq,
-                    i == 0 ? "prev_hash is not the genesis hash (64 zeros) \u2014 the start of "
+                    i == 0 ? "prev_hash is not the genesis hash of the run \u2014 the start of "
                              "the ledger was changed"
                            : "prev_hash does not match the hash of event " +
                                  std::to_string(e.seq - 1) +

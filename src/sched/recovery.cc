@@ -183,8 +183,7 @@ void Scheduler::Impl::ApplyReuse() {
     m.row.exit_code = 0;
     std::string from_run = it->value("run", "");
     Transition(static_cast<int32_t>(i), TaskState::kSucceeded, tc::kReused,
-               "reused from run " + from_run,
-               events::DataBuilder().Add("from_run", from_run).Build());
+               "reused from run " + from_run, events::DataBuilder().Add("from_run", from_run));
   }
 }
 
@@ -272,6 +271,7 @@ Status Scheduler::Impl::Recover() {
     switch (m.row.state) {
       case TaskState::kClaimed:
         m.row.owner.clear();
+        m.row.lease_until = 0;
         Transition(index, TaskState::kQueued, tc::kReleased,
                    "released: " + dead + " stopped before starting it");
         ready_.push({plan_->tasks[task].critical_path, index});
@@ -283,8 +283,8 @@ Status Scheduler::Impl::Recover() {
         Transition(
             index, TaskState::kLost, tc::kOwnerDied,
             dead + " died while attempt " + std::to_string(m.row.attempts) + " was running",
-            events::DataBuilder().Add("attempt", m.row.attempts).Add("pgid", m.row.pgid).Build());
-        FailOrRetry(index, FailureKind::kLost, -1, tc::kOwnerDied, m.row.reason, "{}");
+            m.row.pgid ? events::DataBuilder().Add("pgid", m.row.pgid) : events::DataBuilder());
+        FailOrRetry(index, FailureKind::kLost, -1, tc::kOwnerDied, m.row.reason);
         break;
       }
       case TaskState::kRetryWait:

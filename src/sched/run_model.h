@@ -23,8 +23,7 @@
 
 namespace relay::sched {
 
-// How long a step runs before its pid and process group are stored on their
-// own. Until then they are written only with the step's next transition. If
+// How long a step runs before its pid and process group are stored. If
 // relay dies first, `relay resume` still finds the step's processes by the
 // RELAY_RUN_ID in their environment; the stored group adds those that
 // cleared their environment, which a one-second-old step has rarely done.
@@ -32,10 +31,9 @@ constexpr Micros kPidPersistDelay = kSecond;
 
 struct InstanceModel {
   store::TaskRow row;
-  int32_t unmet = 0;             // needed tasks not complete yet
-  int32_t last_transition = -1;  // index in the pending batch, -1 if none
-  bool pid_dirty = false;        // row changed without a transition
-  int32_t lost = 0;              // attempts that were lost (they do not use up retries)
+  int32_t unmet = 0;       // needed tasks not complete yet
+  bool pid_dirty = false;  // a process not yet stored
+  int32_t lost = 0;        // attempts that were lost (they do not use up retries)
 };
 
 struct TaskModel {
@@ -102,7 +100,7 @@ class Scheduler::Impl {
 
   // The loop (scheduler.cc).
   void Transition(int32_t index, state::TaskState to, std::string_view cause, std::string reason,
-                  std::string data = "{}");
+                  events::DataBuilder facts = {}, Micros ts = 0);
   void TransitionRun(state::RunState to, std::string_view cause, std::string reason);
   void MarkFinal(int32_t index);
   void CountFinal(int32_t index);
@@ -113,7 +111,7 @@ class Scheduler::Impl {
   void OnFinished(const exec::AttemptResult& r);
   // Retries per policy (→ retry_wait) or moves to the final failure state.
   void FailOrRetry(int32_t index, FailureKind kind, int exit_code, std::string_view final_cause,
-                   std::string reason, std::string data);
+                   std::string reason, events::DataBuilder facts = {});
   void FireTimers();
   void BeginCancel(std::string_view cause, std::string reason);
   void ForceCancel();

@@ -166,17 +166,18 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
   return RunState::kFailed;
 }
 
+// The event records what the row's new state needs (store/task_record.h);
+// `facts` adds what the row does not hold ("error", "from_run").
 void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view cause,
-                                 std::string reason, std::string data) {
+                                 std::string reason, events::DataBuilder facts, Micros ts) {
   InstanceModel& m = inst_[index];
   TaskState from = m.row.state;
   state::CheckTransition(state::TaskMachine(), from, to, cause);
   m.row.state = to;
   m.row.cause = std::string(cause);
   m.row.reason = std::move(reason);
-  m.last_transition = static_cast<int32_t>(batch_.transitions.size());
   batch_.transitions.emplace_back(
-      store::TaskTransition{m.row, from, std::string(cause), std::move(data)});
+      store::TaskTransition{m.row, from, std::string(cause), std::move(facts), ts});
 }
 
 void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::string reason) {
@@ -188,7 +189,7 @@ void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::st
     run_.ended_at = clock_->Now();
     run_.owner.clear();
   }
-  batch_.transitions.emplace_back(store::RunTransition{run_, from, std::string(cause), "{}"});
+  batch_.transitions.emplace_back(store::RunTransition{run_, from, std::string(cause)});
   if (!run_changed_from_) run_changed_from_ = from;
 }
 
@@ -281,11 +282,11 @@ void Scheduler::Impl::Start(int32_t index) {
   ++running_;
   ++tasks_[task].running;
   m.row.attempts += 1;
+  // In-process claims have no lease of their own: the run's heartbeat
+  // shows this relay is alive (a remote worker's claim carries one).
   m.row.owner = options_.owner;
-  m.row.lease_until = now + options_.lease;
-  // The owner is on the row; the event stays small (it is hashed and stored
-  // for every task).
-  Transition(index, TaskState::kClaimed, tc::kClaimed, "claimed");
+  m.row.lease_until = 0;
+  Transition(index, TaskState::kClaimed, tc::kClaimed, "");
   m.row.started_at = now;
   m.row.ended_at = 0;
   m.row.exit_code.reset();
@@ -294,9 +295,9 @@ void Scheduler::Impl::Start(int32_t index) {
   m.row.pgid = 0;
   auto attempt = BuildAttempt(index);
   m.row.log_path = attempt.ok() ? attempt->log_path : "";
-  Transition(
-      index, TaskState::kRunning, tc::kStarted, "attempt " + std::to_string(m.row.attempts),
-      events::DataBuilder().Add("attempt", m.row.attempts).Add("log", m.row.log_path).Build());
+  // At `now`: the fold of the ledger takes started_at from this event's time.
+  Transition(index, TaskState::kRunning, tc::kStarted, "attempt " + std::to_string(m.row.attempts),
+             {}, now);
   if (!attempt.ok()) {
     exec::AttemptResult r;
     r.token = static_cast<uint64_t>(index);
@@ -338,12 +339,8 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   m.row.owner.clear();
   m.row.lease_until = 0;
   Micros took = m.row.ended_at - m.row.started_at;
-  events::DataBuilder data;
-  data.Add("attempt", m.row.attempts).Add("exit_code", r.exit_code).Add("duration_us", took);
-  if (r.signal) data.Add("signal", r.signal);
   if (r.cancelled || (forced_ && !r.Succeeded())) {
-    Transition(index, TaskState::kCancelled, tc::kCancelled, "stopped: the run was cancelled",
-               data.Build());
+    Transition(index, TaskState::kCancelled, tc::kCancelled, "stopped: the run was cancelled");
     MarkFinal(index);
     return;
   }
@@ -366,30 +363,34 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
       // never reaches the store, `relay show`, or a dependant's command.
       m.row.outputs_json = ParseOutputs(text.ok() ? *text : "", spec.outputs).dump();
     }
-    Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took),
-               data.Build());
+    Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took));
     MarkFinal(index);
     return;
   }
   if (!r.spawn_error.empty()) {
-    data.Add("error", r.spawn_error);
-    FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, r.spawn_error, data.Build());
+    FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, r.spawn_error,
+                events::DataBuilder().Add("error", r.spawn_error));
   } else if (r.timed_out) {
     FailOrRetry(index, FailureKind::kTimeout, r.exit_code, tc::kTimeout,
-                TimeoutReason(tasks_[task].timeout, took, r.signal), data.Build());
+                TimeoutReason(tasks_[task].timeout, took, r.signal));
   } else if (r.signal) {
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSignaled,
-                "killed by signal " + std::to_string(r.signal), data.Build());
+                "killed by signal " + std::to_string(r.signal));
   } else {
     std::string what = "exit code " + std::to_string(r.exit_code);
-    if (r.failed_step > 0) what += " in step " + std::to_string(r.failed_step + 1);
-    FailOrRetry(index, FailureKind::kFailure, r.exit_code, tc::kExitNonzero, what, data.Build());
+    if (r.failed_step > 0) {
+      what += " in step " + std::to_string(r.failed_step + 1);
+      FailOrRetry(index, FailureKind::kFailure, r.exit_code, tc::kExitNonzero, what,
+                  events::DataBuilder().Add("step", r.failed_step + 1));
+    } else {
+      FailOrRetry(index, FailureKind::kFailure, r.exit_code, tc::kExitNonzero, what);
+    }
   }
 }
 
 void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code,
                                   std::string_view final_cause, std::string reason,
-                                  std::string data) {
+                                  events::DataBuilder facts) {
   InstanceModel& m = inst_[index];
   int32_t task = plan_->instances[index].task;
   const spec::RetrySpec& policy = tasks_[task].retry;
@@ -408,7 +409,7 @@ void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code
       why += "retry " + std::to_string(m.row.attempts - m.lost + 1) + " of " +
              std::to_string(policy.attempts) + " in " + FormatDuration(d.delay);
     }
-    Transition(index, TaskState::kRetryWait, tc::kRetry, std::move(why), std::move(data));
+    Transition(index, TaskState::kRetryWait, tc::kRetry, std::move(why), std::move(facts));
     timers_.push({m.row.due_at, index});
     return;
   }
@@ -419,7 +420,7 @@ void Scheduler::Impl::FailOrRetry(int32_t index, FailureKind kind, int exit_code
     MarkFinal(index);
     return;
   }
-  Transition(index, TaskState::kFailed, final_cause, std::move(reason), std::move(data));
+  Transition(index, TaskState::kFailed, final_cause, std::move(reason), std::move(facts));
   MarkFinal(index);
 }
 
@@ -492,25 +493,17 @@ Status Scheduler::Impl::Flush() {
   const bool pids_due = !dirty_rows_.empty() && now >= PidsDue();
   if (!batch_.transitions.empty() || pids_due) {
     batch_.now = now;
-    for (size_t k = 0; k < batch_.transitions.size(); ++k) {
-      auto* t = std::get_if<store::TaskTransition>(&batch_.transitions[k]);
-      if (!t) continue;
-      InstanceModel& m = inst_[t->row.index];
-      if (m.last_transition == static_cast<int32_t>(k)) {
-        t->row = m.row;
-        m.last_transition = -1;
-        m.pid_dirty = false;
-      }
-    }
-    // A pid rides along with a commit made anyway, or waits until its step
-    // has run for kPidPersistDelay: most steps end sooner, and their final
-    // transition stores it for free.
+    // A step's process is stored once it has run for kPidPersistDelay: most
+    // steps end sooner, and a finished step's process needs no killing.
     size_t kept = 0;
     for (int32_t index : dirty_rows_) {
       InstanceModel& m = inst_[index];
       if (!m.pid_dirty) continue;
-      if (pids_due || now >= m.row.started_at + kPidPersistDelay) {
-        batch_.updates.push_back(m.row);
+      if (m.row.state != TaskState::kRunning) {
+        m.pid_dirty = false;
+      } else if (now >= m.row.started_at + kPidPersistDelay) {
+        batch_.processes.push_back(
+            store::AttemptProcess{run_.id, index, m.row.attempts, m.row.pid, m.row.pgid});
         m.pid_dirty = false;
       } else {
         dirty_rows_[kept++] = index;
@@ -520,7 +513,7 @@ Status Scheduler::Impl::Flush() {
     Status st = store_->Commit(batch_);
     if (!st.ok()) {
       batch_.transitions.clear();
-      batch_.updates.clear();
+      batch_.processes.clear();
       run_changed_from_.reset();
       return st;
     }
@@ -536,7 +529,7 @@ Status Scheduler::Impl::Flush() {
       observer_->OnCommitted();
     }
     batch_.transitions.clear();
-    batch_.updates.clear();
+    batch_.processes.clear();
     run_changed_from_.reset();
     return Status::Ok();
   }
@@ -565,7 +558,8 @@ Micros Scheduler::Impl::PidsDue() const {
   Micros due = std::numeric_limits<Micros>::max();
   for (int32_t index : dirty_rows_) {
     const InstanceModel& m = inst_[index];
-    if (m.pid_dirty) due = std::min(due, m.row.started_at + kPidPersistDelay);
+    if (m.pid_dirty && m.row.state == TaskState::kRunning)
+      due = std::min(due, m.row.started_at + kPidPersistDelay);
   }
   return due;
 }

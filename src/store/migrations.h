@@ -15,4 +15,8 @@ struct Migration {
 // In ascending version order.
 const std::vector<Migration>& Migrations();
 
+// The schema the migrations build, as one script (src/store/schema.sql): a
+// new store is created from it directly.
+const char* CurrentSchema();
+
 }  // namespace relay::store

@@ -5,8 +5,10 @@
 // with its event (hash-chained per run). Commit() folds a whole Batch — for
 // example the success of one task and the start of its dependant — into a
 // single transaction, so the scheduler pays one commit per loop, not one per
-// transition. Rows carry owner ids and leases so remote workers can claim
-// queued work and a dead owner's work can be detected.
+// transition. A task's row is what its events record (store/task_record.h):
+// the ledger is the state, not a log beside it. Claims carry owner ids and
+// leases so remote workers can claim queued work and a dead owner's work can
+// be detected.
 #pragma once
 
 #include <cstdint>
@@ -67,29 +69,50 @@ struct TaskRow {
   int pgid = 0;
 };
 
+// A transition's event is written at `ts` (0: the batch's `now`). `data`
+// holds facts beyond the row ("error", "from_run"); the store adds the row
+// fields that the transition records (store/task_record.h).
 struct RunTransition {
   RunRow row;  // the row after the transition (row.state is the new state)
   state::RunState from;
   std::string cause;
-  std::string data;  // canonical JSON (events::DataBuilder), "{}" if none
+  events::DataBuilder data;
+  Micros ts = 0;
 };
 
+// For a task, the store keeps what the ledger records and nothing else:
+// GetTasks returns the rows as rebuilt from the recorded events (plus the
+// processes below), so a field a transition does not record keeps its
+// earlier value whatever `row` says. store/task_record.h lists, per
+// transition, the fields that are recorded.
 struct TaskTransition {
   TaskRow row;  // the row after the transition (row.state is the new state)
   state::TaskState from;
   std::string cause;
-  std::string data;
+  events::DataBuilder data;
+  Micros ts = 0;
+};
+
+// The process group of a running attempt: not a state change, so not an
+// event, but what `relay resume` kills if the relay that started it died.
+// GetTasks shows it on the task's row while `attempt` is the row's attempt.
+struct AttemptProcess {
+  std::string run_id;
+  int32_t index = 0;
+  int32_t attempt = 0;
+  int pid = 0;
+  int pgid = 0;
 };
 
 // Everything one scheduler loop wants to make durable, committed atomically.
 struct Batch {
   Micros now = 0;  // event timestamp
-  // In order; each becomes one event. Several transitions of the same row are
-  // allowed (queued → claimed → running); the row is written once.
+  // In order; each becomes one event. Several transitions of the same task
+  // are allowed (queued → claimed → running) if each starts where the
+  // previous one ended.
   std::vector<std::variant<RunTransition, TaskTransition>> transitions;
-  // Row changes that are not state changes (e.g. the pid after a spawn).
-  std::vector<TaskRow> updates;
-  bool empty() const { return transitions.empty() && updates.empty(); }
+  std::vector<AttemptProcess> processes;
+  bool empty() const { return transitions.empty() && processes.empty(); }
 };
 
 enum class Durability {
@@ -102,13 +125,15 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Inserts the run (state pending), its task instances (as given, normally
-  // pending) and the run's first event ("created"), in one transaction.
+  // Inserts the run (state pending), its task instances (pending; only
+  // their run_id, index, name, task and matrix_json are read) and the run's
+  // first event ("created"), in one transaction.
   virtual Status CreateRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) = 0;
 
   // Applies a batch in one transaction. Each transition must be in its state
-  // table (checked) and its `from` must be the stored state; otherwise the
-  // whole batch is rolled back and kConflict returned.
+  // table (else kInternal) and its `from` must be the stored state (else
+  // kConflict); a task or run that does not exist is kNotFound. On any
+  // error nothing of the batch is written.
   virtual Status Commit(const Batch& batch) = 0;
 
   virtual Result<RunRow> GetRun(const std::string& id) = 0;
@@ -130,8 +155,9 @@ class Store {
   // (compare-and-set); kConflict otherwise. Also sets heartbeat_at = now.
   virtual Status TakeOwnership(const std::string& run_id, const std::string& expected_owner,
                                const std::string& new_owner, Micros now) = 0;
-  // Records that `owner` is alive: the run's heartbeat and the leases of
-  // the tasks it has claimed are extended to lease_until.
+  // Records that `owner` is alive: the run's heartbeat (if it owns the run)
+  // and the leases of the tasks it claimed with a lease are extended to
+  // lease_until. kConflict if it owns neither.
   virtual Status Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
                            Micros lease_until) = 0;
 

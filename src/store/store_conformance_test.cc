@@ -97,12 +97,12 @@ std::vector<TaskRow> MakeTasks(const std::string& run_id, int n) {
 TaskTransition Move(TaskRow row, TaskState from, TaskState to, std::string_view cause) {
   row.state = to;
   row.reason = std::string(state::Name(from)) + " to " + std::string(state::Name(to));
-  return TaskTransition{row, from, std::string(cause), ""};
+  return TaskTransition{row, from, std::string(cause)};
 }
 
 RunTransition MoveRun(RunRow row, RunState from, RunState to, std::string_view cause) {
   row.state = to;
-  return RunTransition{row, from, std::string(cause), ""};
+  return RunTransition{row, from, std::string(cause)};
 }
 
 class StoreConformance : public ::testing::TestWithParam<FactoryMaker> {
@@ -181,7 +181,8 @@ TEST_P(StoreConformance, CreateRunWritesRunTasksAndFirstEvent) {
   EXPECT_EQ(ev[0].to, "pending");
   EXPECT_EQ(ev[0].cause, "created");
   EXPECT_EQ(ev[0].ts, kT0 + 5);
-  EXPECT_EQ(ev[0].prev_hash, events::GenesisHash());
+  EXPECT_EQ(ev[0].format, events::kCurrentFormat);
+  EXPECT_EQ(ev[0].prev_hash, events::GenesisHash(events::kCurrentFormat, "01AAAA"));
   EXPECT_NE(ev[0].data.find(R"("tasks":3)"), std::string::npos) << ev[0].data;
   EXPECT_TRUE(events::VerifyChain(ev).ok);
 }
@@ -246,7 +247,7 @@ TEST_P(StoreConformance, AmbiguousPrefixListsAtMostFiveCandidates) {
   EXPECT_EQ(amb.status().message().find("01K5"), std::string::npos) << amb.status().message();
 }
 
-TEST_P(StoreConformance, CommitFoldsRowWritesButRecordsEveryEvent) {
+TEST_P(StoreConformance, CommitRecordsEveryEventAndRowsFollowFromThem) {
   RunRow run = Create("01R", 2);
   TaskRow t = (*store_->GetTasks("01R"))[1];
   Batch b;
@@ -259,10 +260,10 @@ TEST_P(StoreConformance, CommitFoldsRowWritesButRecordsEveryEvent) {
   t.owner = "me";
   b.transitions.push_back(Move(t, TaskState::kQueued, TaskState::kClaimed, "claimed"));
   t.attempts = 1;
-  t.pid = 4242;
   t.log_path = "/logs/t1.1.log";
   TaskTransition start = Move(t, TaskState::kClaimed, TaskState::kRunning, "started");
-  start.data = events::DataBuilder().Add("attempt", 1).Build();
+  start.data.Add("note", "a fact beside the row");
+  start.ts = kT0 + kSecond - 3;
   b.transitions.push_back(start);
   ASSERT_TRUE(store_->Commit(b).ok());
 
@@ -270,8 +271,9 @@ TEST_P(StoreConformance, CommitFoldsRowWritesButRecordsEveryEvent) {
   EXPECT_EQ(tasks[0].state, TaskState::kPending);
   EXPECT_EQ(tasks[1].state, TaskState::kRunning);
   EXPECT_EQ(tasks[1].cause, "started");
+  EXPECT_EQ(tasks[1].reason, "claimed to running");
   EXPECT_EQ(tasks[1].attempts, 1);
-  EXPECT_EQ(tasks[1].pid, 4242);
+  EXPECT_EQ(tasks[1].started_at, kT0 + kSecond - 3);
   EXPECT_EQ(tasks[1].log_path, "/logs/t1.1.log");
   EXPECT_EQ(tasks[1].owner, "me");
   RunRow r = *store_->GetRun("01R");
@@ -286,13 +288,112 @@ TEST_P(StoreConformance, CommitFoldsRowWritesButRecordsEveryEvent) {
   EXPECT_EQ(ev[1].subject, "t1");
   EXPECT_EQ(ev[1].from, "pending");
   EXPECT_EQ(ev[1].to, "queued");
-  EXPECT_EQ(ev[2].cause, "claimed");
-  EXPECT_EQ(ev[3].to, "running");
-  EXPECT_EQ(ev[3].data, R"({"attempt":1})");
   EXPECT_EQ(ev[1].data, "{}");
+  EXPECT_EQ(ev[2].cause, "claimed");
+  EXPECT_EQ(ev[2].data, R"({"owner":"me"})");
+  EXPECT_EQ(ev[3].to, "running");
+  EXPECT_EQ(ev[3].data, R"({"attempt":1,"log":"/logs/t1.1.log","note":"a fact beside the row"})");
   EXPECT_EQ(ev[3].seq, 5);
-  EXPECT_EQ(ev[3].ts, kT0 + kSecond);
+  EXPECT_EQ(ev[3].ts, kT0 + kSecond - 3);
+  EXPECT_EQ(ev[2].ts, kT0 + kSecond);
   EXPECT_TRUE(events::VerifyChain(*store_->GetEvents("01R", 0)).ok);
+}
+
+// Every field a transition records comes back from GetTasks as it was given,
+// through a retry, a failure with a signal, a back-off and a success with
+// outputs; fields that are not recorded keep their value.
+TEST_P(StoreConformance, RowsRebuildEveryRecordedField) {
+  RunRow run = Create("01R", 2);
+  StartAndQueue(run);
+  TaskRow t = (*store_->GetTasks("01R"))[0];
+  auto commit = [&](TaskRow& row, TaskState to, std::string_view cause, Micros ts) {
+    Batch b;
+    b.now = ts;
+    TaskState from = row.state;
+    row.state = to;
+    row.cause = std::string(cause);
+    row.reason = std::string(cause) + " because";
+    b.transitions.push_back(TaskTransition{row, from, std::string(cause)});
+    Status s = store_->Commit(b);
+    EXPECT_TRUE(s.ok()) << s.message();
+    TaskRow got = (*store_->GetTasks("01R"))[0];
+    EXPECT_EQ(got.state, row.state) << cause;
+    EXPECT_EQ(got.cause, row.cause) << cause;
+    EXPECT_EQ(got.reason, row.reason) << cause;
+    EXPECT_EQ(got.attempts, row.attempts) << cause;
+    EXPECT_EQ(got.exit_code, row.exit_code) << cause;
+    EXPECT_EQ(got.signal, row.signal) << cause;
+    EXPECT_EQ(got.due_at, row.due_at) << cause;
+    EXPECT_EQ(got.owner, row.owner) << cause;
+    EXPECT_EQ(got.lease_until, row.lease_until) << cause;
+    EXPECT_EQ(got.started_at, row.started_at) << cause;
+    EXPECT_EQ(got.ended_at, row.ended_at) << cause;
+    EXPECT_EQ(got.log_path, row.log_path) << cause;
+    EXPECT_EQ(got.outputs_json, row.outputs_json) << cause;
+  };
+  t.owner = "worker-1";
+  t.lease_until = kT0 + 60 * kSecond;
+  commit(t, TaskState::kClaimed, "claimed", kT0 + 10);
+  t.attempts = 1;
+  t.log_path = "/logs/a.1.log";
+  t.started_at = kT0 + 20;
+  commit(t, TaskState::kRunning, "started", kT0 + 20);
+  t.ended_at = kT0 + 1020;
+  t.exit_code = -1;
+  t.signal = 9;
+  t.owner.clear();
+  t.lease_until = 0;
+  t.due_at = kT0 + 5000;
+  commit(t, TaskState::kRetryWait, "retry", kT0 + 1030);
+  t.due_at = 0;
+  commit(t, TaskState::kQueued, "backoff_elapsed", kT0 + 5000);
+  t.owner = "worker-2";
+  commit(t, TaskState::kClaimed, "claimed", kT0 + 5001);
+  t.attempts = 2;
+  t.log_path = "/logs/a.2.log";
+  t.started_at = kT0 + 5002;
+  t.ended_at = 0;
+  t.exit_code.reset();
+  t.signal = 0;
+  commit(t, TaskState::kRunning, "started", kT0 + 5002);
+  t.ended_at = kT0 + 7002;
+  t.exit_code = 0;
+  t.owner.clear();
+  t.outputs_json = R"({"version":"1.2.3","weird":""})";
+  commit(t, TaskState::kSucceeded, "exit_zero", kT0 + 7003);
+
+  // A result reused by a rerun records where its log is and its exit code.
+  TaskRow u = (*store_->GetTasks("01R"))[1];
+  Batch b;
+  b.now = kT0;
+  u.state = TaskState::kSucceeded;
+  u.exit_code = 0;
+  u.log_path = "/old/run/log";
+  u.outputs_json = R"({"k":"v"})";
+  b.transitions.push_back(TaskTransition{u, TaskState::kQueued, "reused"});
+  // Queued → succeeded is not in the table; reuse starts from pending.
+  EXPECT_EQ(store_->Commit(b).code(), Code::kInternal);
+}
+
+TEST_P(StoreConformance, AReusedResultKeepsItsLogExitCodeAndOutputs) {
+  Create("01R", 1);
+  TaskRow u = (*store_->GetTasks("01R"))[0];
+  Batch b;
+  u.state = TaskState::kSucceeded;
+  u.exit_code = 0;
+  u.log_path = "/old/run/log";
+  u.outputs_json = R"({"k":"v"})";
+  TaskTransition reuse{u, TaskState::kPending, "reused"};
+  reuse.data.Add("from_run", "01OLD");
+  b.transitions.push_back(reuse);
+  ASSERT_TRUE(store_->Commit(b).ok());
+  TaskRow got = (*store_->GetTasks("01R"))[0];
+  EXPECT_EQ(got.state, TaskState::kSucceeded);
+  EXPECT_EQ(got.exit_code, 0);
+  EXPECT_EQ(got.log_path, "/old/run/log");
+  EXPECT_EQ(got.outputs_json, R"({"k":"v"})");
+  EXPECT_EQ(store_->GetEvents("01R", 1)->at(0).data,
+            R"({"exit_code":0,"from_run":"01OLD","log":"/old/run/log","outputs":{"k":"v"}})");
 }
 
 TEST_P(StoreConformance, StaleFromStateRollsBackTheWholeBatch) {
@@ -367,25 +468,47 @@ TEST_P(StoreConformance, CommitToAMissingRunWritesNothing) {
   EXPECT_EQ(EventCount("01R"), 1u);
 }
 
-TEST_P(StoreConformance, UpdatesChangeRowsWithoutEvents) {
-  Create("01R", 1);
+TEST_P(StoreConformance, ProcessesAreRecordedWithoutEventsForTheirAttempt) {
+  RunRow run = Create("01R", 1);
+  StartAndQueue(run);
   TaskRow t = (*store_->GetTasks("01R"))[0];
-  t.pid = 77;
-  t.pgid = 77;
-  t.log_path = "/l";
-  t.state = TaskState::kSucceeded;  // ignored: updates never change the state
+  Batch start;
+  start.transitions.push_back(Move(t, TaskState::kQueued, TaskState::kClaimed, "claimed"));
+  t.state = TaskState::kClaimed;
+  t.attempts = 1;
+  start.transitions.push_back(Move(t, TaskState::kClaimed, TaskState::kRunning, "started"));
+  ASSERT_TRUE(store_->Commit(start).ok());
+  const size_t events = EventCount("01R");
+
   Batch b;
-  b.updates.push_back(t);
+  b.processes.push_back(AttemptProcess{"01R", 0, 1, 77, 78});
   ASSERT_TRUE(store_->Commit(b).ok());
   TaskRow got = (*store_->GetTasks("01R"))[0];
   EXPECT_EQ(got.pid, 77);
-  EXPECT_EQ(got.log_path, "/l");
-  EXPECT_EQ(got.state, TaskState::kPending);
-  EXPECT_EQ(EventCount("01R"), 1u);
+  EXPECT_EQ(got.pgid, 78);
+  EXPECT_EQ(got.state, TaskState::kRunning);
+  EXPECT_EQ(EventCount("01R"), events);
 
-  t.index = 9;
+  // The next attempt's row does not show the last attempt's process.
+  t = got;
+  Batch retry;
+  retry.transitions.push_back(Move(t, TaskState::kRunning, TaskState::kRetryWait, "retry"));
+  t.state = TaskState::kRetryWait;
+  retry.transitions.push_back(
+      Move(t, TaskState::kRetryWait, TaskState::kQueued, "backoff_elapsed"));
+  t.state = TaskState::kQueued;
+  retry.transitions.push_back(Move(t, TaskState::kQueued, TaskState::kClaimed, "claimed"));
+  t.state = TaskState::kClaimed;
+  t.attempts = 2;
+  retry.transitions.push_back(Move(t, TaskState::kClaimed, TaskState::kRunning, "started"));
+  ASSERT_TRUE(store_->Commit(retry).ok());
+  got = (*store_->GetTasks("01R"))[0];
+  EXPECT_EQ(got.attempts, 2);
+  EXPECT_EQ(got.pid, 0);
+  EXPECT_EQ(got.pgid, 0);
+
   Batch missing;
-  missing.updates.push_back(t);
+  missing.processes.push_back(AttemptProcess{"01R", 9, 1, 5, 5});
   EXPECT_EQ(store_->Commit(missing).code(), Code::kNotFound);
   EXPECT_TRUE(store_->Commit(Batch{}).ok());
 }
@@ -411,16 +534,34 @@ TEST_P(StoreConformance, LedgerStaysValidOverManyCommitsAndTamperingIsDetected) 
   ASSERT_EQ(ev.size(), 1u + 5 + 3 * 4 * 4);
   ASSERT_TRUE(events::VerifyChain(ev).ok) << events::VerifyChain(ev).message;
 
-  ASSERT_TRUE(factory_->Exec(*store_, "UPDATE events SET reason = 'all fine' WHERE seq = 20").ok());
+  // Events 19 to 22 are one commit, so one ledger row; 20 is its second.
+  ASSERT_TRUE(factory_
+                  ->Exec(*store_,
+                         "UPDATE ledger SET events = replace(events, '\"claimed to running\"', "
+                         "'\"all fine\"') WHERE id % 4294967296 = 19")
+                  .ok());
   auto r = events::VerifyChain(*store_->GetEvents("01R", 0));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 20);
   EXPECT_NE(r.message.find("changed after it was written"), std::string::npos);
+  // The rows read what the edited ledger says, and reading says it is broken.
+  EXPECT_EQ(store_->GetTasks("01R")->at(0).state, TaskState::kQueued);
 
-  ASSERT_TRUE(factory_->Exec(*store_, "DELETE FROM events WHERE seq = 10").ok());
+  // A row of events 7 to 10 removed: the chain names the gap.
+  ASSERT_TRUE(factory_->Exec(*store_, "DELETE FROM ledger WHERE id % 4294967296 = 7").ok());
   r = events::VerifyChain(*store_->GetEvents("01R", 0));
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.broken_seq, 10);
+  EXPECT_EQ(r.broken_seq, 7);
+
+  // Bytes that are not an event at all are named as such.
+  ASSERT_TRUE(
+      factory_
+          ->Exec(*store_, "UPDATE ledger SET events = 'junk' || char(10) WHERE id % 4294967296 = 2")
+          .ok());
+  r = events::VerifyChain(*store_->GetEvents("01R", 0));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 2);
+  EXPECT_EQ(store_->GetTasks("01R").status().code(), Code::kCorrupt);
 }
 
 TEST_P(StoreConformance, GetEventsAfterSeq) {
@@ -626,6 +767,38 @@ TEST_P(StoreConformance, ChainContinuesAfterAnotherConnectionAppends) {
   auto ev = *store_->GetEvents("01R", 0);
   ASSERT_EQ(ev.size(), 3u);
   EXPECT_TRUE(events::VerifyChain(ev).ok) << events::VerifyChain(ev).message;
+}
+
+// Two connections (two relays, or relay and `relay cancel`): a transition
+// one of them committed is the state the other checks against next, and a
+// stale transition is refused however the other learned the old state.
+TEST_P(StoreConformance, AnotherConnectionsTransitionIsTheStateChecked) {
+  RunRow run = Create("01R", 2);
+  StartAndQueue(run);
+  auto other = OpenOk(url_);
+  TaskRow t = (*store_->GetTasks("01R"))[0];
+  Batch claim;
+  claim.transitions.push_back(Move(t, TaskState::kQueued, TaskState::kClaimed, "claimed"));
+  ASSERT_TRUE(store_->Commit(claim).ok());
+  // The other connection claims the same task from what it last read.
+  Status s = other->Commit(claim);
+  EXPECT_EQ(s.code(), Code::kConflict) << s.message();
+  // It moves the task on; this one must see that before its next commit.
+  t.state = TaskState::kClaimed;
+  Batch release;
+  release.transitions.push_back(Move(t, TaskState::kClaimed, TaskState::kQueued, "released"));
+  ASSERT_TRUE(other->Commit(release).ok());
+  Batch start;
+  start.transitions.push_back(Move(t, TaskState::kClaimed, TaskState::kRunning, "started"));
+  s = store_->Commit(start);
+  EXPECT_EQ(s.code(), Code::kConflict) << s.message();
+  EXPECT_NE(s.message().find("task 't0' of run 01R is queued, not claimed"), std::string::npos)
+      << s.message();
+  ASSERT_TRUE(store_->Commit(claim).ok());
+  auto ev = *store_->GetEvents("01R", 0);
+  EXPECT_TRUE(events::VerifyChain(ev).ok) << events::VerifyChain(ev).message;
+  EXPECT_EQ(ev.size(), 7u);  // created, started, 2 queued, claimed, released, claimed
+  EXPECT_EQ((*other->GetTasks("01R"))[0].state, TaskState::kClaimed);
 }
 
 TEST_P(StoreConformance, KillAfterCommitLeavesTheCommittedData) {

@@ -38,11 +38,11 @@ class ValidateTest(RelayTestCase):
         self.write("good.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "good.yaml", check=0)
         self.runs_before = self.sqlite("SELECT count(*) FROM runs").strip()
-        self.events_before = self.sqlite("SELECT count(*) FROM events").strip()
+        self.ledger_rows_before = self.sqlite("SELECT count(*) FROM ledger").strip()
 
     def assert_store_unchanged(self):
         self.assertEqual(self.sqlite("SELECT count(*) FROM runs").strip(), self.runs_before)
-        self.assertEqual(self.sqlite("SELECT count(*) FROM events").strip(), self.events_before)
+        self.assertEqual(self.sqlite("SELECT count(*) FROM ledger").strip(), self.ledger_rows_before)
 
     def check_bad(self, path, fragment=None):
         v = self.relay("validate", path, check=2)

@@ -34,87 +34,6 @@ void BindRun(Statement& s, const RunRow& r) {
   s.Bind(17, int64_t{r.cancel_requested ? 1 : 0});
 }
 
-namespace {
-
-// SQLite's record format: a varint serial type in the header per column,
-// then the value. Text and blobs of n bytes: type 2n+13 / 2n+12, one header
-// byte up to 57 bytes, two up to 8,185. Integers: 0 and 1 take no body.
-int VarintBytes(int64_t serial_type) { return serial_type < 128 ? 1 : serial_type < 16384 ? 2 : 3; }
-
-int TextBytes(size_t n) {
-  return static_cast<int>(n) + VarintBytes(2 * static_cast<int64_t>(n) + 13);
-}
-
-int IntBytes(int64_t v) {
-  uint64_t u = v < 0 ? ~static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  int body = v == 0 || v == 1          ? 0
-             : u <= 127                ? 1
-             : u <= 32767              ? 2
-             : u <= 8388607            ? 3
-             : u <= 2147483647         ? 4
-             : u <= 140737488355327ULL ? 6
-                                       : 8;
-  return 1 + body;
-}
-
-}  // namespace
-
-int TaskRowPadding(const TaskRow& t, std::string_view cause) {
-  int used = TextBytes(state::Name(t.state).size()) + TextBytes(cause.size()) +
-             TextBytes(t.reason.size()) + TextBytes(t.owner.size()) + TextBytes(t.log_path.size()) +
-             TextBytes(t.outputs_json.empty() ? 2 : t.outputs_json.size()) + IntBytes(t.attempts) +
-             (t.exit_code ? IntBytes(*t.exit_code) : 1) + IntBytes(t.signal) + IntBytes(t.due_at) +
-             IntBytes(t.lease_until) + IntBytes(t.started_at) + IntBytes(t.ended_at) +
-             IntBytes(t.pid) + IntBytes(t.pgid);
-  // The pad's own header byte(s): one while it is at most 57 bytes long.
-  int pad = kTaskRowSlack - used - 2;
-  if (pad <= 57) pad = kTaskRowSlack - used - 1;
-  return pad > 0 ? pad : 0;
-}
-
-void BindTask(Statement& s, const TaskRow& t, std::string_view cause) {
-  s.Bind(1, t.run_id);
-  s.Bind(2, int64_t{t.index});
-  s.Bind(3, t.name);
-  s.Bind(4, t.task);
-  s.Bind(5, t.matrix_json.empty() ? std::string_view("{}") : t.matrix_json);
-  s.Bind(6, state::Name(t.state));
-  s.Bind(7, int64_t{t.attempts});
-  s.Bind(8, cause);
-  s.Bind(9, t.reason);
-  if (t.exit_code) {
-    s.Bind(10, int64_t{*t.exit_code});
-  } else {
-    s.BindNull(10);
-  }
-  s.Bind(11, int64_t{t.signal});
-  s.Bind(12, t.due_at);
-  s.Bind(13, t.owner);
-  s.Bind(14, t.lease_until);
-  s.Bind(15, t.started_at);
-  s.Bind(16, t.ended_at);
-  s.Bind(17, t.log_path);
-  s.Bind(18, t.outputs_json.empty() ? std::string_view("{}") : t.outputs_json);
-  s.Bind(19, int64_t{t.pid});
-  s.Bind(20, int64_t{t.pgid});
-  s.BindZeroBlob(22, TaskRowPadding(t, cause));
-}
-
-void BindEvent(Statement& s, const events::Event& e) {
-  s.Bind(1, e.run_id);
-  s.Bind(2, e.seq);
-  s.Bind(3, e.ts);
-  s.Bind(4, e.kind);
-  s.Bind(5, e.subject);
-  s.Bind(6, e.from);
-  s.Bind(7, e.to);
-  s.Bind(8, e.cause);
-  s.Bind(9, e.reason);
-  s.Bind(10, e.data);
-  s.Bind(11, e.prev_hash);
-  s.Bind(12, e.hash);
-}
-
 Status ReadRun(const Statement& s, const std::string& path, RunRow* r) {
   r->id = Str(s, 0);
   r->pipeline = Str(s, 1);
@@ -164,7 +83,8 @@ Status ReadTask(const Statement& s, const std::string& path, TaskRow* t) {
   return Status::Ok();
 }
 
-void ReadEvent(const Statement& s, events::Event* e) {
+void ReadEventV1(const Statement& s, events::Event* e) {
+  e->format = 1;
   e->run_id = Str(s, 0);
   e->seq = s.Int(1);
   e->ts = s.Int(2);

@@ -21,30 +21,19 @@ inline constexpr char kTaskColumns[] =
     "run_id, idx, name, task, matrix_json, state, attempts, cause, reason, exit_code, signal, "
     "due_at, owner, lease_until, started_at, ended_at, log_path, outputs_json, pid, pgid";
 inline constexpr int kTaskColumnCount = 20;
-inline constexpr char kEventColumns[] =
+// The format-1 events of runs created before schema 5 (read only).
+inline constexpr char kEventV1Columns[] =
     "run_id, seq, ts, kind, subject, from_state, to_state, cause, reason, data, prev_hash, hash";
 
 // Binds ?1..?17 in kRunColumns order.
 void BindRun(Statement& s, const RunRow& r);
-// Binds ?1..?20 in kTaskColumns order, and ?22 to the row's padding.
-// `cause` is written in place of t.cause (a folded write stores the cause
-// of the batch's last transition).
-void BindTask(Statement& s, const TaskRow& t, std::string_view cause);
-inline void BindTask(Statement& s, const TaskRow& t) { BindTask(s, t, t.cause); }
-// Bytes of the `pad` column that keep a task row's stored size constant
-// while it moves through its states (migration 4): kTaskRowSlack minus what
-// the columns that change take, including their record-header bytes; 0
-// once they take more, when the row simply grows. `cause` is what the
-// row's cause column will hold.
-int TaskRowPadding(const TaskRow& t, std::string_view cause);
-inline constexpr int kTaskRowSlack = 224;
-// Binds ?1..?12 in kEventColumns order.
-void BindEvent(Statement& s, const events::Event& e);
 
-// Read a row selected in the column order above. A state name this relay
+// Read a row selected in the column order above (a task row is the
+// checkpoint the ledger is folded onto). A state name this relay
 // does not know is kCorrupt, naming the store `path`.
 Status ReadRun(const Statement& s, const std::string& path, RunRow* r);
 Status ReadTask(const Statement& s, const std::string& path, TaskRow* t);
-void ReadEvent(const Statement& s, events::Event* e);
+// A format-1 event, in kEventV1Columns order.
+void ReadEventV1(const Statement& s, events::Event* e);
 
 }  // namespace relay::store::sqlite

@@ -1,15 +1,17 @@
-// SqliteStore's write path: CreateRun, Commit and ClaimQueued. Commit is the
-// scheduler's hot path: prepared statements, scratch buffers reused across
-// commits, one INSERT per event and one UPDATE per changed row.
+// SqliteStore's write path: CreateRun, Commit, ClaimQueued and Heartbeat.
+// Commit is the scheduler's hot path: it checks each transition against the
+// cached task states, appends the events of each run as one `ledger` row,
+// and writes no task row (store/task_record.h rebuilds rows from events).
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <csignal>
 
+#include "base/strings.h"
 #include "store/sqlite/errors.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/statements.h"
+#include "store/task_record.h"
 
 namespace relay::store::sqlite {
 namespace {
@@ -24,25 +26,6 @@ Status BadTransition(std::string_view entity, std::string_view from, std::string
                           "); nothing was written");
 }
 
-// Two transitions of one row in a batch that do not follow each other
-// (queued→claimed, then running→succeeded): a bug in the caller.
-Status Unchained(const std::variant<RunTransition, TaskTransition>& prev,
-                 const std::variant<RunTransition, TaskTransition>& cur) {
-  std::string what, left, from;
-  if (const auto* c = std::get_if<TaskTransition>(&cur)) {
-    what = "task '" + c->row.name + "' of run " + c->row.run_id;
-    left = state::Name(std::get<TaskTransition>(prev).row.state);
-    from = state::Name(c->from);
-  } else {
-    const auto& r = std::get<RunTransition>(cur);
-    what = "run " + r.row.id;
-    left = state::Name(std::get<RunTransition>(prev).row.state);
-    from = state::Name(r.from);
-  }
-  return Status::Internal("internal error: a batch moves " + what + " from " + from +
-                          " right after moving it to " + left + "; nothing was written");
-}
-
 }  // namespace
 
 Status SqliteStore::Begin() {
@@ -50,7 +33,22 @@ Status SqliteStore::Begin() {
   Statement& s = st_->begin;
   int rc = s.Step();
   s.Reset();
-  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "begin a write transaction");
+  if (rc != SQLITE_DONE) return Error(rc, "begin a write transaction");
+  // Inside the transaction, so what it reports is what this one will see.
+  Statement& v = st_->data_version;
+  rc = v.Step();
+  int64_t version = rc == SQLITE_ROW ? v.Int(0) : -1;
+  v.Reset();
+  if (rc != SQLITE_ROW) {
+    st_->rollback.Step();
+    st_->rollback.Reset();
+    return Error(rc, "begin a write transaction");
+  }
+  if (version != data_version_) {
+    for (auto& [id, run] : runs_) run.checked = false;
+    data_version_ = version;
+  }
+  return Status::Ok();
 }
 
 Status SqliteStore::Finish(Status work, bool counts) {
@@ -70,12 +68,15 @@ Status SqliteStore::Finish(Status work, bool counts) {
   // Harmless when SQLite already rolled back by itself (e.g. on SQLITE_FULL).
   st_->rollback.Step();
   st_->rollback.Reset();
+  // The caches may hold what was just rolled back: read the ledger again.
+  runs_.clear();
   return work;
 }
 
 Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) {
   RELAY_RETURN_IF_ERROR(Begin());
   Status s = [&]() -> Status {
+    int64_t num;
     {
       Statement& ins = st_->insert_run;
       ScopedReset reset(ins);
@@ -87,29 +88,51 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         return Status::Conflict("run " + run.id + " already exists in store " + path_);
       }
+      if (rc != SQLITE_ROW) return Error(rc, "create run " + run.id);
+      num = ins.Int(0);
+      rc = ins.Step();
       if (rc != SQLITE_DONE) return Error(rc, "create run " + run.id);
     }
     Statement& ins = st_->insert_task;
-    for (const TaskRow& t : tasks) {
-      ScopedReset reset(ins);
-      BindTask(ins, t);
-      ins.Bind(1, run.id);
-      int rc = ins.Step();
-      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-        return Status::Invalid("run " + run.id + ": two task instances have index " +
-                               std::to_string(t.index));
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      const TaskRow& t = tasks[i];
+      if (t.index != static_cast<int32_t>(i)) {
+        return Status::Invalid("run " + run.id + ": task instance '" + t.name + "' has index " +
+                               std::to_string(t.index) + ", not its position " + std::to_string(i));
       }
+      ScopedReset reset(ins);
+      ins.Bind(1, run.id);
+      ins.Bind(2, int64_t{t.index});
+      ins.Bind(3, t.name);
+      ins.Bind(4, t.task);
+      ins.Bind(5, t.matrix_json.empty() ? std::string_view("{}") : t.matrix_json);
+      int rc = ins.Step();
       if (rc != SQLITE_DONE) return Error(rc, "create task '" + t.name + "' of run " + run.id);
     }
-    std::string data = events::DataBuilder()
-                           .Add("definition_hash", run.definition_hash)
-                           .Add("file", run.file)
-                           .Add("pipeline", run.pipeline)
-                           .Add("tasks", static_cast<int64_t>(tasks.size()))
-                           .Build();
-    chains_.clear();
-    return AppendEvent(run.id, "run", "", "", state::Name(state::RunState::kPending),
-                       state::run_cause::kCreated, run.reason, data, now);
+    RunCache& cache = runs_[run.id];
+    cache = RunCache{};
+    cache.num = num;
+    cache.head = events::GenesisDigest(events::kCurrentFormat, run.id);
+    cache.states.assign(tasks.size(), state::TaskState::kPending);
+    cache.batch_of.assign(tasks.size(), 0);
+
+    pending_.clear();
+    events::Event& e = event_;
+    e.kind = "run";
+    e.subject.clear();
+    e.from.clear();
+    e.to = state::Name(state::RunState::kPending);
+    e.cause = state::run_cause::kCreated;
+    e.reason = run.reason;
+    e.ts = now;
+    e.data = events::DataBuilder()
+                 .Add("definition_hash", run.definition_hash)
+                 .Add("file", run.file)
+                 .Add("pipeline", run.pipeline)
+                 .Add("tasks", static_cast<int64_t>(tasks.size()))
+                 .Build();
+    RELAY_RETURN_IF_ERROR(Append(run.id, e, &cache));
+    return WriteLedgerRows();
   }();
   return Finish(std::move(s), /*counts=*/true);
 }
@@ -121,192 +144,176 @@ Status SqliteStore::Commit(const Batch& batch) {
 }
 
 Status SqliteStore::ApplyBatch(const Batch& batch) {
-  chains_.clear();
-  rows_.clear();
-  for (size_t i = 0; i < batch.transitions.size(); ++i) {
-    RELAY_RETURN_IF_ERROR(ApplyTransitionEvent(batch, i));
+  pending_.clear();
+  ++batch_number_;
+  for (const auto& t : batch.transitions) {
+    if (const auto* tt = std::get_if<TaskTransition>(&t)) {
+      RELAY_RETURN_IF_ERROR(ApplyTaskTransition(*tt, tt->ts ? tt->ts : batch.now));
+    } else {
+      const auto& rt = std::get<RunTransition>(t);
+      RELAY_RETURN_IF_ERROR(ApplyRunTransition(rt, rt.ts ? rt.ts : batch.now));
+    }
   }
-  RELAY_RETURN_IF_ERROR(WriteFoldedRows(batch));
-  for (const TaskRow& row : batch.updates) RELAY_RETURN_IF_ERROR(WriteTaskUpdate(row));
+  RELAY_RETURN_IF_ERROR(WriteLedgerRows());
+  for (const AttemptProcess& p : batch.processes) RELAY_RETURN_IF_ERROR(WriteProcess(p));
   return Status::Ok();
 }
 
-Status SqliteStore::ApplyTransitionEvent(const Batch& batch, size_t pos) {
-  const auto& t = batch.transitions[pos];
-  const uint32_t p = static_cast<uint32_t>(pos);
-  if (const auto* tt = std::get_if<TaskTransition>(&t)) {
-    const auto& m = state::TaskMachine();
-    const TaskRow& r = tt->row;
-    if (!m.Allows(tt->from, r.state, tt->cause)) {
-      return BadTransition("task", m.Name(tt->from), m.Name(r.state), tt->cause, r.run_id, r.name);
-    }
-    rows_.push_back(RowRef{true, &r.run_id, r.index, p});
-    return AppendEvent(r.run_id, "task", r.name, m.Name(tt->from), m.Name(r.state), tt->cause,
-                       r.reason, tt->data, batch.now);
+Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
+  const auto& m = state::TaskMachine();
+  const TaskRow& r = t.row;
+  if (!m.Allows(t.from, r.state, t.cause)) {
+    return BadTransition("task", m.Name(t.from), m.Name(r.state), t.cause, r.run_id, r.name);
   }
-  const auto& rt = std::get<RunTransition>(t);
+  RELAY_ASSIGN_OR_RETURN(RunCache * run, Cache(r.run_id));
+  if (r.index < 0 || static_cast<size_t>(r.index) >= run->states.size()) {
+    return Status::NotFound("task #" + std::to_string(r.index) + " ('" + r.name + "') of run " +
+                            r.run_id + " does not exist in store " + path_ +
+                            "; nothing was written");
+  }
+  state::TaskState& stored = run->states[r.index];
+  if (stored != t.from) {
+    std::string what = "task '" + r.name + "' of run " + r.run_id;
+    if (run->batch_of[r.index] == batch_number_) {
+      // Two transitions of one task in a batch that do not follow each other
+      // (queued→claimed, then running→succeeded): a bug in the caller.
+      return Status::Internal("internal error: a batch moves " + what + " from " +
+                              std::string(m.Name(t.from)) + " right after moving it to " +
+                              std::string(m.Name(stored)) + "; nothing was written");
+    }
+    return Status::Conflict(what + " is " + std::string(m.Name(stored)) + ", not " +
+                            std::string(m.Name(t.from)) +
+                            " as expected: another process changed it; nothing was written");
+  }
+  stored = r.state;
+  run->batch_of[r.index] = batch_number_;
+
+  data_.clear();
+  data_.Merge(t.data);
+  RecordTaskFields(t, &data_);
+  events::Event& e = event_;
+  e.kind = "task";
+  e.subject = r.name;
+  e.from = m.Name(t.from);
+  e.to = m.Name(r.state);
+  e.cause = t.cause;
+  e.reason = r.reason;
+  e.ts = ts;
+  e.data.clear();
+  data_.AppendTo(e.data);
+  RELAY_RETURN_IF_ERROR(Append(r.run_id, e, run));
+  if (r.state == state::TaskState::kClaimed && !r.owner.empty() && r.lease_until != 0)
+    return ExtendLease(r.run_id, r.owner, r.lease_until);
+  return Status::Ok();
+}
+
+Status SqliteStore::ApplyRunTransition(const RunTransition& t, Micros ts) {
   const auto& m = state::RunMachine();
-  const RunRow& r = rt.row;
-  if (!m.Allows(rt.from, r.state, rt.cause)) {
-    return BadTransition("run", m.Name(rt.from), m.Name(r.state), rt.cause, r.id, "");
+  const RunRow& r = t.row;
+  if (!m.Allows(t.from, r.state, t.cause)) {
+    return BadTransition("run", m.Name(t.from), m.Name(r.state), t.cause, r.id, "");
   }
-  rows_.push_back(RowRef{false, &r.id, 0, p});
-  return AppendEvent(r.id, "run", "", m.Name(rt.from), m.Name(r.state), rt.cause, r.reason, rt.data,
-                     batch.now);
+  {
+    Statement& s = st_->update_run;
+    ScopedReset reset(s);
+    BindRun(s, r);
+    s.Bind(18, m.Name(t.from));
+    int rc = s.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "update run " + r.id);
+  }
+  if (sqlite3_changes(db_) != 1) {
+    Statement& s = st_->run_state;
+    ScopedReset reset(s);
+    s.Bind(1, r.id);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return NoRun(r.id);
+    if (rc != SQLITE_ROW) return Error(rc, "read run " + r.id);
+    return Status::Conflict("run " + r.id + " is " + std::string(s.Text(0)) + ", not " +
+                            std::string(m.Name(t.from)) +
+                            " as expected: another process changed it; nothing was written");
+  }
+  RELAY_ASSIGN_OR_RETURN(RunCache * run, Cache(r.id));
+  events::Event& e = event_;
+  e.kind = "run";
+  e.subject.clear();
+  e.from = m.Name(t.from);
+  e.to = m.Name(r.state);
+  e.cause = t.cause;
+  e.reason = r.reason;
+  e.ts = ts;
+  e.data = t.data.Build();
+  return Append(r.id, e, run);
 }
 
-Result<SqliteStore::ChainHead*> SqliteStore::Chain(const std::string& run_id) {
-  for (ChainHead& c : chains_)
-    if (*c.run_id == run_id) return &c;
-  // Read inside the transaction, never cached across commits: another
-  // process (`relay cancel`, a remote worker) may have appended since.
-  Statement& s = st_->last_event;
-  ScopedReset reset(s);
-  s.Bind(1, run_id);
-  int rc = s.Step();
-  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
-  if (rc != SQLITE_ROW) return Error(rc, "read the ledger of run " + run_id);
-  if (s.IsNull(1)) {
-    chains_.push_back(ChainHead{&run_id, s.Int(0), 0, events::GenesisHash(), {}});
-  } else {
-    ChainHead head{&run_id, s.Int(0), s.Int(1), std::string(s.Text(2)), {}};
-    if (!events::HexToDigest(head.hash, &head.digest)) {
-      return Status::Corrupt("the last event of run " + run_id + " in store " + path_ +
-                             " has a malformed hash; run `relay ledger verify " + run_id + "`");
-    }
-    chains_.push_back(std::move(head));
-  }
-  return &chains_.back();
-}
-
-Status SqliteStore::AppendEvent(const std::string& run_id, std::string_view kind,
-                                std::string_view subject, std::string_view from,
-                                std::string_view to, std::string_view cause,
-                                const std::string& reason, const std::string& data, Micros ts) {
-  RELAY_ASSIGN_OR_RETURN(ChainHead * head, Chain(run_id));
-  if (head->seq + 1 >= kEventsPerRun) {
-    return Status::Full("run " + run_id + " has " + std::to_string(head->seq) +
+// Hashes `e` onto the run's chain and adds it to the run's ledger row of
+// this commit. The bytes are encoded once: the row stores what was hashed.
+Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache* run) {
+  if (run->seq + 1 >= kEventsPerRun) {
+    return Status::Full("run " + run_id + " has " + std::to_string(run->seq) +
                         " events, the most a run can have in store " + path_);
   }
-  // Assigning into the reused Event keeps the string capacity of earlier
-  // events: no allocation per transition beyond the hash.
-  events::Event& e = event_;
-  e.run_id = run_id;
-  e.seq = head->seq + 1;
-  e.ts = ts;
-  e.kind = kind;
-  e.subject = subject;
-  e.from = from;
-  e.to = to;
-  e.cause = cause;
-  e.reason = reason;
-  e.data = data.empty() ? std::string_view("{}") : std::string_view(data);
-  e.prev_hash = head->hash;
-  const events::Sha256Digest digest = events::ComputeDigest(head->digest, e);
-  e.hash = events::DigestToHex(digest);
-  Statement& s = st_->insert_event;
-  ScopedReset reset(s);
-  BindEvent(s, e);
-  s.Bind(13, head->run_num * kEventsPerRun + e.seq);
-  int rc = s.Step();
-  if (rc != SQLITE_DONE) return Error(rc, "append event to run " + run_id);
-  head->seq = e.seq;
-  head->hash = e.hash;
-  head->digest = digest;
-  return Status::Ok();
-}
-
-Status SqliteStore::WriteFoldedRows(const Batch& batch) {
-  // Group the transitions by row (keeping batch order inside a row): each row
-  // is written once, with its last state, checked against its first `from`.
-  std::sort(rows_.begin(), rows_.end(), [](const RowRef& a, const RowRef& b) {
-    if (a.is_task != b.is_task) return a.is_task < b.is_task;
-    if (int c = a.run_id->compare(*b.run_id)) return c < 0;
-    if (a.idx != b.idx) return a.idx < b.idx;
-    return a.pos < b.pos;
-  });
-  const auto& tr = batch.transitions;
-  for (size_t i = 0; i < rows_.size();) {
-    size_t j = i;
-    while (j + 1 < rows_.size() && rows_[j + 1].is_task == rows_[i].is_task &&
-           rows_[j + 1].idx == rows_[i].idx && *rows_[j + 1].run_id == *rows_[i].run_id) {
-      ++j;
-      // Inside a batch a row's transitions must chain: each from = previous to.
-      const auto& prev = tr[rows_[j - 1].pos];
-      const auto& cur = tr[rows_[j].pos];
-      bool chained =
-          rows_[i].is_task
-              ? std::get<TaskTransition>(cur).from == std::get<TaskTransition>(prev).row.state
-              : std::get<RunTransition>(cur).from == std::get<RunTransition>(prev).row.state;
-      if (!chained) return Unchained(prev, cur);
-    }
-    const auto& first = tr[rows_[i].pos];
-    const auto& last = tr[rows_[j].pos];
-    if (rows_[i].is_task) {
-      const auto& lt = std::get<TaskTransition>(last);
-      RELAY_RETURN_IF_ERROR(WriteTaskRow(lt.row, std::get<TaskTransition>(first).from, lt.cause));
-    } else {
-      RELAY_RETURN_IF_ERROR(
-          WriteRunRow(std::get<RunTransition>(last).row, std::get<RunTransition>(first).from));
-    }
-    i = j + 1;
+  Pending* p = nullptr;
+  for (Pending& candidate : pending_)
+    if (candidate.run == run) p = &candidate;
+  if (p == nullptr) {
+    pending_.push_back(Pending{run, &run_id, run->seq + 1, {}, {}});
+    p = &pending_.back();
   }
+  e.seq = run->seq + 1;
+  e.format = events::kCurrentFormat;
+  const size_t start = p->text.size();
+  events::AppendCanonicalBytes(p->text, e);
+  const std::string_view prev(reinterpret_cast<const char*>(run->head.data()), run->head.size());
+  run->head = events::Sha256(prev, std::string_view(p->text).substr(start));
+  p->text += '\n';
+  p->hashes.append(reinterpret_cast<const char*>(run->head.data()), run->head.size());
+  run->seq = e.seq;
+  run->format = events::kCurrentFormat;
   return Status::Ok();
 }
 
-Status SqliteStore::WriteTaskRow(const TaskRow& row, state::TaskState expected,
-                                 std::string_view cause) {
-  Statement& s = st_->update_task;
-  ScopedReset reset(s);
-  BindTask(s, row, cause);
-  s.Bind(21, state::Name(expected));
-  int rc = s.Step();
-  if (rc != SQLITE_DONE) return Error(rc, "update task '" + row.name + "' of run " + row.run_id);
-  if (sqlite3_changes(db_) == 1) return Status::Ok();
-  return NoRowChanged("task", row.run_id, row.index, row.name, state::Name(expected));
+Status SqliteStore::WriteLedgerRows() {
+  Statement& s = st_->insert_ledger;
+  for (const Pending& p : pending_) {
+    ScopedReset reset(s);
+    s.Bind(1, p.run->num * kEventsPerRun + p.first_seq);
+    s.Bind(2, p.text);
+    s.BindBlob(3, p.hashes);
+    int rc = s.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "append events to run " + *p.run_id);
+  }
+  pending_.clear();
+  return Status::Ok();
 }
 
-Status SqliteStore::WriteRunRow(const RunRow& row, state::RunState expected) {
-  Statement& s = st_->update_run;
+Status SqliteStore::WriteProcess(const AttemptProcess& p) {
+  Statement& s = st_->update_process;
   ScopedReset reset(s);
-  BindRun(s, row);
-  s.Bind(18, state::Name(expected));
+  s.Bind(1, p.run_id);
+  s.Bind(2, int64_t{p.index});
+  s.Bind(3, int64_t{p.pid});
+  s.Bind(4, int64_t{p.pgid});
+  s.Bind(5, int64_t{p.attempt});
   int rc = s.Step();
-  if (rc != SQLITE_DONE) return Error(rc, "update run " + row.id);
+  if (rc != SQLITE_DONE) return Error(rc, "record the process of run " + p.run_id);
   if (sqlite3_changes(db_) == 1) return Status::Ok();
-  return NoRowChanged("run", row.id, -1, "", state::Name(expected));
+  return Status::NotFound("task #" + std::to_string(p.index) + " of run " + p.run_id +
+                          " does not exist in store " + path_ + "; nothing was written");
 }
 
-Status SqliteStore::WriteTaskUpdate(const TaskRow& row) {
-  Statement& s = st_->update_task_plain;
-  ScopedReset reset(s);
-  BindTask(s, row);
-  int rc = s.Step();
-  if (rc != SQLITE_DONE) return Error(rc, "update task '" + row.name + "' of run " + row.run_id);
-  if (sqlite3_changes(db_) == 1) return Status::Ok();
-  return Status::NotFound("task #" + std::to_string(row.index) + " ('" + row.name + "') of run " +
-                          row.run_id + " does not exist in store " + path_ +
-                          "; nothing was written");
-}
-
-// Explains why an optimistic UPDATE matched no row, while the transaction
-// is still open (so the state read is the one that made it fail).
-Status SqliteStore::NoRowChanged(std::string_view entity, const std::string& run_id, int32_t idx,
-                                 std::string_view name, std::string_view expected) {
-  const bool task = idx >= 0;
-  Statement& s = task ? st_->task_state : st_->run_state;
+Status SqliteStore::ExtendLease(const std::string& run_id, const std::string& owner,
+                                Micros lease_until) {
+  Statement& s = st_->extend_lease;
   ScopedReset reset(s);
   s.Bind(1, run_id);
-  if (task) s.Bind(2, int64_t{idx});
-  std::string what = task ? "task '" + std::string(name) + "' of run " + run_id : "run " + run_id;
+  s.Bind(2, owner);
+  s.Bind(3, lease_until);
   int rc = s.Step();
-  if (rc == SQLITE_DONE) {
-    return Status::NotFound(what + " does not exist in store " + path_ + "; nothing was written");
-  }
-  if (rc != SQLITE_ROW) return Error(rc, "read " + what);
-  return Status::Conflict(what + " is " + std::string(s.Text(0)) + ", not " +
-                          std::string(expected) +
-                          " as expected: another process changed it; nothing was written");
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record the lease of " + owner);
+}
+
+Status SqliteStore::NoRun(const std::string& run_id) const {
+  return Status::NotFound("no run '" + run_id + "' in store " + path_ + "; nothing was written");
 }
 
 Result<std::vector<TaskRow>> SqliteStore::ClaimQueued(const std::string& owner, Micros now,
@@ -315,34 +322,59 @@ Result<std::vector<TaskRow>> SqliteStore::ClaimQueued(const std::string& owner, 
   if (limit <= 0) return claimed;
   RELAY_RETURN_IF_ERROR(Begin());
   Status s = [&]() -> Status {
+    std::vector<std::string> runs;
     {
-      Statement& q = st_->claim_candidates;
+      Statement& q = st_->running_runs;
       ScopedReset reset(q);
-      q.Bind(1, int64_t{limit});
       int rc;
-      while ((rc = q.Step()) == SQLITE_ROW) {
-        claimed.emplace_back();
-        RELAY_RETURN_IF_ERROR(ReadTask(q, path_, &claimed.back()));
+      while ((rc = q.Step()) == SQLITE_ROW) runs.emplace_back(q.Text(0));
+      if (rc != SQLITE_DONE) return Error(rc, "find running runs");
+    }
+    for (const std::string& id : runs) {
+      if (static_cast<int>(claimed.size()) >= limit) break;
+      RELAY_ASSIGN_OR_RETURN(std::vector<TaskRow> rows, ReadTasks(id));
+      for (TaskRow& row : rows) {
+        if (static_cast<int>(claimed.size()) >= limit) break;
+        if (row.state == state::TaskState::kQueued) claimed.push_back(std::move(row));
       }
-      if (rc != SQLITE_DONE) return Error(rc, "find queued tasks");
     }
     Batch batch;
     batch.now = now;
-    const std::string data =
-        events::DataBuilder().Add("lease_until", lease_until).Add("owner", owner).Build();
     for (TaskRow& row : claimed) {
       row.state = state::TaskState::kClaimed;
       row.cause = state::cause::kClaimed;
       row.reason = "claimed by " + owner;
       row.owner = owner;
       row.lease_until = lease_until;
-      batch.transitions.push_back(TaskTransition{row, state::TaskState::kQueued,
-                                                 std::string(state::cause::kClaimed), data});
+      batch.transitions.push_back(
+          TaskTransition{row, state::TaskState::kQueued, std::string(state::cause::kClaimed)});
     }
     return ApplyBatch(batch);
   }();
   RELAY_RETURN_IF_ERROR(Finish(std::move(s), /*counts=*/!claimed.empty()));
   return claimed;
+}
+
+Status SqliteStore::Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
+                              Micros lease_until) {
+  RELAY_RETURN_IF_ERROR(Begin());
+  Status s = [&]() -> Status {
+    int changed = 0;
+    for (Statement* st : {&st_->heartbeat_run, &st_->heartbeat_leases}) {
+      ScopedReset reset(*st);
+      st->Bind(1, run_id);
+      st->Bind(2, owner);
+      st->Bind(3, st == &st_->heartbeat_run ? now : lease_until);
+      int rc = st->Step();
+      if (rc != SQLITE_DONE) return Error(rc, "record a heartbeat");
+      changed += sqlite3_changes(db_);
+    }
+    if (changed > 0) return Status::Ok();
+    RELAY_RETURN_IF_ERROR(RunExists(run_id));
+    return Status::Conflict("'" + owner + "' no longer owns run " + run_id +
+                            " or any of its tasks (another process took over)");
+  }();
+  return Finish(std::move(s), /*counts=*/false);
 }
 
 }  // namespace relay::store::sqlite

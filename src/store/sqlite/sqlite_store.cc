@@ -134,7 +134,7 @@ Status SqliteStore::Init(const Tuning& tuning) {
   // run before its tasks and events in one transaction, and the check would
   // cost a lookup per event on the scheduler's hot path.
   RELAY_RETURN_IF_ERROR(Migrate());
-  RELAY_RETURN_IF_ERROR(Prepare());
+  DefineStatements();
   return ApplyDurability();
 }
 
@@ -189,16 +189,19 @@ Status SqliteStore::Migrate() {
     // Another process may have migrated while we waited for the lock.
     RELAY_ASSIGN_OR_RETURN(int64_t v, ReadSchemaVersion(db_, path_));
     if (v > latest) return TooNew(path_, v, latest);
+    // A new store gets the schema in one script, recorded as every migration.
+    if (v == 0) RELAY_RETURN_IF_ERROR(Exec(CurrentSchema(), "create the schema"));
+    Statement ins;
+    int r = ins.Prepare(db_,
+                        "INSERT INTO schema_version (version, name, applied_at) "
+                        "VALUES (?1, ?2, ?3)",
+                        false);
+    if (r != SQLITE_OK) return Error(r, "record the schema version");
     for (const Migration& m : migrations) {
       if (m.version <= v) continue;
       const string what = string("apply migration ") + m.name;
-      RELAY_RETURN_IF_ERROR(Exec(m.sql, what));
-      Statement ins;
-      int r = ins.Prepare(db_,
-                          "INSERT INTO schema_version (version, name, applied_at) "
-                          "VALUES (?1, ?2, ?3)",
-                          false);
-      if (r != SQLITE_OK) return Error(r, what);
+      if (v != 0) RELAY_RETURN_IF_ERROR(Exec(m.sql, what));
+      ScopedReset reset(ins);
       ins.Bind(1, int64_t{m.version});
       ins.Bind(2, std::string_view(m.name));
       ins.Bind(3, SystemClock::Get()->Now());
@@ -225,35 +228,35 @@ Status SqliteStore::ApplyDurability() {
               "configure");
 }
 
-Status SqliteStore::Prepare() {
+void SqliteStore::DefineStatements() {
   const string run_cols = kRunColumns;
   const string task_cols = kTaskColumns;
-  const string ev_cols = kEventColumns;
-  const string t_task_cols = "t." + ReplaceAll(task_cols, ", ", ", t.");
-  struct Item {
-    Statement* stmt;
-    string sql;
-  };
   Statements& s = *st_;
-  const Item items[] = {
+  // The SQL must outlive the statements, which prepare it at first use.
+  s.sql = {
       {&s.begin, "BEGIN IMMEDIATE"},
       {&s.commit, "COMMIT"},
       {&s.rollback, "ROLLBACK"},
-      // A run's events are the key range [num * 2^32, (num + 1) * 2^32)
-      // (migration 3). No row: the run does not exist; a NULL seq: no
-      // events yet.
-      {&s.last_event,
-       "SELECT r.num, e.seq, e.hash FROM runs r LEFT JOIN events e ON e.id >= r.num * 4294967296 "
-       "AND e.id < (r.num + 1) * 4294967296 WHERE r.id = ?1 ORDER BY e.id DESC LIMIT 1"},
-      {&s.insert_event, "INSERT INTO events (id, " + ev_cols +
-                            ") VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
-      {&s.get_events, "SELECT " + ev_cols +
-                          " FROM events WHERE id > (SELECT num FROM runs WHERE id = ?1) * "
-                          "4294967296 + ?2 AND id < ((SELECT num FROM runs WHERE id = ?1) + 1) * "
-                          "4294967296 ORDER BY id"},
+      // Changes only when another connection commits: this one's caches of
+      // chain heads and task states stay valid while it does not.
+      {&s.data_version, "PRAGMA data_version"},
+      {&s.run_ledger, "SELECT num, tasks_seq FROM runs WHERE id = ?1"},
+      // A run's ledger rows are the id range [?1, ?2) (schema 5).
+      {&s.last_ledger_row,
+       "SELECT id, hashes FROM ledger WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
+      {&s.last_event_v1,
+       "SELECT seq, hash FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
+      {&s.insert_ledger, "INSERT INTO ledger (id, events, hashes) VALUES (?1, ?2, ?3)"},
+      // From the row that holds event ?2 - ?1 (or the first) to the run's end.
+      {&s.ledger_from,
+       "SELECT id, events, hashes FROM ledger WHERE id >= (SELECT COALESCE(MAX(id), ?1) FROM "
+       "ledger WHERE id >= ?1 AND id <= ?2) AND id < ?3 ORDER BY id"},
+      {&s.events_v1_from, "SELECT " + string(kEventV1Columns) +
+                              " FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id"},
       {&s.insert_run, "INSERT INTO runs (" + run_cols +
                           ", num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                          "?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM runs))"},
+                          "?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM runs)) "
+                          "RETURNING num"},
       // The owner never writes cancel_requested: another process sets it.
       {&s.update_run,
        "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "
@@ -264,46 +267,33 @@ Status SqliteStore::Prepare() {
                          " FROM runs ORDER BY created_at DESC, id DESC LIMIT ?1"},
       {&s.last_run, "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"},
       {&s.runs_from, "SELECT id FROM runs WHERE id >= ?1 ORDER BY id LIMIT 64"},
-      {&s.insert_task, "INSERT INTO tasks (" + task_cols +
-                           ", pad) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                           "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?22)"},
-      {&s.update_task,
-       "UPDATE tasks SET state = ?6, attempts = ?7, cause = ?8, reason = ?9, exit_code = ?10, "
-       "signal = ?11, due_at = ?12, owner = ?13, lease_until = ?14, started_at = ?15, "
-       "ended_at = ?16, log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20, pad = ?22 "
-       "WHERE run_id = ?1 AND idx = ?2 AND state = ?21"},
-      {&s.update_task_plain,
-       "UPDATE tasks SET attempts = ?7, reason = ?9, exit_code = ?10, signal = ?11, "
-       "due_at = ?12, owner = ?13, lease_until = ?14, started_at = ?15, ended_at = ?16, "
-       "log_path = ?17, outputs_json = ?18, pid = ?19, pgid = ?20, pad = ?22 "
-       "WHERE run_id = ?1 AND idx = ?2"},
-      {&s.task_state, "SELECT state FROM tasks WHERE run_id = ?1 AND idx = ?2"},
-      {&s.get_tasks, "SELECT " + task_cols + " FROM tasks WHERE run_id = ?1 ORDER BY idx"},
-      // Driven from runs (CROSS JOIN fixes the order): only the tasks of
-      // running runs are read, through the primary key; tasks has no index.
-      {&s.claim_candidates, "SELECT " + t_task_cols +
-                                " FROM runs r CROSS JOIN tasks t ON t.run_id = r.id "
-                                "WHERE t.state = 'queued' AND r.state = 'running' "
-                                "ORDER BY r.created_at, r.id, t.idx LIMIT ?1"},
+      {&s.running_runs, "SELECT id FROM runs WHERE state = 'running' ORDER BY created_at, id"},
+      {&s.insert_task,
+       "INSERT INTO tasks (run_id, idx, name, task, matrix_json, state) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, 'pending')"},
+      {&s.get_tasks,
+       "SELECT " + task_cols + ", pid_attempt FROM tasks WHERE run_id = ?1 ORDER BY idx"},
+      {&s.task_states, "SELECT idx, name, state FROM tasks WHERE run_id = ?1 ORDER BY idx"},
+      {&s.update_process,
+       "UPDATE tasks SET pid = ?3, pgid = ?4, pid_attempt = ?5 WHERE run_id = ?1 AND idx = ?2"},
+      {&s.get_leases, "SELECT owner, lease_until FROM leases WHERE run_id = ?1"},
+      {&s.extend_lease,
+       "INSERT INTO leases (run_id, owner, lease_until) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT (run_id, owner) DO UPDATE SET lease_until = "
+       "MAX(lease_until, excluded.lease_until)"},
+      {&s.heartbeat_leases, "UPDATE leases SET lease_until = ?3 WHERE run_id = ?1 AND owner = ?2"},
       {&s.request_cancel, "UPDATE runs SET cancel_requested = 1 WHERE id = ?1"},
       {&s.cancel_requested, "SELECT cancel_requested FROM runs WHERE id = ?1"},
       {&s.take_ownership,
        "UPDATE runs SET owner = ?3, heartbeat_at = ?4 WHERE id = ?1 AND owner = ?2"},
       {&s.run_owner, "SELECT owner, heartbeat_at FROM runs WHERE id = ?1"},
       {&s.heartbeat_run, "UPDATE runs SET heartbeat_at = ?3 WHERE id = ?1 AND owner = ?2"},
-      {&s.heartbeat_tasks,
-       "UPDATE tasks SET lease_until = ?3 WHERE run_id = ?1 AND owner = ?2 "
-       "AND state IN ('claimed', 'running')"},
       {&s.get_setting, "SELECT value FROM settings WHERE key = ?1"},
       {&s.set_setting,
        "INSERT INTO settings (key, value) VALUES (?1, ?2) "
        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
   };
-  for (const Item& item : items) {
-    int rc = item.stmt->Prepare(db_, item.sql);
-    if (rc != SQLITE_OK) return Error(rc, "prepare '" + item.sql + "'");
-  }
-  return Status::Ok();
+  for (const auto& [stmt, sql] : s.sql) stmt->Define(db_, sql);
 }
 
 }  // namespace relay::store::sqlite
@@ -387,42 +377,6 @@ Status SqliteStore::RunExists(const std::string& run_id) {
   return Error(rc, "read run " + run_id);
 }
 
-Result<std::vector<TaskRow>> SqliteStore::GetTasks(const std::string& run_id) {
-  std::vector<TaskRow> out;
-  {
-    Statement& s = st_->get_tasks;
-    ScopedReset reset(s);
-    s.Bind(1, run_id);
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      out.emplace_back();
-      RELAY_RETURN_IF_ERROR(ReadTask(s, path_, &out.back()));
-    }
-    if (rc != SQLITE_DONE) return Error(rc, "read the tasks of run " + run_id);
-  }
-  if (out.empty()) RELAY_RETURN_IF_ERROR(RunExists(run_id));
-  return out;
-}
-
-Result<std::vector<events::Event>> SqliteStore::GetEvents(const std::string& run_id,
-                                                          int64_t after_seq) {
-  std::vector<events::Event> out;
-  {
-    Statement& s = st_->get_events;
-    ScopedReset reset(s);
-    s.Bind(1, run_id);
-    s.Bind(2, after_seq);
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      out.emplace_back();
-      ReadEvent(s, &out.back());
-    }
-    if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
-  }
-  if (out.empty()) RELAY_RETURN_IF_ERROR(RunExists(run_id));
-  return out;
-}
-
 Status SqliteStore::RequestCancel(const std::string& run_id) {
   if (options_.read_only) return ReadOnly("request a cancel in");
   Statement& s = st_->request_cancel;
@@ -472,37 +426,6 @@ Status SqliteStore::TakeOwnership(const std::string& run_id, const std::string& 
   return Status::Conflict(msg + ", not " +
                           (expected_owner.empty() ? "nobody" : "'" + expected_owner + "'") +
                           " as expected");
-}
-
-Status SqliteStore::Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
-                              Micros lease_until) {
-  RELAY_RETURN_IF_ERROR(Begin());
-  Status s = [&]() -> Status {
-    int changed = 0;
-    Statement& run = st_->heartbeat_run;
-    {
-      ScopedReset reset(run);
-      run.Bind(1, run_id);
-      run.Bind(2, owner);
-      run.Bind(3, now);
-      int rc = run.Step();
-      if (rc != SQLITE_DONE) return Error(rc, "record a heartbeat");
-      changed += sqlite3_changes(db_);
-    }
-    Statement& tasks = st_->heartbeat_tasks;
-    ScopedReset reset(tasks);
-    tasks.Bind(1, run_id);
-    tasks.Bind(2, owner);
-    tasks.Bind(3, lease_until);
-    int rc = tasks.Step();
-    if (rc != SQLITE_DONE) return Error(rc, "extend leases");
-    changed += sqlite3_changes(db_);
-    if (changed > 0) return Status::Ok();
-    RELAY_RETURN_IF_ERROR(RunExists(run_id));
-    return Status::Conflict("'" + owner + "' no longer owns run " + run_id +
-                            " or any of its tasks (another process took over)");
-  }();
-  return Finish(std::move(s), /*counts=*/false);
 }
 
 Result<std::string> SqliteStore::GetSetting(const std::string& key) {

@@ -1,12 +1,22 @@
 // The SQLite backend of store::Store: one connection, WAL journal, one write
 // transaction (BEGIN IMMEDIATE) per Commit, prepared statements reused.
 //
+// The ledger is the state of task instances (store/task_record.h): a commit
+// appends one `ledger` row per run holding that commit's events, and writes
+// no task row. A task's row is rebuilt by folding its events over the row
+// written when the run was created. To check a transition's `from` without
+// reading, the store keeps each run's chain head and task states in memory,
+// trusted while no other connection has written (PRAGMA data_version) and
+// brought up to date from the ledger when one has.
+//
 // Only store/open.cc and tests name this header; the rest of relay sees
 // store::Store.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "store/sqlite/statement.h"
@@ -55,23 +65,34 @@ class SqliteStore final : public Store {
   int TEST_SynchronousMode();
   Status TEST_Exec(const std::string& sql);
 
+  // A run's events are the ledger ids [num * kEventsPerRun, (num + 1) * kEventsPerRun).
+  static constexpr int64_t kEventsPerRun = int64_t{1} << 32;
+
  private:
   struct Statements;  // the prepared statements, in sqlite_store.cc
-  // One run's chain head while a batch is applied.
-  struct ChainHead {
-    const std::string* run_id;
-    int64_t run_num;  // runs.num: the run's events are keyed run_num * kEventsPerRun + seq
-    int64_t seq;
-    std::string hash;             // of the last event, as stored (hex)
-    events::Sha256Digest digest;  // the same, for hashing the next one
+
+  // What this connection knows of one run between commits.
+  struct RunCache {
+    int64_t num = 0;                       // runs.num
+    int64_t seq = 0;                       // of the last event
+    int format = 0;                        // of the last event (0: none)
+    events::Sha256Digest head{};           // its hash (or the genesis)
+    std::vector<state::TaskState> states;  // by task index, as of `seq`
+    std::vector<uint32_t> batch_of;        // by task index: the last batch that moved it
+    bool checked = true;  // false: another connection wrote since; re-read before use
   };
-  static constexpr int64_t kEventsPerRun = int64_t{1} << 32;
-  // One transition's row, for folding several transitions into one write.
-  struct RowRef {
-    bool is_task;
+  // The events of one run appended by the batch being applied.
+  struct Pending {
+    RunCache* run;
     const std::string* run_id;
-    int32_t idx;
-    uint32_t pos;  // in Batch::transitions
+    int64_t first_seq;
+    std::string text;    // canonical bytes, one event per line
+    std::string hashes;  // 32 bytes per event
+  };
+  // Where a run's events are, and which of them its task rows reflect.
+  struct RunLedger {
+    int64_t num = 0;
+    int64_t tasks_seq = 0;  // the task rows reflect the events up to this seq
   };
 
   SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
@@ -82,29 +103,36 @@ class SqliteStore final : public Store {
   Status Init(const Tuning& tuning);
   Status Migrate();
   Status ApplyDurability();
-  Status Prepare();
+  void DefineStatements();
   Status Exec(const char* sql, std::string_view what);
   Status Error(int rc, std::string_view what) const;
 
   // A write transaction: Begin(), then Finish(result of the work). Finish
   // rolls back on failure and commits otherwise; `counts` makes the commit
-  // count towards OpenOptions::test_kill_after_commit.
+  // count towards OpenOptions::test_kill_after_commit. Begin also notices
+  // writes by other connections (their runs' caches must be re-read).
   Status Begin();
   Status Finish(Status work, bool counts);
 
   // The body of Commit, inside a transaction (also used by ClaimQueued).
   Status ApplyBatch(const Batch& batch);
-  Status ApplyTransitionEvent(const Batch& batch, size_t pos);
-  Result<ChainHead*> Chain(const std::string& run_id);
-  Status AppendEvent(const std::string& run_id, std::string_view kind, std::string_view subject,
-                     std::string_view from, std::string_view to, std::string_view cause,
-                     const std::string& reason, const std::string& data, Micros ts);
-  Status WriteFoldedRows(const Batch& batch);
-  Status WriteTaskRow(const TaskRow& row, state::TaskState expected, std::string_view cause);
-  Status WriteRunRow(const RunRow& row, state::RunState expected);
-  Status WriteTaskUpdate(const TaskRow& row);
-  Status NoRowChanged(std::string_view entity, const std::string& run_id, int32_t idx,
-                      std::string_view name, std::string_view expected);
+  Status ApplyTaskTransition(const TaskTransition& t, Micros ts);
+  Status ApplyRunTransition(const RunTransition& t, Micros ts);
+  Status Append(const std::string& run_id, events::Event& e, RunCache* run);
+  Status WriteLedgerRows();
+  Status WriteProcess(const AttemptProcess& p);
+  Status ExtendLease(const std::string& run_id, const std::string& owner, Micros lease_until);
+  Status NoRun(const std::string& run_id) const;
+
+  // Reading the ledger (sqlite_ledger.cc).
+  Result<RunCache*> Cache(const std::string& run_id);
+  Status LoadCache(const std::string& run_id, RunCache* c);
+  Result<RunLedger> ReadRunLedger(const std::string& run_id);
+  // Calls `f` for each event of the run with seq > after_seq, in order, with
+  // prev_hash and format filled in. Stops at the first error `f` returns.
+  Status ForEachEvent(const std::string& run_id, const RunLedger& run, int64_t after_seq,
+                      const std::function<Status(events::Event&)>& f);
+  Result<std::vector<TaskRow>> ReadTasks(const std::string& run_id);
   Status RunExists(const std::string& run_id);
 
   sqlite3* db_;
@@ -112,10 +140,14 @@ class SqliteStore final : public Store {
   OpenOptions options_;
   std::unique_ptr<Statements> st_;
   int commits_ = 0;
+  int64_t data_version_ = -1;
+  uint32_t batch_number_ = 0;
+  // Dropped whole when a write fails: the next use re-reads the ledger.
+  std::unordered_map<std::string, RunCache> runs_;
   // Scratch reused across commits so the hot path does not reallocate.
-  std::vector<ChainHead> chains_;
-  std::vector<RowRef> rows_;
+  std::vector<Pending> pending_;
   events::Event event_;
+  events::DataBuilder data_;
 };
 
 }  // namespace relay::store::sqlite

@@ -3,19 +3,26 @@
 // one binder serves INSERT and UPDATE alike.
 #pragma once
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/statement.h"
 
 namespace relay::store::sqlite {
 
 struct SqliteStore::Statements {
-  Statement begin, commit, rollback;
-  Statement last_event, insert_event, get_events;
-  Statement insert_run, update_run, run_state, get_run, list_runs, last_run, runs_from;
-  Statement insert_task, update_task, update_task_plain, task_state, get_tasks, claim_candidates;
-  Statement request_cancel, cancel_requested, take_ownership, run_owner;
-  Statement heartbeat_run, heartbeat_tasks;
+  Statement begin, commit, rollback, data_version;
+  Statement run_ledger, last_ledger_row, last_event_v1, insert_ledger, ledger_from, events_v1_from;
+  Statement insert_run, update_run, run_state, get_run, list_runs, last_run, runs_from,
+      running_runs;
+  Statement insert_task, get_tasks, task_states, update_process;
+  Statement get_leases, extend_lease, heartbeat_leases;
+  Statement request_cancel, cancel_requested, take_ownership, run_owner, heartbeat_run;
   Statement get_setting, set_setting;
+  // Each statement's SQL, kept for as long as the statements.
+  std::vector<std::pair<Statement*, std::string>> sql;
 };
 
 }  // namespace relay::store::sqlite

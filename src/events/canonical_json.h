@@ -1,0 +1,32 @@
+// Reading the JSON that relay writes into its ledger (canonical JSON, see
+// docs/ledger-format.md) without a general JSON library, for two reasons:
+// a reader must hand back the exact bytes of a value (an event's `data`,
+// a task's outputs) so that hashes and rows are reproduced byte for byte,
+// and strings may hold any bytes a step printed, valid UTF-8 or not, which
+// strict JSON parsers refuse. Whitespace between tokens is tolerated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace relay::events::canonical {
+
+// The elements of a JSON array, each as its exact text. False if `text` is
+// not one array (with nothing after it).
+bool SplitArray(std::string_view text, std::vector<std::string_view>* elements);
+
+// The members of a JSON object: each key as its exact (still quoted) text
+// and each value as its exact text. False if `text` is not one object.
+bool SplitObject(std::string_view text,
+                 std::vector<std::pair<std::string_view, std::string_view>>* members);
+
+// A JSON string's value (escapes resolved, \u escapes as UTF-8).
+bool ReadString(std::string_view token, std::string* out);
+// A JSON integer (no fraction, no exponent) that fits in 64 bits.
+bool ReadInt(std::string_view token, int64_t* out);
+bool IsObject(std::string_view token);
+
+}  // namespace relay::events::canonical

@@ -1,0 +1,297 @@
+// SqliteStore's read side of the ledger: a run's events in order (format 1
+// from events_v1, then format 2 from ledger rows), task rows rebuilt from
+// them, and the per-run caches the write path checks transitions against.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "store/sqlite/rows.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/statements.h"
+#include "store/task_record.h"
+
+namespace relay::store::sqlite {
+namespace {
+
+events::Sha256Digest DigestAt(std::string_view hashes, size_t i) {
+  events::Sha256Digest d;
+  std::copy_n(hashes.data() + 32 * i, 32, d.begin());
+  return d;
+}
+
+Status Damaged(const std::string& run_id, const events::Event& e, const std::string& path) {
+  return Status::Corrupt("store " + path + ": event " + std::to_string(e.seq) + " of run " +
+                         run_id + " cannot be read (" + e.malformed +
+                         "); run `relay ledger verify " + run_id + "`");
+}
+
+}  // namespace
+
+Result<SqliteStore::RunLedger> SqliteStore::ReadRunLedger(const std::string& run_id) {
+  Statement& s = st_->run_ledger;
+  ScopedReset reset(s);
+  s.Bind(1, run_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
+  if (rc != SQLITE_ROW) return Error(rc, "read run " + run_id);
+  return RunLedger{s.Int(0), s.Int(1)};
+}
+
+Status SqliteStore::ForEachEvent(const std::string& run_id, const RunLedger& run, int64_t after_seq,
+                                 const std::function<Status(events::Event&)>& f) {
+  const int64_t lo = run.num * kEventsPerRun, hi = lo + kEventsPerRun;
+  // The hash of the event before the next one to hand out ("" if unknown,
+  // which verification reports as a broken link).
+  std::string prev;
+  {
+    // Format 1, from event `after_seq` itself: its hash links the next one.
+    Statement& s = st_->events_v1_from;
+    ScopedReset reset(s);
+    s.Bind(1, lo + std::max<int64_t>(after_seq, 1));
+    s.Bind(2, hi);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      events::Event e;
+      ReadEventV1(s, &e);
+      std::string hash = e.hash;
+      if (e.seq > after_seq) RELAY_RETURN_IF_ERROR(f(e));  // may move from e
+      prev = std::move(hash);
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
+  }
+  Statement& s = st_->ledger_from;
+  ScopedReset reset(s);
+  s.Bind(1, lo);
+  s.Bind(2, lo + after_seq);
+  s.Bind(3, hi);
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    const int64_t first = s.Int(0) - lo;
+    std::string_view text = s.Text(1);
+    std::string_view hashes = s.Blob(2);
+    std::vector<std::string_view> lines;
+    for (size_t at = 0; at < text.size();) {
+      size_t nl = text.find('\n', at);
+      if (nl == std::string_view::npos) nl = text.size();
+      lines.push_back(text.substr(at, nl - at));
+      at = nl + 1;
+    }
+    const size_t n = hashes.size() / 32;
+    const bool damaged = hashes.size() % 32 != 0 || n != lines.size();
+    for (size_t i = 0; i < std::max(n, lines.size()); ++i) {
+      const int64_t seq = first + static_cast<int64_t>(i);
+      events::Event e;
+      e.run_id = run_id;
+      e.format = 2;
+      e.seq = seq;
+      if (i < lines.size() && events::DecodeCanonical(lines[i], &e) && e.seq != seq) {
+        e.malformed = "it says it is event " + std::to_string(e.seq) + " but is stored as event " +
+                      std::to_string(seq);
+        e.seq = seq;
+      }
+      if (damaged) {
+        e.malformed = "its ledger row holds " + std::to_string(lines.size()) + " events and " +
+                      std::to_string(hashes.size()) + " bytes of hashes";
+      }
+      if (i < n) e.hash = events::DigestToHex(DigestAt(hashes, i));
+      std::string hash = e.hash;
+      if (seq > after_seq) {
+        e.prev_hash = !prev.empty() ? prev
+                      : seq == 1    ? events::GenesisHash(events::kCurrentFormat, run_id)
+                                    : "";
+        RELAY_RETURN_IF_ERROR(f(e));  // may move from e
+      }
+      prev = std::move(hash);
+    }
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
+  return Status::Ok();
+}
+
+Result<std::vector<events::Event>> SqliteStore::GetEvents(const std::string& run_id,
+                                                          int64_t after_seq) {
+  RELAY_ASSIGN_OR_RETURN(RunLedger run, ReadRunLedger(run_id));
+  std::vector<events::Event> out;
+  RELAY_RETURN_IF_ERROR(ForEachEvent(run_id, run, after_seq, [&](events::Event& e) {
+    out.push_back(std::move(e));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<TaskRow>> SqliteStore::GetTasks(const std::string& run_id) {
+  return ReadTasks(run_id);
+}
+
+// The rows as created (or as checkpointed by schema 5), then every later
+// task event folded onto them, then the leases and processes kept apart.
+Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
+  RELAY_ASSIGN_OR_RETURN(RunLedger run, ReadRunLedger(run_id));
+  std::vector<TaskRow> rows;
+  std::vector<int32_t> pid_attempts;
+  {
+    Statement& s = st_->get_tasks;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      rows.emplace_back();
+      RELAY_RETURN_IF_ERROR(ReadTask(s, path_, &rows.back()));
+      pid_attempts.push_back(static_cast<int32_t>(s.Int(kTaskColumnCount)));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the tasks of run " + run_id);
+  }
+  std::unordered_map<std::string_view, size_t> by_name;
+  for (size_t i = 0; i < rows.size(); ++i) by_name.emplace(rows[i].name, i);
+  RELAY_RETURN_IF_ERROR(ForEachEvent(run_id, run, run.tasks_seq, [&](events::Event& e) {
+    if (!e.malformed.empty()) return Damaged(run_id, e, path_);
+    if (e.kind != "task") return Status::Ok();
+    auto it = by_name.find(e.subject);
+    if (it == by_name.end()) {
+      return Status::Corrupt("store " + path_ + ": event " + std::to_string(e.seq) + " of run " +
+                             run_id + " names task '" + e.subject +
+                             "', which the run does not have");
+    }
+    return ApplyTaskEvent(e, &rows[it->second]);
+  }));
+
+  bool leased = false;
+  for (const TaskRow& r : rows)
+    leased = leased || (!r.owner.empty() && (r.state == state::TaskState::kClaimed ||
+                                             r.state == state::TaskState::kRunning));
+  if (leased) {
+    std::unordered_map<std::string, Micros> leases;
+    Statement& s = st_->get_leases;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) leases.emplace(std::string(s.Text(0)), s.Int(1));
+    if (rc != SQLITE_DONE) return Error(rc, "read the leases of run " + run_id);
+    for (TaskRow& r : rows) {
+      if (r.state != state::TaskState::kClaimed && r.state != state::TaskState::kRunning) continue;
+      auto it = leases.find(r.owner);
+      if (it != leases.end()) r.lease_until = std::max(r.lease_until, it->second);
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (pid_attempts[i] != rows[i].attempts) rows[i].pid = rows[i].pgid = 0;
+  }
+  return rows;
+}
+
+Result<SqliteStore::RunCache*> SqliteStore::Cache(const std::string& run_id) {
+  auto it = runs_.find(run_id);
+  if (it != runs_.end() && !it->second.checked) {
+    // Another connection wrote since this one last did. Usually to another
+    // run; if it appended to this one, read the run again.
+    const RunCache& c = it->second;
+    const int64_t lo = c.num * kEventsPerRun;
+    Statement& s = st_->last_ledger_row;
+    ScopedReset reset(s);
+    s.Bind(1, lo);
+    s.Bind(2, lo + kEventsPerRun);
+    int rc = s.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read the ledger of run " + run_id);
+    bool same = rc == SQLITE_ROW
+                    ? s.Int(0) - lo + static_cast<int64_t>(s.Blob(1).size() / 32) - 1 == c.seq
+                    : c.format != 2;
+    if (same) {
+      it->second.checked = true;
+    } else {
+      runs_.erase(it);
+      it = runs_.end();
+    }
+  }
+  if (it == runs_.end()) {
+    RunCache c;
+    RELAY_RETURN_IF_ERROR(LoadCache(run_id, &c));
+    it = runs_.emplace(run_id, std::move(c)).first;
+  }
+  return &it->second;
+}
+
+Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
+  auto run = ReadRunLedger(run_id);
+  if (!run.ok()) {
+    return run.status().code() == Code::kNotFound ? NoRun(run_id) : run.status();
+  }
+  c->num = run->num;
+  const int64_t lo = run->num * kEventsPerRun, hi = lo + kEventsPerRun;
+  std::unordered_map<std::string, int32_t> by_name;
+  {
+    Statement& s = st_->task_states;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      auto st = state::TaskMachine().Parse(s.Text(2));
+      if (!st) {
+        return Status::Corrupt("store " + path_ + ": task '" + std::string(s.Text(1)) +
+                               "' of run " + run_id + " has unknown state '" +
+                               std::string(s.Text(2)) + "' (written by a newer relay?)");
+      }
+      by_name.emplace(std::string(s.Text(1)), static_cast<int32_t>(c->states.size()));
+      c->states.push_back(*st);
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the tasks of run " + run_id);
+  }
+  c->batch_of.assign(c->states.size(), 0);
+
+  // The chain head: the last ledger row, else the last format-1 event.
+  {
+    Statement& s = st_->last_ledger_row;
+    ScopedReset reset(s);
+    s.Bind(1, lo);
+    s.Bind(2, hi);
+    int rc = s.Step();
+    if (rc == SQLITE_ROW) {
+      std::string_view hashes = s.Blob(1);
+      if (hashes.empty() || hashes.size() % 32 != 0) {
+        return Status::Corrupt("the last ledger row of run " + run_id + " in store " + path_ +
+                               " is damaged; run `relay ledger verify " + run_id + "`");
+      }
+      c->seq = s.Int(0) - lo + static_cast<int64_t>(hashes.size() / 32) - 1;
+      c->head = DigestAt(hashes, hashes.size() / 32 - 1);
+      c->format = 2;
+    } else if (rc != SQLITE_DONE) {
+      return Error(rc, "read the ledger of run " + run_id);
+    }
+  }
+  if (c->format == 0) {
+    Statement& s = st_->last_event_v1;
+    ScopedReset reset(s);
+    s.Bind(1, lo);
+    s.Bind(2, hi);
+    int rc = s.Step();
+    if (rc == SQLITE_ROW) {
+      c->seq = s.Int(0);
+      c->format = 1;
+      if (!events::HexToDigest(s.Text(1), &c->head)) {
+        return Status::Corrupt("the last event of run " + run_id + " in store " + path_ +
+                               " has a malformed hash; run `relay ledger verify " + run_id + "`");
+      }
+    } else if (rc == SQLITE_DONE) {
+      c->seq = 0;
+      c->head = events::GenesisDigest(events::kCurrentFormat, run_id);
+    } else {
+      return Error(rc, "read the ledger of run " + run_id);
+    }
+  }
+
+  // The task states: the rows' checkpoint, then the events after it.
+  return ForEachEvent(run_id, *run, run->tasks_seq, [&](events::Event& e) {
+    if (!e.malformed.empty()) return Damaged(run_id, e, path_);
+    if (e.kind != "task") return Status::Ok();
+    auto it = by_name.find(e.subject);
+    auto to = state::TaskMachine().Parse(e.to);
+    if (it == by_name.end() || !to) {
+      return Status::Corrupt("store " + path_ + ": event " + std::to_string(e.seq) + " of run " +
+                             run_id + " cannot be applied to its task '" + e.subject + "'");
+    }
+    c->states[it->second] = *to;
+    return Status::Ok();
+  });
+}
+
+}  // namespace relay::store::sqlite

@@ -1,0 +1,38 @@
+// What the ledger records of a task instance, and the row rebuilt from it.
+//
+// A task row is not stored state that events describe: it is the fold of
+// the task's events. A transition's event records, besides its state,
+// cause and reason, the row fields that transition sets:
+//
+//   transition          recorded in data                     rebuilt
+//   → queued            –                                    due_at, owner, lease cleared
+//   → claimed           owner, lease_until (if set)          owner, lease_until
+//   → running           attempt, log                         attempts, log_path,
+//                                                            started_at = ts; ended_at,
+//                                                            exit_code, signal cleared
+//   running → any       duration_us (if ended), exit_code    ended_at = started_at +
+//                       (if any), signal (if any)            duration, exit_code, signal;
+//                                                            owner, lease cleared
+//   → retry_wait        due_at                               due_at
+//   → succeeded         outputs (if any); not from running:  outputs_json; log_path,
+//                       log, exit_code (a reused result)     exit_code
+//
+// Both directions live here so that they cannot drift apart; backends use
+// them (SQLite keeps no task state but the ledger), and a backend that keeps
+// rows must return what the fold would.
+#pragma once
+
+#include "base/status.h"
+#include "events/event.h"
+#include "store/store.h"
+
+namespace relay::store {
+
+// Adds to `data` the fields of t.row that t records (the table above).
+void RecordTaskFields(const TaskTransition& t, events::DataBuilder* data);
+
+// Applies one task event to `row` (the instance the event's subject names).
+// kCorrupt, naming the event, when its state or data cannot be read.
+Status ApplyTaskEvent(const events::Event& e, TaskRow* row);
+
+}  // namespace relay::store
