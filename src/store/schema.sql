@@ -35,6 +35,7 @@ CREATE TABLE runs (
   heartbeat_at     INTEGER NOT NULL DEFAULT 0,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   num              INTEGER,
+  instances        TEXT,
   tasks_seq        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
@@ -62,7 +63,6 @@ CREATE TABLE tasks (
   pid          INTEGER NOT NULL DEFAULT 0,
   pgid         INTEGER NOT NULL DEFAULT 0,
   pad          BLOB    NOT NULL DEFAULT x'',
-  pid_attempt  INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 
@@ -87,6 +87,15 @@ CREATE TABLE ledger (
   events TEXT    NOT NULL,
   hashes BLOB    NOT NULL
 );
+
+CREATE TABLE processes (
+  run_id  TEXT    NOT NULL,
+  idx     INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  pid     INTEGER NOT NULL,
+  pgid    INTEGER NOT NULL,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
 
 CREATE TABLE leases (
   run_id      TEXT    NOT NULL,

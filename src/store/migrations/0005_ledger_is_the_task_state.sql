@@ -3,9 +3,11 @@
 -- A commit used to write every transition twice: as an event, and as an
 -- update of the task's row. Now it appends its events and nothing else: a
 -- task's row is the fold of its events (store/task_record.h) over the row
--- in `tasks`, which is a checkpoint as of runs.tasks_seq. Runs created from
--- here on keep their task rows as created (pending) and tasks_seq 0; the
--- runs below keep rows that already reflect all of their events.
+-- the run started from. Runs created from here on list their instances in
+-- runs.instances (one JSON array: a row per instance cost more to insert
+-- than the run's whole ledger) and start from pending rows; the runs below
+-- keep their rows in `tasks`, which reflect their events up to
+-- runs.tasks_seq.
 --
 -- Events are written in ledger format 2 (docs/ledger-format.md): one row of
 -- `ledger` per run per commit, holding that commit's events. The format-1
@@ -20,15 +22,25 @@ CREATE TABLE ledger (
 
 ALTER TABLE events RENAME TO events_v1;
 
+-- [[name, task, matrix], …] by index; NULL for the runs below.
+ALTER TABLE runs ADD COLUMN instances TEXT;
 ALTER TABLE runs ADD COLUMN tasks_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE runs SET tasks_seq = COALESCE(
   (SELECT MAX(e.seq) FROM events_v1 e
     WHERE e.id >= runs.num * 4294967296 AND e.id < (runs.num + 1) * 4294967296), 0);
 
--- A step's process is recorded apart from the ledger (it is not a state
--- change), for the attempt it belongs to.
-ALTER TABLE tasks ADD COLUMN pid_attempt INTEGER NOT NULL DEFAULT 0;
-UPDATE tasks SET pid_attempt = attempts;
+-- The process group of a running attempt: not a state change, so not an
+-- event, but what `relay resume` kills if the relay that started it died.
+CREATE TABLE processes (
+  run_id  TEXT    NOT NULL,
+  idx     INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  pid     INTEGER NOT NULL,
+  pgid    INTEGER NOT NULL,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+INSERT INTO processes (run_id, idx, attempt, pid, pgid)
+  SELECT run_id, idx, attempts, pid, pgid FROM tasks WHERE pgid <> 0;
 
 -- Leases of workers that claimed tasks with one, extended by their
 -- heartbeats (a task's lease is the later of its claim's and its owner's).

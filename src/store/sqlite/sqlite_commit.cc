@@ -76,6 +76,27 @@ Status SqliteStore::Finish(Status work, bool counts) {
 Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) {
   RELAY_RETURN_IF_ERROR(Begin());
   Status s = [&]() -> Status {
+    // The instances as [[name, task, matrix], …]: one value for the whole
+    // plan, where a row per instance cost more to insert than the run's
+    // ledger.
+    std::string& list = scratch_;
+    list.assign("[");
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      const TaskRow& t = tasks[i];
+      if (t.index != static_cast<int32_t>(i)) {
+        return Status::Invalid("run " + run.id + ": task instance '" + t.name + "' has index " +
+                               std::to_string(t.index) + ", not its position " + std::to_string(i));
+      }
+      if (i) list += ',';
+      list += '[';
+      events::AppendJsonString(list, t.name);
+      list += ',';
+      events::AppendJsonString(list, t.task);
+      list += ',';
+      list += t.matrix_json.empty() ? std::string_view("{}") : std::string_view(t.matrix_json);
+      list += ']';
+    }
+    list += ']';
     int64_t num;
     {
       Statement& ins = st_->insert_run;
@@ -84,6 +105,7 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       ins.Bind(10, state::Name(state::RunState::kPending));
       ins.Bind(12, run.created_at != 0 ? run.created_at : now);
       ins.Bind(17, int64_t{0});
+      ins.Bind(19, list);
       int rc = ins.Step();
       if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         return Status::Conflict("run " + run.id + " already exists in store " + path_);
@@ -92,22 +114,6 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       num = ins.Int(0);
       rc = ins.Step();
       if (rc != SQLITE_DONE) return Error(rc, "create run " + run.id);
-    }
-    Statement& ins = st_->insert_task;
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      const TaskRow& t = tasks[i];
-      if (t.index != static_cast<int32_t>(i)) {
-        return Status::Invalid("run " + run.id + ": task instance '" + t.name + "' has index " +
-                               std::to_string(t.index) + ", not its position " + std::to_string(i));
-      }
-      ScopedReset reset(ins);
-      ins.Bind(1, run.id);
-      ins.Bind(2, int64_t{t.index});
-      ins.Bind(3, t.name);
-      ins.Bind(4, t.task);
-      ins.Bind(5, t.matrix_json.empty() ? std::string_view("{}") : t.matrix_json);
-      int rc = ins.Step();
-      if (rc != SQLITE_DONE) return Error(rc, "create task '" + t.name + "' of run " + run.id);
     }
     RunCache& cache = runs_[run.id];
     cache = RunCache{};
@@ -287,18 +293,20 @@ Status SqliteStore::WriteLedgerRows() {
 }
 
 Status SqliteStore::WriteProcess(const AttemptProcess& p) {
-  Statement& s = st_->update_process;
+  RELAY_ASSIGN_OR_RETURN(RunCache * run, Cache(p.run_id));
+  if (p.index < 0 || static_cast<size_t>(p.index) >= run->states.size()) {
+    return Status::NotFound("task #" + std::to_string(p.index) + " of run " + p.run_id +
+                            " does not exist in store " + path_ + "; nothing was written");
+  }
+  Statement& s = st_->put_process;
   ScopedReset reset(s);
   s.Bind(1, p.run_id);
   s.Bind(2, int64_t{p.index});
-  s.Bind(3, int64_t{p.pid});
-  s.Bind(4, int64_t{p.pgid});
-  s.Bind(5, int64_t{p.attempt});
+  s.Bind(3, int64_t{p.attempt});
+  s.Bind(4, int64_t{p.pid});
+  s.Bind(5, int64_t{p.pgid});
   int rc = s.Step();
-  if (rc != SQLITE_DONE) return Error(rc, "record the process of run " + p.run_id);
-  if (sqlite3_changes(db_) == 1) return Status::Ok();
-  return Status::NotFound("task #" + std::to_string(p.index) + " of run " + p.run_id +
-                          " does not exist in store " + path_ + "; nothing was written");
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record the process of run " + p.run_id);
 }
 
 Status SqliteStore::ExtendLease(const std::string& run_id, const std::string& owner,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "events/canonical_json.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/statements.h"
@@ -35,7 +36,50 @@ Result<SqliteStore::RunLedger> SqliteStore::ReadRunLedger(const std::string& run
   int rc = s.Step();
   if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
   if (rc != SQLITE_ROW) return Error(rc, "read run " + run_id);
-  return RunLedger{s.Int(0), s.Int(1)};
+  return RunLedger{s.Int(0), s.Int(2) != 0, s.Int(1)};
+}
+
+Status SqliteStore::ReadBaseRows(const std::string& run_id, const RunLedger& run,
+                                 std::vector<TaskRow>* rows) {
+  rows->clear();
+  if (run.listed) {
+    Statement& s = st_->run_instances;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    int rc = s.Step();
+    if (rc != SQLITE_ROW)
+      return Error(rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "read run " + run_id);
+    std::vector<std::string_view> list, fields;
+    bool ok = events::canonical::SplitArray(s.Text(0), &list);
+    rows->reserve(list.size());
+    for (size_t i = 0; ok && i < list.size(); ++i) {
+      TaskRow& t = rows->emplace_back();
+      t.run_id = run_id;
+      t.index = static_cast<int32_t>(i);
+      ok = events::canonical::SplitArray(list[i], &fields) && fields.size() == 3 &&
+           events::canonical::ReadString(fields[0], &t.name) &&
+           events::canonical::ReadString(fields[1], &t.task) &&
+           events::canonical::IsObject(fields[2]);
+      if (ok) t.matrix_json.assign(fields[2]);
+      t.outputs_json = "{}";
+    }
+    if (!ok) {
+      return Status::Corrupt("store " + path_ + ": the list of task instances of run " + run_id +
+                             " cannot be read");
+    }
+    return Status::Ok();
+  }
+  Statement& s = st_->get_tasks;
+  ScopedReset reset(s);
+  s.Bind(1, run_id);
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    TaskRow& t = rows->emplace_back();
+    RELAY_RETURN_IF_ERROR(ReadTask(s, path_, &t));
+    t.pid = t.pgid = 0;  // kept in `processes` since schema 5
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the tasks of run " + run_id);
+  return Status::Ok();
 }
 
 Status SqliteStore::ForEachEvent(const std::string& run_id, const RunLedger& run, int64_t after_seq,
@@ -129,19 +173,7 @@ Result<std::vector<TaskRow>> SqliteStore::GetTasks(const std::string& run_id) {
 Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
   RELAY_ASSIGN_OR_RETURN(RunLedger run, ReadRunLedger(run_id));
   std::vector<TaskRow> rows;
-  std::vector<int32_t> pid_attempts;
-  {
-    Statement& s = st_->get_tasks;
-    ScopedReset reset(s);
-    s.Bind(1, run_id);
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      rows.emplace_back();
-      RELAY_RETURN_IF_ERROR(ReadTask(s, path_, &rows.back()));
-      pid_attempts.push_back(static_cast<int32_t>(s.Int(kTaskColumnCount)));
-    }
-    if (rc != SQLITE_DONE) return Error(rc, "read the tasks of run " + run_id);
-  }
+  RELAY_RETURN_IF_ERROR(ReadBaseRows(run_id, run, &rows));
   std::unordered_map<std::string_view, size_t> by_name;
   for (size_t i = 0; i < rows.size(); ++i) by_name.emplace(rows[i].name, i);
   RELAY_RETURN_IF_ERROR(ForEachEvent(run_id, run, run.tasks_seq, [&](events::Event& e) {
@@ -174,8 +206,18 @@ Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
       if (it != leases.end()) r.lease_until = std::max(r.lease_until, it->second);
     }
   }
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (pid_attempts[i] != rows[i].attempts) rows[i].pid = rows[i].pgid = 0;
+  {
+    Statement& s = st_->get_processes;
+    ScopedReset reset(s);
+    s.Bind(1, run_id);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      const int64_t i = s.Int(0);
+      if (i < 0 || static_cast<size_t>(i) >= rows.size() || s.Int(1) != rows[i].attempts) continue;
+      rows[i].pid = static_cast<int>(s.Int(2));
+      rows[i].pgid = static_cast<int>(s.Int(3));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the processes of run " + run_id);
   }
   return rows;
 }
@@ -219,7 +261,12 @@ Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
   c->num = run->num;
   const int64_t lo = run->num * kEventsPerRun, hi = lo + kEventsPerRun;
   std::unordered_map<std::string, int32_t> by_name;
-  {
+  if (run->listed) {
+    std::vector<TaskRow> rows;
+    RELAY_RETURN_IF_ERROR(ReadBaseRows(run_id, *run, &rows));
+    c->states.assign(rows.size(), state::TaskState::kPending);
+    for (TaskRow& t : rows) by_name.emplace(std::move(t.name), t.index);
+  } else {
     Statement& s = st_->task_states;
     ScopedReset reset(s);
     s.Bind(1, run_id);

@@ -240,7 +240,8 @@ void SqliteStore::DefineStatements() {
       // Changes only when another connection commits: this one's caches of
       // chain heads and task states stay valid while it does not.
       {&s.data_version, "PRAGMA data_version"},
-      {&s.run_ledger, "SELECT num, tasks_seq FROM runs WHERE id = ?1"},
+      {&s.run_ledger, "SELECT num, tasks_seq, instances IS NOT NULL FROM runs WHERE id = ?1"},
+      {&s.run_instances, "SELECT instances FROM runs WHERE id = ?1"},
       // A run's ledger rows are the id range [?1, ?2) (schema 5).
       {&s.last_ledger_row,
        "SELECT id, hashes FROM ledger WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
@@ -254,9 +255,9 @@ void SqliteStore::DefineStatements() {
       {&s.events_v1_from, "SELECT " + string(kEventV1Columns) +
                               " FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id"},
       {&s.insert_run, "INSERT INTO runs (" + run_cols +
-                          ", num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                          "?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM runs)) "
-                          "RETURNING num"},
+                          ", num, instances) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                          "?12, ?13, ?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM "
+                          "runs), ?19) RETURNING num"},
       // The owner never writes cancel_requested: another process sets it.
       {&s.update_run,
        "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "
@@ -268,14 +269,13 @@ void SqliteStore::DefineStatements() {
       {&s.last_run, "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"},
       {&s.runs_from, "SELECT id FROM runs WHERE id >= ?1 ORDER BY id LIMIT 64"},
       {&s.running_runs, "SELECT id FROM runs WHERE state = 'running' ORDER BY created_at, id"},
-      {&s.insert_task,
-       "INSERT INTO tasks (run_id, idx, name, task, matrix_json, state) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, 'pending')"},
-      {&s.get_tasks,
-       "SELECT " + task_cols + ", pid_attempt FROM tasks WHERE run_id = ?1 ORDER BY idx"},
+      {&s.get_tasks, "SELECT " + task_cols + " FROM tasks WHERE run_id = ?1 ORDER BY idx"},
       {&s.task_states, "SELECT idx, name, state FROM tasks WHERE run_id = ?1 ORDER BY idx"},
-      {&s.update_process,
-       "UPDATE tasks SET pid = ?3, pgid = ?4, pid_attempt = ?5 WHERE run_id = ?1 AND idx = ?2"},
+      {&s.put_process,
+       "INSERT INTO processes (run_id, idx, attempt, pid, pgid) VALUES (?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT (run_id, idx) DO UPDATE SET attempt = excluded.attempt, "
+       "pid = excluded.pid, pgid = excluded.pgid"},
+      {&s.get_processes, "SELECT idx, attempt, pid, pgid FROM processes WHERE run_id = ?1"},
       {&s.get_leases, "SELECT owner, lease_until FROM leases WHERE run_id = ?1"},
       {&s.extend_lease,
        "INSERT INTO leases (run_id, owner, lease_until) VALUES (?1, ?2, ?3) "

@@ -89,10 +89,14 @@ class SqliteStore final : public Store {
     std::string text;    // canonical bytes, one event per line
     std::string hashes;  // 32 bytes per event
   };
-  // Where a run's events are, and which of them its task rows reflect.
+  // Where a run's events are, and what its task rows start from.
   struct RunLedger {
     int64_t num = 0;
-    int64_t tasks_seq = 0;  // the task rows reflect the events up to this seq
+    // Runs since schema 5 list their instances in runs.instances and start
+    // pending; older ones have rows in `tasks` that reflect the events up to
+    // tasks_seq.
+    bool listed = false;
+    int64_t tasks_seq = 0;
   };
 
   SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
@@ -133,6 +137,8 @@ class SqliteStore final : public Store {
   Status ForEachEvent(const std::string& run_id, const RunLedger& run, int64_t after_seq,
                       const std::function<Status(events::Event&)>& f);
   Result<std::vector<TaskRow>> ReadTasks(const std::string& run_id);
+  // The rows a run's events are folded onto (see RunLedger).
+  Status ReadBaseRows(const std::string& run_id, const RunLedger& run, std::vector<TaskRow>* rows);
   Status RunExists(const std::string& run_id);
 
   sqlite3* db_;
@@ -148,6 +154,7 @@ class SqliteStore final : public Store {
   std::vector<Pending> pending_;
   events::Event event_;
   events::DataBuilder data_;
+  std::string scratch_;
 };
 
 }  // namespace relay::store::sqlite

@@ -294,14 +294,15 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
   EXPECT_EQ(s->GetEvents("01OLD", 5)->at(0).prev_hash, before.back().hash);
 }
 
-// A commit appends one ledger row per run and leaves task rows alone: the
-// rows a run was created with are the base its events are folded onto.
-TEST_F(SqliteStoreTest, ACommitAppendsOneLedgerRowAndWritesNoTaskRow) {
+// A run lists its instances in its own row, and a commit appends one ledger
+// row per run and writes nothing else: rows are rebuilt from the ledger.
+TEST_F(SqliteStoreTest, ACommitAppendsOneLedgerRowAndWritesNothingElse) {
   auto s = OpenOk();
   TaskRow t = OneTask("01A");
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {t}, 5).ok());
+  EXPECT_EQ(QueryInt(path_, "SELECT COUNT(*) FROM tasks"), 0);
   ASSERT_TRUE(s->TEST_Exec("CREATE TABLE writes (n INTEGER); "
-                           "CREATE TRIGGER count_writes AFTER UPDATE ON tasks "
+                           "CREATE TRIGGER count_writes AFTER UPDATE ON runs "
                            "BEGIN INSERT INTO writes VALUES (1); END;")
                   .ok());
   Batch b;

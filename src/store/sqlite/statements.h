@@ -14,10 +14,11 @@ namespace relay::store::sqlite {
 
 struct SqliteStore::Statements {
   Statement begin, commit, rollback, data_version;
-  Statement run_ledger, last_ledger_row, last_event_v1, insert_ledger, ledger_from, events_v1_from;
+  Statement run_ledger, run_instances, last_ledger_row, last_event_v1, insert_ledger, ledger_from,
+      events_v1_from;
   Statement insert_run, update_run, run_state, get_run, list_runs, last_run, runs_from,
       running_runs;
-  Statement insert_task, get_tasks, task_states, update_process;
+  Statement get_tasks, task_states, put_process, get_processes;
   Statement get_leases, extend_lease, heartbeat_leases;
   Statement request_cancel, cancel_requested, take_ownership, run_owner, heartbeat_run;
   Statement get_setting, set_setting;
