@@ -1,6 +1,7 @@
 #include "events/event.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "events/canonical_json.h"
@@ -74,16 +75,33 @@ std::string GenesisHash(int format, std::string_view run_id) {
   return DigestToHex(GenesisDigest(format, run_id));
 }
 
+namespace {
+
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // Events are mostly plain ASCII: copy runs that need no escaping in one
-  // append instead of growing the string a byte at a time.
-  out.reserve(out.size() + s.size() + 2);
+  size_t i = 0;
+  while (i < s.size() && !kNeedsEscape[static_cast<unsigned char>(s[i])]) ++i;
   out += '"';
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  if (i == s.size()) {  // the common case: nothing to escape
+    out += s;
+    out += '"';
+    return;
+  }
+  // Copy runs that need no escaping in one append, not a byte at a time.
+  out.append(s, 0, i);
+  size_t run = i;
+  for (; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kNeedsEscape[c]) continue;
     out.append(s, run, i - run);
     run = i + 1;
     switch (c) {

@@ -103,6 +103,8 @@ class DataBuilder {
   DataBuilder& Merge(const DataBuilder& other);
 
   bool empty() const { return fields_.empty(); }
+  // Sorted by key: each key and its encoded (canonical JSON) value.
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
   void clear() { fields_.clear(); }
   std::string Build() const;  // "{}" when empty
   // Appends the object to `out`.

@@ -97,6 +97,11 @@ CREATE TABLE processes (
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 
+CREATE TABLE definitions (
+  hash TEXT PRIMARY KEY,
+  text TEXT NOT NULL
+);
+
 CREATE TABLE leases (
   run_id      TEXT    NOT NULL,
   owner       TEXT    NOT NULL,

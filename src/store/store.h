@@ -32,7 +32,7 @@ struct RunRow {
   std::string file;             // the pipeline file as given on the command line
   std::string workdir;          // absolute working directory of the run
   std::string definition;       // the file's text when the run was created (empty in ListRuns)
-  std::string definition_hash;  // sha256 hex of definition
+  std::string definition_hash;  // sha256 hex of definition ("" in CreateRun: computed)
   std::string inputs_json;      // resolved inputs, a JSON object
   std::string options_json;     // selection and flags the run was created with
   std::string parent_run;       // for `relay rerun`: the run it was made from

@@ -187,6 +187,20 @@ TEST_P(StoreConformance, CreateRunWritesRunTasksAndFirstEvent) {
   EXPECT_TRUE(events::VerifyChain(ev).ok);
 }
 
+TEST_P(StoreConformance, EachRunKeepsItsDefinitionWhoeverShareIt) {
+  RunRow a = MakeRun("01A", kT0);
+  RunRow b = MakeRun("01B", kT0);
+  RunRow c = MakeRun("01C", kT0);
+  c.definition = "name: other\ntasks: {}\n";
+  c.definition_hash = "";  // computed by the store
+  for (const RunRow& r : {a, b, c}) ASSERT_TRUE(store_->CreateRun(r, {}, kT0).ok());
+  EXPECT_EQ(store_->GetRun("01A")->definition, a.definition);
+  EXPECT_EQ(store_->GetRun("01B")->definition, a.definition);
+  RunRow got = *store_->GetRun("01C");
+  EXPECT_EQ(got.definition, c.definition);
+  EXPECT_EQ(got.definition_hash, events::Sha256Hex(c.definition));
+}
+
 TEST_P(StoreConformance, CreateRunTwiceIsAConflictAndKeepsTheFirst) {
   Create("01AAAA", 1);
   Status s = store_->CreateRun(MakeRun("01AAAA", kT0), MakeTasks("01AAAA", 5), kT0);

@@ -1,5 +1,7 @@
 #include "store/task_record.h"
 
+#include <charconv>
+
 #include "events/canonical_json.h"
 
 namespace relay::store {
@@ -52,30 +54,75 @@ Status Unreadable(const events::Event& e, std::string_view what) {
 
 }  // namespace
 
-void RecordTaskFields(const TaskTransition& t, events::DataBuilder* data) {
+namespace {
+
+// One recorded field; the value is an integer, a string or JSON text.
+struct Field {
+  std::string_view key;  // a literal: needs no escaping
+  enum { kInt, kText, kJson } kind;
+  int64_t number = 0;
+  std::string_view text;
+};
+
+void AppendField(std::string& out, const Field& f) {
+  out += '"';
+  out += f.key;
+  out += "\":";
+  if (f.kind == Field::kInt) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f.number);
+    out.append(buf, end);
+  } else if (f.kind == Field::kText) {
+    events::AppendJsonString(out, f.text);
+  } else {
+    out += f.text;
+  }
+}
+
+}  // namespace
+
+void AppendTaskData(const TaskTransition& t, std::string& out) {
   const TaskRow& r = t.row;
   const S to = r.state;
-  if (to == S::kClaimed) {
-    if (!r.owner.empty()) data->Add("owner", r.owner);
-    if (r.lease_until != 0) data->Add("lease_until", r.lease_until);
-  }
-  if (to == S::kRunning) {
-    data->Add("attempt", r.attempts);
-    data->Add("log", r.log_path);
-  }
-  if (t.from == S::kRunning) {
-    if (r.ended_at != 0) data->Add("duration_us", r.ended_at - r.started_at);
-    if (r.exit_code) data->Add("exit_code", *r.exit_code);
-    if (r.signal != 0) data->Add("signal", r.signal);
-  }
-  if (to == S::kRetryWait) data->Add("due_at", r.due_at);
-  if (to == S::kSucceeded) {
-    if (!r.outputs_json.empty() && r.outputs_json != "{}") data->AddJson("outputs", r.outputs_json);
-    if (t.from != S::kRunning) {
-      if (!r.log_path.empty()) data->Add("log", r.log_path);
-      if (r.exit_code) data->Add("exit_code", *r.exit_code);
+  const bool ran = t.from == S::kRunning;
+  const bool reused = to == S::kSucceeded && !ran;
+  // In key order, so that the object is canonical without sorting.
+  Field fields[9];
+  int n = 0;
+  auto add = [&](Field f) { fields[n++] = f; };
+  if (to == S::kRunning) add({"attempt", Field::kInt, r.attempts});
+  if (to == S::kRetryWait) add({"due_at", Field::kInt, r.due_at});
+  if (ran && r.ended_at != 0) add({"duration_us", Field::kInt, r.ended_at - r.started_at});
+  if ((ran || reused) && r.exit_code) add({"exit_code", Field::kInt, *r.exit_code});
+  if (to == S::kClaimed && r.lease_until != 0) add({"lease_until", Field::kInt, r.lease_until});
+  if (to == S::kRunning || (reused && !r.log_path.empty()))
+    add({"log", Field::kText, 0, r.log_path});
+  if (to == S::kSucceeded && !r.outputs_json.empty() && r.outputs_json != "{}")
+    add({"outputs", Field::kJson, 0, r.outputs_json});
+  if (to == S::kClaimed && !r.owner.empty()) add({"owner", Field::kText, 0, r.owner});
+  if (ran && r.signal != 0) add({"signal", Field::kInt, r.signal});
+
+  // Merged with the facts (sorted too); a recorded field wins.
+  const auto& facts = t.data.fields();
+  size_t i = 0, j = 0;
+  out += '{';
+  bool first = true;
+  while (i < static_cast<size_t>(n) || j < facts.size()) {
+    if (!first) out += ',';
+    first = false;
+    if (j == facts.size() || (i < static_cast<size_t>(n) && fields[i].key <= facts[j].first)) {
+      if (j < facts.size() && fields[i].key == facts[j].first) ++j;
+      AppendField(out, fields[i]);
+      ++i;
+    } else {
+      // A fact's key may need escaping; AppendJsonString adds the quotes.
+      events::AppendJsonString(out, facts[j].first);
+      out += ':';
+      out += facts[j].second;
+      ++j;
     }
   }
+  out += '}';
 }
 
 Status ApplyTaskEvent(const events::Event& e, TaskRow* row) {

@@ -28,8 +28,11 @@
 
 namespace relay::store {
 
-// Adds to `data` the fields of t.row that t records (the table above).
-void RecordTaskFields(const TaskTransition& t, events::DataBuilder* data);
+// Appends t's event data to `out`: the canonical JSON object of its facts
+// (t.data) and the fields of t.row that t records (the table above), which
+// win over facts of the same name. On the store's hot path: no allocation
+// beyond `out`.
+void AppendTaskData(const TaskTransition& t, std::string& out);
 
 // Applies one task event to `row` (the instance the event's subject names).
 // kCorrupt, naming the event, when its state or data cannot be read.

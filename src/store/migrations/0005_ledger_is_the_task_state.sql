@@ -42,6 +42,17 @@ CREATE TABLE processes (
 INSERT INTO processes (run_id, idx, attempt, pid, pgid)
   SELECT run_id, idx, attempts, pid, pgid FROM tasks WHERE pgid <> 0;
 
+-- Definitions by their hash, once however many runs share one. A run's row
+-- is read and rewritten whole by every heartbeat and run transition; with
+-- a pipeline's text in it, that was several overflow pages each time.
+CREATE TABLE definitions (
+  hash TEXT PRIMARY KEY,  -- sha256 hex of text (runs.definition_hash)
+  text TEXT NOT NULL
+);
+INSERT OR IGNORE INTO definitions (hash, text)
+  SELECT definition_hash, definition FROM runs WHERE definition_hash <> '';
+UPDATE runs SET definition = '' WHERE definition_hash <> '';
+
 -- Leases of workers that claimed tasks with one, extended by their
 -- heartbeats (a task's lease is the later of its claim's and its owner's).
 CREATE TABLE leases (

@@ -97,13 +97,18 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       list += ']';
     }
     list += ']';
+    // The definition is kept by its hash: runs of one text share its row.
+    const std::string hash =
+        run.definition_hash.empty() ? events::Sha256Hex(run.definition) : run.definition_hash;
     int64_t num;
     {
       Statement& ins = st_->insert_run;
       ScopedReset reset(ins);
       BindRun(ins, run);
+      ins.Bind(6, hash);
       ins.Bind(10, state::Name(state::RunState::kPending));
       ins.Bind(12, run.created_at != 0 ? run.created_at : now);
+      ins.Bind(5, std::string_view());  // the text goes to `definitions`
       ins.Bind(17, int64_t{0});
       ins.Bind(19, list);
       int rc = ins.Step();
@@ -114,6 +119,14 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       num = ins.Int(0);
       rc = ins.Step();
       if (rc != SQLITE_DONE) return Error(rc, "create run " + run.id);
+    }
+    {
+      Statement& def = st_->insert_definition;
+      ScopedReset reset(def);
+      def.Bind(1, hash);
+      def.Bind(2, run.definition);
+      int rc = def.Step();
+      if (rc != SQLITE_DONE) return Error(rc, "store the definition of run " + run.id);
     }
     RunCache& cache = runs_[run.id];
     cache = RunCache{};
@@ -194,9 +207,6 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
   stored = r.state;
   run->batch_of[r.index] = batch_number_;
 
-  data_.clear();
-  data_.Merge(t.data);
-  RecordTaskFields(t, &data_);
   events::Event& e = event_;
   e.kind = "task";
   e.subject = r.name;
@@ -206,7 +216,7 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
   e.reason = r.reason;
   e.ts = ts;
   e.data.clear();
-  data_.AppendTo(e.data);
+  AppendTaskData(t, e.data);
   RELAY_RETURN_IF_ERROR(Append(r.run_id, e, run));
   if (r.state == state::TaskState::kClaimed && !r.owner.empty() && r.lease_until != 0)
     return ExtendLease(r.run_id, r.owner, r.lease_until);

@@ -263,7 +263,13 @@ void SqliteStore::DefineStatements() {
        "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "
        "owner = ?15, heartbeat_at = ?16 WHERE id = ?1 AND state = ?18"},
       {&s.run_state, "SELECT state FROM runs WHERE id = ?1"},
-      {&s.get_run, "SELECT " + run_cols + " FROM runs WHERE id = ?1"},
+      // The definition lives in `definitions`, shared by the runs of one text.
+      {&s.get_run, "SELECT " +
+                       ReplaceAll("r." + ReplaceAll(run_cols, ", ", ", r."), "r.definition,",
+                                  "COALESCE(d.text, r.definition),") +
+                       " FROM runs r LEFT JOIN definitions d ON d.hash = r.definition_hash "
+                       "WHERE r.id = ?1"},
+      {&s.insert_definition, "INSERT OR IGNORE INTO definitions (hash, text) VALUES (?1, ?2)"},
       {&s.list_runs, "SELECT " + ReplaceAll(run_cols, "definition,", "'' AS definition,") +
                          " FROM runs ORDER BY created_at DESC, id DESC LIMIT ?1"},
       {&s.last_run, "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"},

@@ -153,7 +153,6 @@ class SqliteStore final : public Store {
   // Scratch reused across commits so the hot path does not reallocate.
   std::vector<Pending> pending_;
   events::Event event_;
-  events::DataBuilder data_;
   std::string scratch_;
 };
 

@@ -1,0 +1,104 @@
+#include "store/task_record.h"
+
+#include <gtest/gtest.h>
+
+namespace relay::store {
+namespace {
+
+using state::TaskState;
+
+TaskTransition To(TaskRow row, TaskState from, TaskState to, std::string cause) {
+  row.state = to;
+  return TaskTransition{row, from, std::move(cause)};
+}
+
+std::string Data(const TaskTransition& t) {
+  std::string out;
+  AppendTaskData(t, out);
+  return out;
+}
+
+TEST(TaskRecordTest, EachTransitionRecordsItsFieldsInCanonicalOrder) {
+  TaskRow r;
+  r.name = "t";
+  EXPECT_EQ(Data(To(r, TaskState::kPending, TaskState::kQueued, "needs_met")), "{}");
+  r.owner = "w\"1";
+  r.lease_until = 99;
+  EXPECT_EQ(Data(To(r, TaskState::kQueued, TaskState::kClaimed, "claimed")),
+            R"({"lease_until":99,"owner":"w\"1"})");
+  r.attempts = 2;
+  r.log_path = "/l/t.2.log";
+  r.started_at = 1000;
+  EXPECT_EQ(Data(To(r, TaskState::kClaimed, TaskState::kRunning, "started")),
+            R"({"attempt":2,"log":"/l/t.2.log"})");
+  r.ended_at = 1500;
+  r.exit_code = -1;
+  r.signal = 9;
+  r.due_at = 7000;
+  EXPECT_EQ(Data(To(r, TaskState::kRunning, TaskState::kRetryWait, "retry")),
+            R"({"due_at":7000,"duration_us":500,"exit_code":-1,"signal":9})");
+  r.exit_code = 0;
+  r.signal = 0;
+  r.outputs_json = R"({"v":"1"})";
+  EXPECT_EQ(Data(To(r, TaskState::kRunning, TaskState::kSucceeded, "exit_zero")),
+            R"({"duration_us":500,"exit_code":0,"outputs":{"v":"1"}})");
+  EXPECT_EQ(Data(To(r, TaskState::kPending, TaskState::kSucceeded, "reused")),
+            R"({"exit_code":0,"log":"/l/t.2.log","outputs":{"v":"1"}})");
+}
+
+TEST(TaskRecordTest, FactsAreMergedByKeyAndRecordedFieldsWin) {
+  TaskRow r;
+  r.attempts = 1;
+  r.log_path = "/l";
+  TaskTransition t = To(r, TaskState::kClaimed, TaskState::kRunning, "started");
+  t.data.Add("a", 1).Add("attempt", 7).Add("b\"", "x").Add("zz", true);
+  EXPECT_EQ(Data(t), R"({"a":1,"attempt":1,"b\"":"x","log":"/l","zz":true})");
+}
+
+TEST(TaskRecordTest, ApplyingTheEventRebuildsTheRecordedFields) {
+  TaskRow before;
+  before.name = "t";
+  TaskRow after = before;
+  after.attempts = 3;
+  after.log_path = "/l/t.3.log";
+  TaskTransition t = To(after, TaskState::kClaimed, TaskState::kRunning, "started");
+  events::Event e;
+  e.kind = "task";
+  e.subject = "t";
+  e.from = "claimed";
+  e.to = "running";
+  e.cause = "started";
+  e.reason = "attempt 3";
+  e.ts = 4242;
+  AppendTaskData(t, e.data);
+  TaskRow got = before;
+  got.exit_code = 5;  // of the last attempt: cleared by a new one
+  ASSERT_TRUE(ApplyTaskEvent(e, &got).ok());
+  EXPECT_EQ(got.state, TaskState::kRunning);
+  EXPECT_EQ(got.attempts, 3);
+  EXPECT_EQ(got.log_path, "/l/t.3.log");
+  EXPECT_EQ(got.started_at, 4242);
+  EXPECT_EQ(got.reason, "attempt 3");
+  EXPECT_FALSE(got.exit_code.has_value());
+}
+
+TEST(TaskRecordTest, UnreadableEventsAreCorrupt) {
+  events::Event e;
+  e.run_id = "01R";
+  e.seq = 9;
+  e.subject = "t";
+  e.from = "queued";
+  e.to = "nonsense";
+  TaskRow row;
+  Status s = ApplyTaskEvent(e, &row);
+  EXPECT_EQ(s.code(), Code::kCorrupt);
+  EXPECT_NE(s.message().find("event 9"), std::string::npos) << s.message();
+  e.to = "claimed";
+  e.data = R"({"owner":5})";
+  EXPECT_EQ(ApplyTaskEvent(e, &row).code(), Code::kCorrupt);
+  e.data = "not json";
+  EXPECT_EQ(ApplyTaskEvent(e, &row).code(), Code::kCorrupt);
+}
+
+}  // namespace
+}  // namespace relay::store
