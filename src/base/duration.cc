@@ -1,7 +1,9 @@
 #include "base/duration.h"
 
+#include <fmt/compile.h>
+
 #include <cmath>
-#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace relay {
@@ -55,21 +57,23 @@ Result<Micros> ParseDuration(std::string_view text) {
   return static_cast<Micros>(std::llround(total));
 }
 
+// fmt and integer arithmetic: this runs for every line `relay run` prints,
+// and snprintf's "%.1f" cost more than the rest of the line.
 std::string FormatDuration(Micros d) {
-  char buf[32];
   if (d < 0) d = 0;
-  if (d < kSecond) {
-    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(d / kMillisecond));
-  } else if (d < kMinute) {
-    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d) / kSecond);
-  } else if (d < kHour) {
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(d / kMinute),
-                  static_cast<long long>((d % kMinute) / kSecond));
-  } else {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(d / kHour),
-                  static_cast<long long>((d % kHour) / kMinute));
+  if (d < kSecond) return fmt::format(FMT_COMPILE("{}ms"), d / kMillisecond);
+  if (d < kMinute) {
+    // Tenths rounded to nearest, as "%.1f" printed the double d / 1e6: its
+    // error is far below a microsecond, so it can only decide a value that
+    // lies exactly halfway, and there it still does.
+    constexpr Micros kTenth = kSecond / 10;
+    if (d % kTenth == kTenth / 2)
+      return fmt::format(FMT_COMPILE("{:.1f}s"), static_cast<double>(d) / kSecond);
+    Micros tenths = (d + kTenth / 2) / kTenth;
+    return fmt::format(FMT_COMPILE("{}.{}s"), tenths / 10, tenths % 10);
   }
-  return buf;
+  if (d < kHour) return fmt::format(FMT_COMPILE("{}m{:02}s"), d / kMinute, d % kMinute / kSecond);
+  return fmt::format(FMT_COMPILE("{}h{:02}m"), d / kHour, d % kHour / kMinute);
 }
 
 }  // namespace relay

@@ -59,9 +59,13 @@ void SplitWords(std::string_view line, std::vector<std::string_view>* words) {
 }
 
 const std::string* ProgramResolver::Resolve(std::string_view path_env, std::string_view program) {
-  auto dirs = by_path_.find(path_env);
-  if (dirs == by_path_.end()) dirs = by_path_.emplace(std::string(path_env), Cache()).first;
-  Cache& cache = dirs->second;
+  if (last_path_ == nullptr || *last_path_ != path_env) {
+    auto dirs = by_path_.find(path_env);
+    if (dirs == by_path_.end()) dirs = by_path_.emplace(std::string(path_env), Cache()).first;
+    last_path_ = &dirs->first;  // nodes stay put when the map grows
+    last_cache_ = &dirs->second;
+  }
+  Cache& cache = *last_cache_;
   auto hit = cache.find(program);
   if (hit == cache.end()) {
     std::string found;

@@ -53,6 +53,10 @@ class ProgramResolver {
   IsExecutable is_executable_;
   // PATH value → (program → absolute path, "" when not found).
   std::unordered_map<std::string, Cache, Hash, std::equal_to<>> by_path_;
+  // The entry of the PATH asked last: steps nearly always share one, and
+  // comparing it costs less than hashing its hundreds of bytes again.
+  const std::string* last_path_ = nullptr;
+  Cache* last_cache_ = nullptr;
 };
 
 }  // namespace relay::exec

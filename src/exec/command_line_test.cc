@@ -128,6 +128,18 @@ TEST_F(ProgramResolverTest, CacheIsPerPathValue) {
   EXPECT_EQ(*p, "/opt/bin/tool");
 }
 
+TEST_F(ProgramResolverTest, AlternatingPathsKeepTheirOwnAnswers) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(resolver_.Resolve("/usr/bin", "tool"), nullptr);
+    const std::string* p = resolver_.Resolve("/opt/bin:/usr/bin", "tool");
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(*p, "/opt/bin/tool");
+    // A PATH that starts like the last one is still another PATH.
+    EXPECT_EQ(resolver_.Resolve("/opt/bin", "true"), nullptr);
+  }
+  EXPECT_EQ(g_lookups, 1 + 1 + 1);
+}
+
 TEST_F(ProgramResolverTest, RelativeAndEmptyPathEntriesAreSkipped) {
   files_.insert("bin/tool");
   files_.insert("tool");

@@ -32,6 +32,7 @@ Masker::Masker(const std::vector<std::string>& secrets) {
   if (parts.empty()) return;
 
   nodes_.emplace_back();
+  root_next_.assign(256, 0);
   for (const std::string& secret : parts) {
     int32_t node = 0;
     for (char ch : secret) {

@@ -48,8 +48,10 @@ class Masker {
   int32_t Step(int32_t node, uint8_t byte) const;
   bool Matches(std::string_view text) const;
 
-  std::vector<Node> nodes_;      // nodes_[0] is the root; empty without secrets
-  int32_t root_next_[256] = {};  // the root's children, dense (0: none)
+  std::vector<Node> nodes_;  // nodes_[0] is the root; empty without secrets
+  // The root's children, dense: 256 entries (0: none), or none without
+  // secrets, so that the usual Masker, with none, is cheap to make and move.
+  std::vector<int32_t> root_next_;
 };
 
 // Masks one line that arrives in pieces (reads from a pipe), so that a

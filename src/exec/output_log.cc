@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "base/file_util.h"
@@ -74,20 +75,33 @@ void OutputLog::AddLine(std::string_view tag, std::string_view text, Micros now)
   pending_ += '\n';
 }
 
-// Formatting a date costs a gmtime_r and an allocation; lines come in bursts
-// within one second, so only the milliseconds are formatted per line.
+namespace {
+
+// "2026-11-24T22:25:09." for the second formatted last, shared by all logs
+// of a thread: formatting a date costs a gmtime_r, an snprintf and an
+// allocation (thousands of instructions), and the lines of all attempts,
+// not just one, come in bursts within one second.
+struct SecondPrefix {
+  std::optional<Micros> second;
+  std::string text;
+};
+thread_local SecondPrefix t_second_prefix;
+
+}  // namespace
+
 void OutputLog::AppendTimestamp(Micros now) {
   Micros second = now / kSecond;
-  if (second != cached_second_) {
-    cached_second_ = second;
-    second_prefix_ = FormatTimestamp(second * kSecond);
-    second_prefix_.resize(second_prefix_.size() - 4);  // drop "000Z"
+  SecondPrefix& prefix = t_second_prefix;
+  if (prefix.second != second) {
+    prefix.second = second;
+    prefix.text = FormatTimestamp(second * kSecond);
+    prefix.text.resize(prefix.text.size() - 4);  // drop "000Z"
   }
   int millis = static_cast<int>((now % kSecond) / kMillisecond);
   if (millis < 0) millis = 0;
   char ms[4] = {static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
                 static_cast<char>('0' + millis % 10), 'Z'};
-  pending_.append(second_prefix_);
+  pending_.append(prefix.text);
   pending_.append(ms, sizeof ms);
 }
 

@@ -65,8 +65,6 @@ class OutputLog {
   MaskStream masking_[2]{MaskStream(&masker_), MaskStream(&masker_)};  // per Stream
   std::string pending_;  // formatted lines not yet written
   std::string scratch_;  // masking buffer for sys lines
-  Micros cached_second_ = -1;
-  std::string second_prefix_;  // "2026-11-24T22:25:09." for cached_second_
 };
 
 }  // namespace relay::exec

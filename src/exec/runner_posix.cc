@@ -70,13 +70,12 @@ bool IsExecutableFile(const std::string& path) {
 }
 
 struct Attempt {
-  explicit Attempt(const AttemptSpec& s) : spec(s), log(s.log_path, Masker(s.secrets)) {}
+  // The log path moves from the copy of the spec to the log, its one user.
+  explicit Attempt(const AttemptSpec& s)
+      : spec(s), log(std::move(spec.log_path), Masker(s.secrets)) {}
 
   AttemptSpec spec;
   OutputLog log;
-  std::vector<std::string> env_entries;  // "NAME=value" for spec.env
-  std::vector<char*> envp;               // base environment with env_entries applied
-  std::string_view path_env;             // the PATH the steps see
   size_t step = 0;
   StepProcess proc;
   Micros deadline = kNever;  // monotonic: SIGTERM to the group
@@ -101,11 +100,13 @@ class PosixRunner final : public Runner {
   void InstallSignals();
   void RestoreSignals();
   void CaptureEnvironment();
-  void BuildEnv(Attempt* a) const;
+  std::string_view BuildEnv(const AttemptSpec& spec);
 
   bool StartStep(Attempt* a);
-  bool SpawnDirect(Attempt* a, const std::string& line, SpawnError* error);
-  void SpawnShell(Attempt* a, const std::string& line, SpawnError* error);
+  bool SpawnDirect(Attempt* a, const std::string& line, std::string_view path_env,
+                   SpawnError* error);
+  void SpawnShell(Attempt* a, const std::string& line, std::string_view path_env,
+                  SpawnError* error);
   std::string DescribeSpawnError(const Attempt& a, const std::string& path, SpawnError e) const;
 
   void Poll(Micros wait);
@@ -133,6 +134,8 @@ class PosixRunner final : public Runner {
   std::string base_path_;
 
   // Reused per spawn and per poll, so the hot path does not allocate.
+  std::vector<char> env_chars_;  // "NAME=value" of spec.env, end to end
+  std::vector<char*> envp_;      // base_envp_ with env_chars_ applied
   std::vector<std::string_view> words_;
   std::vector<char> arg_chars_;
   std::vector<char*> argv_;
@@ -221,32 +224,42 @@ void PosixRunner::CaptureEnvironment() {
   if (base_index_.find("PATH") == base_index_.end()) base_path_ = kDefaultPath;
 }
 
-void PosixRunner::BuildEnv(Attempt* a) const {
-  a->envp = base_envp_;
-  a->path_env = base_path_;
-  a->env_entries.reserve(a->spec.env.size());  // envp points into these
-  const size_t base_size = a->envp.size();
-  for (const auto& [name, value] : a->spec.env) {
-    std::string& entry = a->env_entries.emplace_back();
-    entry.reserve(name.size() + 1 + value.size());
-    entry.append(name).append(1, '=').append(value);
-    if (name == "PATH") a->path_env = value;
+// Sets envp_ for the step about to start: the base environment with
+// spec.env applied. Returns the PATH that step sees. Rebuilt for each step
+// in buffers that are reused, rather than kept per attempt: that would cost
+// allocations for every attempt.
+std::string_view PosixRunner::BuildEnv(const AttemptSpec& spec) {
+  envp_ = base_envp_;
+  std::string_view path_env = base_path_;
+  size_t total = 0;
+  for (const auto& [name, value] : spec.env) total += name.size() + 1 + value.size() + 1;
+  env_chars_.resize(total);  // envp_ points into it: no growing after this
+  char* out = env_chars_.data();
+  const size_t base_size = envp_.size();
+  for (const auto& [name, value] : spec.env) {
+    char* entry = out;
+    out = std::copy(name.begin(), name.end(), out);
+    *out++ = '=';
+    out = std::copy(value.begin(), value.end(), out);
+    *out++ = '\0';
+    if (name == "PATH") path_env = value;
     auto it = base_index_.find(name);
     if (it != base_index_.end()) {
-      a->envp[it->second] = entry.data();
+      envp_[it->second] = entry;
       continue;
     }
     // A name given twice in spec.env: the later value wins.
-    auto added = std::find_if(a->envp.begin() + base_size, a->envp.end(), [&](char* e) {
+    auto added = std::find_if(envp_.begin() + base_size, envp_.end(), [&](char* e) {
       return std::strncmp(e, name.c_str(), name.size()) == 0 && e[name.size()] == '=';
     });
-    if (added != a->envp.end()) {
-      *added = entry.data();
+    if (added != envp_.end()) {
+      *added = entry;
     } else {
-      a->envp.push_back(entry.data());
+      envp_.push_back(entry);
     }
   }
-  a->envp.push_back(nullptr);
+  envp_.push_back(nullptr);
+  return path_env;
 }
 
 Started PosixRunner::Start(const AttemptSpec& spec) {
@@ -254,7 +267,6 @@ Started PosixRunner::Start(const AttemptSpec& spec) {
   a->result.token = spec.token;
   a->result.started_at = WallNow();
   if (spec.timeout > 0) a->deadline = MonotonicNow() + spec.timeout;
-  BuildEnv(a.get());
   if (spec.steps.empty() || !StartStep(a.get())) {
     a->result.ended_at = WallNow();
     a->result.log_error = a->log.error();
@@ -273,16 +285,18 @@ bool PosixRunner::StartStep(Attempt* a) {
   if (a->spec.steps.size() > 1) {
     a->log.WriteSys("step " + std::to_string(a->step + 1) + ": " + line, WallNow());
   }
+  std::string_view path_env = BuildEnv(a->spec);
   SpawnError error;
   bool started = false;
-  if (!a->spec.force_shell && IsPlainCommand(line)) started = SpawnDirect(a, line, &error);
+  if (!a->spec.force_shell && IsPlainCommand(line))
+    started = SpawnDirect(a, line, path_env, &error);
   // A program that vanished or is not a binary (ENOEXEC: a script without
   // #!) is left to the shell, which runs it or says why not in the log.
   bool retry = error.stage == SpawnStage::kExec &&
                (error.err == ENOENT || error.err == EACCES || error.err == ENOEXEC);
   if (!started && (error.err == 0 || retry)) {
     error = SpawnError();
-    SpawnShell(a, line, &error);
+    SpawnShell(a, line, path_env, &error);
   }
   if (error.err == 0) return true;
   std::string path = argv_.empty() || argv_[0] == nullptr ? std::string() : argv_[0];
@@ -293,13 +307,14 @@ bool PosixRunner::StartStep(Attempt* a) {
 }
 
 // Returns false without trying when the program is not on PATH.
-bool PosixRunner::SpawnDirect(Attempt* a, const std::string& line, SpawnError* error) {
+bool PosixRunner::SpawnDirect(Attempt* a, const std::string& line, std::string_view path_env,
+                              SpawnError* error) {
   words_.clear();
   SplitWords(line, &words_);
   // A program with a '/' is used as written (relative to the step's cwd).
   const char* path = nullptr;
   if (words_[0].find('/') == std::string_view::npos) {
-    const std::string* found = resolver_.Resolve(a->path_env, words_[0]);
+    const std::string* found = resolver_.Resolve(path_env, words_[0]);
     if (found == nullptr) return false;
     path = found->c_str();
   }
@@ -318,11 +333,12 @@ bool PosixRunner::SpawnDirect(Attempt* a, const std::string& line, SpawnError* e
   argv_.push_back(nullptr);
   if (path == nullptr) path = argv_[0];
   const char* cwd = a->spec.cwd.empty() ? nullptr : a->spec.cwd.c_str();
-  *error = spawner_.Spawn(path, argv_.data(), a->envp.data(), cwd, &a->proc);
+  *error = spawner_.Spawn(path, argv_.data(), envp_.data(), cwd, &a->proc);
   return error->err == 0;
 }
 
-void PosixRunner::SpawnShell(Attempt* a, const std::string& line, SpawnError* error) {
+void PosixRunner::SpawnShell(Attempt* a, const std::string& line, std::string_view path_env,
+                             SpawnError* error) {
   static const std::vector<std::string> kDefaultShell = {"/bin/sh", "-c"};
   const std::vector<std::string>& shell = a->spec.shell.empty() ? kDefaultShell : a->spec.shell;
   argv_.clear();
@@ -331,7 +347,7 @@ void PosixRunner::SpawnShell(Attempt* a, const std::string& line, SpawnError* er
   argv_.push_back(nullptr);
   const char* path = shell[0].c_str();
   if (shell[0].find('/') == std::string::npos) {
-    const std::string* found = resolver_.Resolve(a->path_env, shell[0]);
+    const std::string* found = resolver_.Resolve(path_env, shell[0]);
     if (found == nullptr) {
       *error = SpawnError{ENOENT, SpawnStage::kExec};
       return;
@@ -339,7 +355,7 @@ void PosixRunner::SpawnShell(Attempt* a, const std::string& line, SpawnError* er
     path = found->c_str();
   }
   const char* cwd = a->spec.cwd.empty() ? nullptr : a->spec.cwd.c_str();
-  *error = spawner_.Spawn(path, argv_.data(), a->envp.data(), cwd, &a->proc);
+  *error = spawner_.Spawn(path, argv_.data(), envp_.data(), cwd, &a->proc);
 }
 
 std::string PosixRunner::DescribeSpawnError(const Attempt& a, const std::string& path,

@@ -20,6 +20,9 @@ const char* kRed = "\x1b[31m";
 const char* kYellow = "\x1b[33m";
 const char* kDim = "\x1b[2m";
 const char* kBold = "\x1b[1m";
+
+// Spaces that pad `s` to `width` bytes, as printf's "%8s" and "%-6s" did.
+size_t PadFor(std::string_view s, size_t width) { return s.size() < width ? width - s.size() : 0; }
 }  // namespace
 
 // Logs are created on first output: a task that printed nothing has none.
@@ -40,15 +43,22 @@ Progress::Progress(FILE* out, TerminalInfo term, const Clock* clock)
 
 Progress::~Progress() = default;
 
-void Progress::Line(const char* color, const std::string& label, const std::string& text) {
+// Built in one reused string and written at once: with printf and a
+// temporary string per piece, this cost more than the scheduler's own
+// handling of the transition it reports. (fmt's padding is no cheaper: it
+// measures the display width of every character.)
+void Progress::Line(const char* color, std::string_view label,
+                    std::initializer_list<std::string_view> text) {
   ClearBlock();
   std::string elapsed = "+" + FormatDuration(clock_->Now() - start_);
-  if (term_.color) {
-    std::fprintf(out_, "%s%8s%s %s%-6s%s %s\n", kDim, elapsed.c_str(), kReset, color, label.c_str(),
-                 kReset, text.c_str());
-  } else {
-    std::fprintf(out_, "%8s %-6s %s\n", elapsed.c_str(), label.c_str(), text.c_str());
-  }
+  const char* dim = term_.color ? kDim : "";
+  const char* reset = term_.color ? kReset : "";
+  if (!term_.color) color = "";
+  line_.assign(dim).append(PadFor(elapsed, 8), ' ').append(elapsed).append(reset).append(" ");
+  line_.append(color).append(label).append(PadFor(label, 6), ' ').append(reset).append(" ");
+  for (std::string_view piece : text) line_.append(piece);
+  line_ += '\n';
+  std::fwrite(line_.data(), 1, line_.size(), out_);
 }
 
 void Progress::OnRunStarted(const store::RunRow& run,
@@ -81,36 +91,43 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
   SetFinal(row, state::IsFinal(to));
   switch (to) {
     case TaskState::kRunning:
-      running_[row.index] = Running{row.name, row.started_at, row.attempts};
-      if (!term_.live)
-        Line(
-            kBold, "start",
-            row.name + (row.attempts > 1 ? " (attempt " + std::to_string(row.attempts) + ")" : ""));
+      if (term_.live) {
+        running_[row.index] = Running{row.name, row.started_at, row.attempts};
+      } else if (row.attempts > 1) {
+        Line(kBold, "start", {row.name, " (attempt ", std::to_string(row.attempts), ")"});
+      } else {
+        Line(kBold, "start", {row.name});
+      }
       break;
     case TaskState::kSucceeded:
       running_.erase(row.index);
-      Line(
-          kGreen, "ok",
-          row.name + "  " +
-              (row.cause == "reused" ? row.reason : FormatDuration(row.ended_at - row.started_at)));
+      if (row.cause == "reused") {
+        Line(kGreen, "ok", {row.name, "  ", row.reason});
+      } else {
+        Line(kGreen, "ok", {row.name, "  ", FormatDuration(row.ended_at - row.started_at)});
+      }
       break;
     case TaskState::kFailed:
-    case TaskState::kLost:
+    case TaskState::kLost: {
       running_.erase(row.index);
-      Line(kRed, to == TaskState::kLost ? "lost" : "FAIL",
-           row.name + ": " + row.reason +
-               (HasLog(row) ? "  (log: " + row.log_path + ")" : "  (no output)"));
+      const char* label = to == TaskState::kLost ? "lost" : "FAIL";
+      if (HasLog(row)) {
+        Line(kRed, label, {row.name, ": ", row.reason, "  (log: ", row.log_path, ")"});
+      } else {
+        Line(kRed, label, {row.name, ": ", row.reason, "  (no output)"});
+      }
       break;
+    }
     case TaskState::kRetryWait:
       running_.erase(row.index);
-      Line(kYellow, "retry", row.name + ": " + row.reason);
+      Line(kYellow, "retry", {row.name, ": ", row.reason});
       break;
     case TaskState::kSkipped:
-      Line(kDim, "skip", row.name + ": " + row.reason);
+      Line(kDim, "skip", {row.name, ": ", row.reason});
       break;
     case TaskState::kCancelled:
       running_.erase(row.index);
-      if (from == TaskState::kRunning) Line(kYellow, "cancel", row.name);
+      if (from == TaskState::kRunning) Line(kYellow, "cancel", {row.name});
       break;
     default:
       break;
@@ -119,10 +136,10 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
 
 void Progress::OnRunChanged(const store::RunRow& run, state::RunState from) {
   if (run.state == state::RunState::kCancelling)
-    Line(kYellow, "cancel", "cancelling the run: " + run.reason);
+    Line(kYellow, "cancel", {"cancelling the run: ", run.reason});
 }
 
-void Progress::OnNotice(const std::string& text) { Line(kYellow, "note", text); }
+void Progress::OnNotice(const std::string& text) { Line(kYellow, "note", {text}); }
 
 void Progress::OnCommitted() {
   if (term_.live) {

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "sched/observer.h"
 
@@ -40,7 +42,9 @@ class Progress : public sched::Observer {
   void PrintSummary(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks);
 
  private:
-  void Line(const char* color, const std::string& label, const std::string& text);
+  // Prints one line: elapsed time, `label`, then the pieces of `text`.
+  void Line(const char* color, std::string_view label,
+            std::initializer_list<std::string_view> text);
   void ClearBlock();
   // Counts each instance once while it is final (a lost attempt that is
   // retried stops being final).
@@ -55,7 +59,7 @@ class Progress : public sched::Observer {
   int block_lines_ = 0;
   int total_ = 0, done_ = 0, failed_ = 0, skipped_ = 0;
   // What the live block shows of a running task, by index (not the whole
-  // row: it is copied at every start).
+  // row: it is copied at every start). Kept only for the live view.
   struct Running {
     std::string name;
     Micros started_at = 0;
@@ -63,6 +67,7 @@ class Progress : public sched::Observer {
   };
   std::map<int32_t, Running> running_;
   std::vector<uint8_t> counted_;  // by index: 0, or the final state + 1
+  std::string line_;              // the line being printed, reused
 };
 
 }  // namespace relay::ui
