@@ -42,7 +42,6 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
   sched::Options options;
   options.jobs = DefaultJobs(jobs);
   options.owner = exec::SelfOwnerId();
-  options.log_dir = LogDir(g);
   options.tick = term.live ? 100 * kMillisecond : 0;
   sched::Scheduler scheduler(&store, runner.get(), SystemClock::Get(), &progress, options);
   auto final_state =

@@ -18,13 +18,6 @@ std::string StorePath(const GlobalOptions& g) {
   return ".relay/relay.db";
 }
 
-std::string LogDir(const GlobalOptions& g) {
-  std::string path = store::StoreFilePath(StorePath(g));
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  return (std::filesystem::absolute(dir) / "logs").lexically_normal().string();
-}
-
 namespace {
 
 // Before SQLite creates a new store file, whose own error would only be

@@ -24,8 +24,6 @@ struct GlobalOptions {
 // The store path after applying the defaults. An empty RELAY_STORE counts as
 // unset; an empty --store is refused in dispatch.cc before any command runs.
 std::string StorePath(const GlobalOptions& g);
-// Directory for attempt logs: next to the store ("<store dir>/logs").
-std::string LogDir(const GlobalOptions& g);
 
 Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool create);
 

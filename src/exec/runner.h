@@ -90,7 +90,8 @@ class Runner {
   // of file descriptors) is reported as a finished attempt with spawn_error
   // by the next Wait, not here. A program missing from PATH is no spawn
   // error: the shell runs the line and exits 127 with its usual message.
-  virtual Started Start(const AttemptSpec& spec) = 0;
+  // The runner keeps the spec for the attempt's life: move it in.
+  virtual Started Start(AttemptSpec spec) = 0;
 
   // Blocks until an attempt finishes, a step starts, a signal arrives, or
   // `timeout` elapses (0: poll; negative: no limit). Meanwhile it copies

@@ -70,9 +70,9 @@ bool IsExecutableFile(const std::string& path) {
 }
 
 struct Attempt {
-  // The log path moves from the copy of the spec to the log, its one user.
-  explicit Attempt(const AttemptSpec& s)
-      : spec(s), log(std::move(spec.log_path), Masker(s.secrets)) {}
+  // The log path moves from the spec to the log, its one user.
+  explicit Attempt(AttemptSpec s)
+      : spec(std::move(s)), log(std::move(spec.log_path), Masker(spec.secrets)) {}
 
   AttemptSpec spec;
   OutputLog log;
@@ -90,7 +90,7 @@ class PosixRunner final : public Runner {
   PosixRunner();
   ~PosixRunner() override;
 
-  Started Start(const AttemptSpec& spec) override;
+  Started Start(AttemptSpec spec) override;
   WaitResult Wait(Micros timeout) override;
   void Cancel(uint64_t token) override;
   void KillAll() override;
@@ -262,18 +262,19 @@ std::string_view PosixRunner::BuildEnv(const AttemptSpec& spec) {
   return path_env;
 }
 
-Started PosixRunner::Start(const AttemptSpec& spec) {
-  auto a = std::make_unique<Attempt>(spec);
-  a->result.token = spec.token;
+Started PosixRunner::Start(AttemptSpec spec) {
+  const uint64_t token = spec.token;
+  auto a = std::make_unique<Attempt>(std::move(spec));
+  a->result.token = token;
   a->result.started_at = WallNow();
-  if (spec.timeout > 0) a->deadline = MonotonicNow() + spec.timeout;
-  if (spec.steps.empty() || !StartStep(a.get())) {
+  if (a->spec.timeout > 0) a->deadline = MonotonicNow() + a->spec.timeout;
+  if (a->spec.steps.empty() || !StartStep(a.get())) {
     a->result.ended_at = WallNow();
     a->result.log_error = a->log.error();
     pending_.push_back(std::move(a->result));
-    return Started{spec.token, 0, 0};
+    return Started{token, 0, 0};
   }
-  Started started{spec.token, a->proc.pid, a->proc.pid};
+  Started started{token, a->proc.pid, a->proc.pid};
   attempts_.push_back(std::move(a));
   return started;
 }

@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "sched/run_model.h"
+#include "store/task_record.h"
 
 namespace relay::sched {
 
@@ -33,17 +34,6 @@ class InstanceContext : public expr::Context {
   const nlohmann::json *inputs_, *env_, *matrix_, *needs_, *run_;
   expr::StatusFunctions st_;
 };
-
-std::string SafeFileName(const std::string& name) {
-  std::string out;
-  out.reserve(name.size());
-  for (char c : name) {
-    bool ok =
-        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
-    out += ok ? c : '_';
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -139,9 +129,10 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
 
   exec::AttemptSpec a;
   a.token = static_cast<uint64_t>(index);
-  std::string base = options_.log_dir + "/" + run_.id + "/" + std::to_string(index) + "-" +
-                     SafeFileName(instance.name) + "." + std::to_string(m.row.attempts);
-  a.log_path = base + ".log";
+  a.log_path =
+      store::AttemptLogPath(options_.log_dir, run_.id, index, instance.name, m.row.attempts);
+  std::string out_path = a.log_path;
+  out_path.replace(out_path.size() - 4, 4, ".out");
   a.shell = tm.shell;
   a.force_shell = tm.force_shell;
   a.timeout = tm.timeout;
@@ -192,7 +183,7 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
   a.env.emplace_back("RELAY_RUN_ID", run_.id);
   a.env.emplace_back("RELAY_TASK", instance.name);
   a.env.emplace_back("RELAY_ATTEMPT", std::to_string(m.row.attempts));
-  a.env.emplace_back("RELAY_OUTPUT", base + ".out");
+  a.env.emplace_back("RELAY_OUTPUT", std::move(out_path));
   return a;
 }
 

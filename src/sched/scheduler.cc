@@ -48,6 +48,7 @@ Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* cl
       clock_(clock),
       observer_(observer),
       options_(std::move(options)) {
+  if (options_.log_dir.empty()) options_.log_dir = store_->LogDir();
   rng_.seed(options_.seed ? options_.seed : std::random_device{}());
   if (options_.jobs < 1) options_.jobs = 1;
 }
@@ -282,9 +283,10 @@ void Scheduler::Impl::Start(int32_t index) {
   ++running_;
   ++tasks_[task].running;
   m.row.attempts += 1;
-  // In-process claims have no lease of their own: the run's heartbeat
-  // shows this relay is alive (a remote worker's claim carries one).
-  m.row.owner = options_.owner;
+  // The run's own relay holds the claim: no owner of its own (the run's),
+  // and no lease (the run's heartbeat shows this relay is alive). A remote
+  // worker's claim names it and carries a lease.
+  m.row.owner.clear();
   m.row.lease_until = 0;
   Transition(index, TaskState::kClaimed, tc::kClaimed, "");
   m.row.started_at = now;
@@ -295,9 +297,9 @@ void Scheduler::Impl::Start(int32_t index) {
   m.row.pgid = 0;
   auto attempt = BuildAttempt(index);
   m.row.log_path = attempt.ok() ? attempt->log_path : "";
-  // At `now`: the fold of the ledger takes started_at from this event's time.
-  Transition(index, TaskState::kRunning, tc::kStarted, "attempt " + std::to_string(m.row.attempts),
-             {}, now);
+  // At `now`: the fold of the ledger takes started_at from this event's
+  // time. No reason: the attempt number is in the event's data.
+  Transition(index, TaskState::kRunning, tc::kStarted, "", {}, now);
   if (!attempt.ok()) {
     exec::AttemptResult r;
     r.token = static_cast<uint64_t>(index);
@@ -540,7 +542,7 @@ Status Scheduler::Impl::Flush() {
 void Scheduler::Impl::Spawn() {
   for (auto& spec : to_spawn_) {
     int32_t index = static_cast<int32_t>(spec.token);
-    exec::Started s = runner_->Start(spec);
+    exec::Started s = runner_->Start(std::move(spec));
     if (s.pid > 0) NotePid(index, s.pid, s.pgid);
   }
   to_spawn_.clear();

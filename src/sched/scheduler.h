@@ -23,9 +23,11 @@
 namespace relay::sched {
 
 struct Options {
-  int jobs = 2;                         // concurrent attempts at most
-  std::string owner;                    // this process's owner id (exec::SelfOwnerId)
-  std::string log_dir = ".relay/logs";  // attempt logs go to LOG_DIR/RUN/…
+  int jobs = 2;       // concurrent attempts at most
+  std::string owner;  // this process's owner id (exec::SelfOwnerId)
+  // Attempt logs go to LOG_DIR/RUN/… ("": the store's LogDir(), where the
+  // ledger need not record each log's path).
+  std::string log_dir;
   Micros heartbeat_interval = 5 * kSecond;
   Micros lease = 60 * kSecond;  // claims expire this long after the last heartbeat
   Micros cancel_poll_interval = 200 * kMillisecond;

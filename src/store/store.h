@@ -173,6 +173,10 @@ class Store {
 
   // The location, for messages ("sqlite:.relay/relay.db").
   virtual std::string Describe() const = 0;
+  // The absolute directory under which attempt logs of this store's runs go
+  // (RUN/…, named by AttemptLogPath in store/task_record.h). For SQLite: a
+  // `logs` directory next to the file.
+  virtual std::string LogDir() const = 0;
 };
 
 struct OpenOptions {

@@ -1,5 +1,6 @@
 #include "store/task_record.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "events/canonical_json.h"
@@ -81,7 +82,42 @@ void AppendField(std::string& out, const Field& f) {
 
 }  // namespace
 
-void AppendTaskData(const TaskTransition& t, std::string& out) {
+std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, int32_t index,
+                           std::string_view name, int32_t attempt) {
+  std::string path;
+  path.reserve(log_dir.size() + run_id.size() + name.size() + 24);
+  path += log_dir;
+  path += '/';
+  path += run_id;
+  path += '/';
+  char buf[16];
+  path.append(buf, std::to_chars(buf, buf + sizeof buf, index).ptr);
+  path += '-';
+  for (char c : name) {
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
+    path += ok ? c : '_';
+  }
+  path += '.';
+  path.append(buf, std::to_chars(buf, buf + sizeof buf, attempt).ptr);
+  path += ".log";
+  return path;
+}
+
+namespace {
+
+// Whether `path` is where AttemptLogPath puts the attempt's log, without
+// building that path.
+bool IsDefaultLogPath(std::string_view path, std::string_view log_dir, const TaskRow& r) {
+  if (path.size() < log_dir.size() + r.run_id.size() + 2 ||
+      path.substr(0, log_dir.size()) != log_dir)
+    return false;
+  return path == AttemptLogPath(log_dir, r.run_id, r.index, r.name, r.attempts);
+}
+
+}  // namespace
+
+void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out) {
   const TaskRow& r = t.row;
   const S to = r.state;
   const bool ran = t.from == S::kRunning;
@@ -95,7 +131,8 @@ void AppendTaskData(const TaskTransition& t, std::string& out) {
   if (ran && r.ended_at != 0) add({"duration_us", Field::kInt, r.ended_at - r.started_at});
   if ((ran || reused) && r.exit_code) add({"exit_code", Field::kInt, *r.exit_code});
   if (to == S::kClaimed && r.lease_until != 0) add({"lease_until", Field::kInt, r.lease_until});
-  if (to == S::kRunning || (reused && !r.log_path.empty()))
+  if ((to == S::kRunning && !IsDefaultLogPath(r.log_path, log_dir, r)) ||
+      (reused && !r.log_path.empty()))
     add({"log", Field::kText, 0, r.log_path});
   if (to == S::kSucceeded && !r.outputs_json.empty() && r.outputs_json != "{}")
     add({"outputs", Field::kJson, 0, r.outputs_json});
@@ -125,7 +162,7 @@ void AppendTaskData(const TaskTransition& t, std::string& out) {
   out += '}';
 }
 
-Status ApplyTaskEvent(const events::Event& e, TaskRow* row) {
+Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow* row) {
   const auto& m = state::TaskMachine();
   std::optional<S> to = m.Parse(e.to);
   std::optional<S> from = m.Parse(e.from);
@@ -147,7 +184,9 @@ Status ApplyTaskEvent(const events::Event& e, TaskRow* row) {
   }
   if (*to == S::kRunning) {
     row->attempts = static_cast<int32_t>(rec.attempt.value_or(row->attempts + 1));
-    row->log_path = rec.log.value_or("");
+    row->log_path = rec.log
+                        ? *rec.log
+                        : AttemptLogPath(log_dir, e.run_id, row->index, row->name, row->attempts);
     row->started_at = e.ts;
     row->ended_at = 0;
     row->exit_code.reset();

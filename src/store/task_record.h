@@ -7,7 +7,8 @@
 //   transition          recorded in data                     rebuilt
 //   → queued            –                                    due_at, owner, lease cleared
 //   → claimed           owner, lease_until (if set)          owner, lease_until
-//   → running           attempt, log                         attempts, log_path,
+//   → running           attempt, log (unless it is the       attempts, log_path,
+//                       store's AttemptLogPath)
 //                                                            started_at = ts; ended_at,
 //                                                            exit_code, signal cleared
 //   running → any       duration_us (if ended), exit_code    ended_at = started_at +
@@ -28,14 +29,20 @@
 
 namespace relay::store {
 
+// Where an attempt's log goes: LOG_DIR/RUN/INDEX-NAME.ATTEMPT.log, with the
+// instance name made safe for a file name. `log_dir` is Store::LogDir().
+std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, int32_t index,
+                           std::string_view name, int32_t attempt);
+
 // Appends t's event data to `out`: the canonical JSON object of its facts
 // (t.data) and the fields of t.row that t records (the table above), which
-// win over facts of the same name. On the store's hot path: no allocation
-// beyond `out`.
-void AppendTaskData(const TaskTransition& t, std::string& out);
+// win over facts of the same name. `log_dir` is the store's LogDir(): a log
+// at the AttemptLogPath under it need not be recorded. On the store's hot
+// path: no allocation beyond `out`.
+void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out);
 
 // Applies one task event to `row` (the instance the event's subject names).
 // kCorrupt, naming the event, when its state or data cannot be read.
-Status ApplyTaskEvent(const events::Event& e, TaskRow* row);
+Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow* row);
 
 }  // namespace relay::store

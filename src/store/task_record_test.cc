@@ -12,9 +12,11 @@ TaskTransition To(TaskRow row, TaskState from, TaskState to, std::string cause) 
   return TaskTransition{row, from, std::move(cause)};
 }
 
+constexpr char kLogs[] = "/store/logs";
+
 std::string Data(const TaskTransition& t) {
   std::string out;
-  AppendTaskData(t, out);
+  AppendTaskData(t, kLogs, out);
   return out;
 }
 
@@ -70,16 +72,45 @@ TEST(TaskRecordTest, ApplyingTheEventRebuildsTheRecordedFields) {
   e.cause = "started";
   e.reason = "attempt 3";
   e.ts = 4242;
-  AppendTaskData(t, e.data);
+  AppendTaskData(t, kLogs, e.data);
   TaskRow got = before;
   got.exit_code = 5;  // of the last attempt: cleared by a new one
-  ASSERT_TRUE(ApplyTaskEvent(e, &got).ok());
+  ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
   EXPECT_EQ(got.state, TaskState::kRunning);
   EXPECT_EQ(got.attempts, 3);
   EXPECT_EQ(got.log_path, "/l/t.3.log");
   EXPECT_EQ(got.started_at, 4242);
   EXPECT_EQ(got.reason, "attempt 3");
   EXPECT_FALSE(got.exit_code.has_value());
+}
+
+TEST(TaskRecordTest, ALogWhereTheStoreKeepsLogsNeedNotBeRecorded) {
+  EXPECT_EQ(AttemptLogPath(kLogs, "01R", 3, "test[os=linux, n=2]", 2),
+            "/store/logs/01R/3-test_os=linux__n=2_.2.log");
+  TaskRow r;
+  r.run_id = "01R";
+  r.index = 3;
+  r.name = "build";
+  r.attempts = 2;
+  r.log_path = AttemptLogPath(kLogs, "01R", 3, "build", 2);
+  TaskTransition t = To(r, TaskState::kClaimed, TaskState::kRunning, "started");
+  EXPECT_EQ(Data(t), R"({"attempt":2})");
+  events::Event e;
+  e.run_id = "01R";
+  e.kind = "task";
+  e.subject = "build";
+  e.from = "claimed";
+  e.to = "running";
+  e.data = Data(t);
+  TaskRow got = r;
+  got.log_path.clear();
+  ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
+  EXPECT_EQ(got.log_path, r.log_path);
+  // Anywhere else, the path is recorded.
+  t.row.log_path = "/elsewhere/build.2.log";
+  EXPECT_EQ(Data(t), R"({"attempt":2,"log":"/elsewhere/build.2.log"})");
+  t.row.log_path.clear();
+  EXPECT_EQ(Data(t), R"({"attempt":2,"log":""})");
 }
 
 TEST(TaskRecordTest, UnreadableEventsAreCorrupt) {
@@ -90,14 +121,14 @@ TEST(TaskRecordTest, UnreadableEventsAreCorrupt) {
   e.from = "queued";
   e.to = "nonsense";
   TaskRow row;
-  Status s = ApplyTaskEvent(e, &row);
+  Status s = ApplyTaskEvent(e, kLogs, &row);
   EXPECT_EQ(s.code(), Code::kCorrupt);
   EXPECT_NE(s.message().find("event 9"), std::string::npos) << s.message();
   e.to = "claimed";
   e.data = R"({"owner":5})";
-  EXPECT_EQ(ApplyTaskEvent(e, &row).code(), Code::kCorrupt);
+  EXPECT_EQ(ApplyTaskEvent(e, kLogs, &row).code(), Code::kCorrupt);
   e.data = "not json";
-  EXPECT_EQ(ApplyTaskEvent(e, &row).code(), Code::kCorrupt);
+  EXPECT_EQ(ApplyTaskEvent(e, kLogs, &row).code(), Code::kCorrupt);
 }
 
 }  // namespace

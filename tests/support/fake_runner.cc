@@ -9,7 +9,7 @@ void FakeRunner::Script(const std::string& instance, std::vector<Outcome> outcom
   script_[instance] = std::deque<Outcome>(outcomes.begin(), outcomes.end());
 }
 
-exec::Started FakeRunner::Start(const exec::AttemptSpec& spec) {
+exec::Started FakeRunner::Start(exec::AttemptSpec spec) {
   std::string name, output_path;
   for (const auto& [k, v] : spec.env) {
     if (k == "RELAY_TASK") name = v;

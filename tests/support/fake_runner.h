@@ -30,7 +30,7 @@ class FakeRunner : public exec::Runner {
   // After `after` more Wait calls, report an interrupt (like Ctrl-C).
   void InterruptAfterWaits(int after) { interrupt_after_ = after; }
 
-  exec::Started Start(const exec::AttemptSpec& spec) override;
+  exec::Started Start(exec::AttemptSpec spec) override;
   exec::WaitResult Wait(Micros timeout) override;
   void Cancel(uint64_t token) override;
   void KillAll() override;

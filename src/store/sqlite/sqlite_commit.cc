@@ -216,7 +216,7 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
   e.reason = r.reason;
   e.ts = ts;
   e.data.clear();
-  AppendTaskData(t, e.data);
+  AppendTaskData(t, log_dir_, e.data);
   RELAY_RETURN_IF_ERROR(Append(r.run_id, e, run));
   if (r.state == state::TaskState::kClaimed && !r.owner.empty() && r.lease_until != 0)
     return ExtendLease(r.run_id, r.owner, r.lease_until);

@@ -185,7 +185,7 @@ Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
                              run_id + " names task '" + e.subject +
                              "', which the run does not have");
     }
-    return ApplyTaskEvent(e, &rows[it->second]);
+    return ApplyTaskEvent(e, log_dir_, &rows[it->second]);
   }));
 
   bool leased = false;

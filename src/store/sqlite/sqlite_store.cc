@@ -31,7 +31,11 @@ Status TooNew(const string& path, int64_t have, int known) {
 }  // namespace
 
 SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options)
-    : db_(db), path_(std::move(path)), options_(options), st_(new Statements) {}
+    : db_(db), path_(std::move(path)), options_(options), st_(new Statements) {
+  std::filesystem::path dir = std::filesystem::path(path_ == ":memory:" ? "" : path_).parent_path();
+  if (dir.empty()) dir = ".";
+  log_dir_ = (std::filesystem::absolute(dir) / "logs").lexically_normal().string();
+}
 
 SqliteStore::~SqliteStore() {
   st_.reset();  // statements first: close_v2 would otherwise defer the close

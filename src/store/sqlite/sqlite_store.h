@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
   Result<std::string> GetSetting(const std::string& key) override;
   Status SetSetting(const std::string& key, const std::string& value) override;
   std::string Describe() const override { return "sqlite:" + path_; }
+  std::string LogDir() const override { return log_dir_; }
 
   // Test-only: PRAGMA synchronous (1 = NORMAL, 2 = FULL), and raw SQL on this
   // connection (to tamper with rows or hold a lock).
@@ -143,6 +144,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   std::string path_;
+  std::string log_dir_;
   OpenOptions options_;
   std::unique_ptr<Statements> st_;
   int commits_ = 0;
