@@ -69,6 +69,9 @@ Status SqliteStore::ReadBaseRows(const std::string& run_id, const RunLedger& run
     }
     return Status::Ok();
   }
+  if (!has_old_runs_) {
+    return Status::Corrupt("store " + path_ + ": run " + run_id + " has no list of task instances");
+  }
   Statement& s = st_->get_tasks;
   ScopedReset reset(s);
   s.Bind(1, run_id);
@@ -88,7 +91,7 @@ Status SqliteStore::ForEachEvent(const std::string& run_id, const RunLedger& run
   // The hash of the event before the next one to hand out ("" if unknown,
   // which verification reports as a broken link).
   std::string prev;
-  {
+  if (has_old_runs_) {
     // Format 1, from event `after_seq` itself: its hash links the next one.
     Statement& s = st_->events_v1_from;
     ScopedReset reset(s);
@@ -305,7 +308,7 @@ Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
       return Error(rc, "read the ledger of run " + run_id);
     }
   }
-  if (c->format == 0) {
+  if (c->format == 0 && has_old_runs_) {
     Statement& s = st_->last_event_v1;
     ScopedReset reset(s);
     s.Bind(1, lo);
@@ -318,12 +321,13 @@ Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
         return Status::Corrupt("the last event of run " + run_id + " in store " + path_ +
                                " has a malformed hash; run `relay ledger verify " + run_id + "`");
       }
-    } else if (rc == SQLITE_DONE) {
-      c->seq = 0;
-      c->head = events::GenesisDigest(events::kCurrentFormat, run_id);
-    } else {
+    } else if (rc != SQLITE_DONE) {
       return Error(rc, "read the ledger of run " + run_id);
     }
+  }
+  if (c->format == 0) {
+    c->seq = 0;
+    c->head = events::GenesisDigest(events::kCurrentFormat, run_id);
   }
 
   // The task states: the rows' checkpoint, then the events after it.

@@ -138,6 +138,14 @@ Status SqliteStore::Init(const Tuning& tuning) {
   // run before its tasks and events in one transaction, and the check would
   // cost a lookup per event on the scheduler's hot path.
   RELAY_RETURN_IF_ERROR(Migrate());
+  {
+    // Runs from before schema 5 live in tables a new store does not have.
+    Statement s;
+    int rc = s.Prepare(db_, "SELECT 1 FROM sqlite_master WHERE name = 'events_v1'", false);
+    if (rc == SQLITE_OK) rc = s.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read the schema");
+    has_old_runs_ = rc == SQLITE_ROW;
+  }
   DefineStatements();
   return ApplyDurability();
 }

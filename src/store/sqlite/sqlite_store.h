@@ -149,6 +149,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statements> st_;
   int commits_ = 0;
   int64_t data_version_ = -1;
+  bool has_old_runs_ = false;  // tables `tasks` and `events_v1` exist (schema < 5 once)
   uint32_t batch_number_ = 0;
   // Dropped whole when a write fails: the next use re-reads the ledger.
   std::unordered_map<std::string, RunCache> runs_;
