@@ -187,6 +187,7 @@ int CmdCancel(const GlobalOptions& g, const std::string& ref) {
   bool owner_alive =
       !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
   if (owner_alive) {
+    exec::PokeOwner(run->owner);
     std::printf("cancel requested: relay %s will stop run %s\n",
                 exec::DescribeOwner(run->owner).c_str(), run->id.c_str());
     return kExitOk;

@@ -3,6 +3,7 @@
 // pid is not mistaken for the original owner).
 #pragma once
 
+#include <csignal>
 #include <string>
 
 namespace relay::exec {
@@ -19,5 +20,15 @@ OwnerLiveness CheckOwner(const std::string& owner_id);
 
 // "pid 1234 on host h" for messages.
 std::string DescribeOwner(const std::string& owner_id);
+
+// The signal by which one relay asks another to look at the store now (a
+// cancel request was written). SIGURG because its default action is to be
+// ignored: a process that is not a relay, or a relay that does not listen
+// for it, is unharmed and is left to notice on its next poll.
+inline constexpr int kPokeSignal = SIGURG;
+
+// Pokes the relay `owner_id` names if it lives on this host. False when it
+// does not, or is gone.
+bool PokeOwner(const std::string& owner_id);
 
 }  // namespace relay::exec

@@ -55,6 +55,12 @@ OwnerLiveness CheckOwner(const std::string& owner_id) {
   return !started.empty() && started == parts[2] ? OwnerLiveness::kAlive : OwnerLiveness::kDead;
 }
 
+bool PokeOwner(const std::string& owner_id) {
+  if (CheckOwner(owner_id) != OwnerLiveness::kAlive) return false;
+  long pid = std::strtol(Split(owner_id, ':')[1].c_str(), nullptr, 10);
+  return ::kill(static_cast<pid_t>(pid), kPokeSignal) == 0;
+}
+
 std::string DescribeOwner(const std::string& owner_id) {
   std::vector<std::string> parts = Split(owner_id, ':');
   if (parts.size() < 3) return "'" + owner_id + "'";

@@ -74,11 +74,13 @@ struct AttemptResult {
 };
 
 // What Wait returned: processes that started a new step, attempts that
-// finished, and whether a SIGINT/SIGTERM arrived while waiting.
+// finished, whether a SIGINT/SIGTERM arrived while waiting, and whether
+// another relay poked this one (exec::PokeOwner: look at the store now).
 struct WaitResult {
   std::vector<Started> started;
   std::vector<AttemptResult> finished;
   int interrupt_signal = 0;  // SIGINT or SIGTERM received, else 0
+  bool poked = false;
 };
 
 class Runner {

@@ -25,6 +25,7 @@
 
 #include "exec/command_line.h"
 #include "exec/output_log.h"
+#include "exec/owner.h"
 #include "exec/process_posix.h"
 #include "exec/runner.h"
 
@@ -39,6 +40,7 @@ constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 // Signal state is process-wide, hence one runner at a time.
 volatile sig_atomic_t g_child_exited = 0;
 volatile sig_atomic_t g_interrupt = 0;
+volatile sig_atomic_t g_poked = 0;
 int g_wake_fd = -1;  // write end of the self-pipe
 // Set only around ppoll in the waiting thread. A handler running elsewhere
 // (another thread that did not block the signals) cannot interrupt that
@@ -49,6 +51,8 @@ std::atomic<bool> g_runner_exists{false};
 void OnSignal(int sig) {
   if (sig == SIGCHLD) {
     g_child_exited = 1;
+  } else if (sig == kPokeSignal) {
+    g_poked = 1;
   } else {
     g_interrupt = sig;
   }
@@ -147,7 +151,7 @@ class PosixRunner final : public Runner {
   int wake_write_ = -1;
   sigset_t old_mask_;
   sigset_t wait_mask_;  // old_mask_ minus the signals we handle
-  struct sigaction old_chld_, old_int_, old_term_;
+  struct sigaction old_chld_, old_int_, old_term_, old_poke_;
 };
 
 PosixRunner::PosixRunner() {
@@ -177,12 +181,13 @@ void PosixRunner::InstallSignals() {
   }
   g_child_exited = 0;
   g_interrupt = 0;
+  g_poked = 0;
   sigset_t ours;
   sigemptyset(&ours);
-  for (int sig : {SIGCHLD, SIGINT, SIGTERM}) sigaddset(&ours, sig);
+  for (int sig : {SIGCHLD, SIGINT, SIGTERM, kPokeSignal}) sigaddset(&ours, sig);
   sigprocmask(SIG_BLOCK, &ours, &old_mask_);
   wait_mask_ = old_mask_;
-  for (int sig : {SIGCHLD, SIGINT, SIGTERM}) sigdelset(&wait_mask_, sig);
+  for (int sig : {SIGCHLD, SIGINT, SIGTERM, kPokeSignal}) sigdelset(&wait_mask_, sig);
 
   struct sigaction act;
   std::memset(&act, 0, sizeof act);
@@ -193,12 +198,14 @@ void PosixRunner::InstallSignals() {
   sigaction(SIGCHLD, &act, &old_chld_);
   sigaction(SIGINT, &act, &old_int_);
   sigaction(SIGTERM, &act, &old_term_);
+  sigaction(kPokeSignal, &act, &old_poke_);
 }
 
 void PosixRunner::RestoreSignals() {
   sigaction(SIGCHLD, &old_chld_, nullptr);
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
+  sigaction(kPokeSignal, &old_poke_, nullptr);
   sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
   g_wake_fd = -1;
   if (wake_read_ >= 0) ::close(wake_read_);
@@ -388,10 +395,14 @@ WaitResult PosixRunner::Wait(Micros timeout) {
       r.interrupt_signal = g_interrupt;
       g_interrupt = 0;
     }
+    if (g_poked != 0) {
+      r.poked = true;
+      g_poked = 0;
+    }
     if (g_child_exited != 0) ReapExited(&r);
     Micros now = MonotonicNow();
     FireDeadlines(now);
-    if (r.interrupt_signal != 0 || !r.started.empty() || !r.finished.empty()) return r;
+    if (r.interrupt_signal != 0 || r.poked || !r.started.empty() || !r.finished.empty()) return r;
     if (polled && now >= until) return r;
     if (attempts_.empty() && until == kNever) return r;
     Micros wake = std::min(until, NextDeadline());

@@ -14,6 +14,7 @@
 
 #include "base/file_util.h"
 #include "base/strings.h"
+#include "exec/owner.h"
 
 namespace relay::exec {
 namespace {
@@ -470,6 +471,24 @@ TEST_F(RunnerTest, InterruptIsReportedAndChildrenKeepRunning) {
   w = runner_->Wait(2 * kSecond);
   EXPECT_EQ(w.interrupt_signal, SIGTERM);
   EXPECT_LT(MonotonicNow() - start, 500 * kMillisecond);
+}
+
+// `relay cancel` pokes the run's relay: its Wait returns to look at the
+// store, and the steps go on running.
+TEST_F(RunnerTest, APokeFromAnotherRelayEndsTheWait) {
+  AttemptSpec spec = Spec({"sleep 5"});
+  runner_->Start(spec);
+  ASSERT_TRUE(PokeOwner(SelfOwnerId()));
+  WaitResult w = runner_->Wait(10 * kSecond);
+  EXPECT_TRUE(w.poked);
+  EXPECT_EQ(w.interrupt_signal, 0);
+  EXPECT_TRUE(w.finished.empty());
+  EXPECT_EQ(runner_->running(), 1u);
+  w = runner_->Wait(0);
+  EXPECT_FALSE(w.poked);
+  runner_->Cancel(spec.token);
+  EXPECT_TRUE(WaitFor(spec.token).cancelled);
+  EXPECT_FALSE(PokeOwner("elsewhere:1:1"));
 }
 
 TEST_F(RunnerTest, WaitHonoursItsTimeout) {

@@ -97,6 +97,7 @@ Result<RunState> Scheduler::Impl::Execute(const std::string& run_id,
       observer_->OnTick(now);
     }
     exec::WaitResult w = runner_->Wait(NextWakeup());
+    if (w.poked) next_cancel_poll_ = 0;  // another relay wrote to the store
     for (const auto& s : w.started) NotePid(static_cast<int32_t>(s.token), s.pid, s.pgid);
     for (const auto& r : w.finished) OnFinished(r);
     if (w.interrupt_signal) {

@@ -30,7 +30,9 @@ struct Options {
   std::string log_dir;
   Micros heartbeat_interval = 5 * kSecond;
   Micros lease = 60 * kSecond;  // claims expire this long after the last heartbeat
-  Micros cancel_poll_interval = 200 * kMillisecond;
+  // A `relay cancel` on this host pokes the run's relay (exec::PokeOwner),
+  // which then reads the store at once; this poll is the fallback.
+  Micros cancel_poll_interval = 2 * kSecond;
   Micros tick = 0;  // OnTick period; 0 = none
   Micros kill_grace = 5 * kSecond;
   uint64_t seed = 0;  // for retry jitter; 0 = random

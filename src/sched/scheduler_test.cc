@@ -606,6 +606,25 @@ TEST_F(SchedulerTest, CancelRequestedThroughTheStoreStopsTheRun) {
   EXPECT_EQ(Tasks()["next"].state, TaskState::kCancelled);
 }
 
+// `relay cancel` writes its request and pokes the run's relay, which reads
+// the store at once instead of at its next poll.
+TEST_F(SchedulerTest, APokedRelayReadsACancelRequestAtOnce) {
+  Create("tasks:\n  long: { run: \"sleep 100\" }\n");
+  runner_.Script("long", {{.duration = 100 * kSecond}});
+  runner_.PokeAfterWaits(1, [&] { ASSERT_TRUE(store_->RequestCancel(run_id_).ok()); });
+  Options o;
+  o.owner = "test:1:1";
+  o.log_dir = dir_.Join("logs");
+  o.cancel_poll_interval = 60 * kSecond;
+  const Micros start = clock_.Now();
+  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+  auto result = s.Execute(run_id_);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kCancelled);
+  EXPECT_LT(clock_.Now() - start, o.cancel_poll_interval);
+  EXPECT_EQ(Tasks()["long"].state, TaskState::kCancelled);
+}
+
 TEST_F(SchedulerTest, EveryTransitionIsInTheLedger) {
   Create("tasks:\n  a: { run: \"true\" }\n  b: { needs: [a], run: \"true\" }\n");
   ASSERT_TRUE(Execute().ok());

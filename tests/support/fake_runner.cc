@@ -36,6 +36,11 @@ exec::WaitResult FakeRunner::Wait(Micros timeout) {
     w.interrupt_signal = 2;
     return w;
   }
+  if (poke_after_ >= 0 && poke_after_-- == 0) {
+    if (before_poke_) before_poke_();
+    w.poked = true;
+    return w;
+  }
   Micros next = timeout < 0 ? INT64_MAX : clock_->Now() + timeout;
   for (const auto& r : running_) next = std::min(next, r.ends_at);
   if (next != INT64_MAX && next > clock_->Now()) clock_->Set(next);

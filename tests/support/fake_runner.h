@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ class FakeRunner : public exec::Runner {
   void Script(const std::string& instance, std::vector<Outcome> outcomes);
   // After `after` more Wait calls, report an interrupt (like Ctrl-C).
   void InterruptAfterWaits(int after) { interrupt_after_ = after; }
+  // After `after` more Wait calls, run `before` and report a poke from
+  // another relay (exec::PokeOwner), without the clock moving.
+  void PokeAfterWaits(int after, std::function<void()> before) {
+    poke_after_ = after;
+    before_poke_ = std::move(before);
+  }
 
   exec::Started Start(exec::AttemptSpec spec) override;
   exec::WaitResult Wait(Micros timeout) override;
@@ -53,6 +60,8 @@ class FakeRunner : public exec::Runner {
   std::map<std::string, std::deque<Outcome>> script_;
   std::vector<Running> running_;
   int interrupt_after_ = -1;
+  int poke_after_ = -1;
+  std::function<void()> before_poke_;
   int next_pid_ = 1000;
 };
 
