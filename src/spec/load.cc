@@ -81,7 +81,7 @@ LoadResult LoadPipelineText(const std::string& original, const std::string& disp
   pipeline.file = file;
   pipeline.source = original;
   internal::Checker checker(file, text);
-  internal::CheckDuplicateKeys(root, "", checker);
+  internal::CheckDuplicateKeys(root, checker);
   internal::Build build{checker, pipeline, {}, {}};
   internal::BuildPipeline(root, build);
   if (pipeline.name.empty()) pipeline.name = DefaultName(file);

@@ -130,7 +130,7 @@ void CheckInstanceCount(Build& b);
 void CheckNeeds(Build& b);
 // Parses every template site and checks the names it reads.
 void CheckExpressions(Build& b);
-// Duplicate keys in every mapping of the document.
-void CheckDuplicateKeys(const YamlNode& node, const std::string& path, Checker& c);
+// Duplicate keys (as ParseYaml marked them) in every mapping of the document.
+void CheckDuplicateKeys(const YamlNode& root, Checker& c);
 
 }  // namespace relay::spec::internal

@@ -191,6 +191,26 @@ YamlError ParserError(const yaml_parser_t& p, Positions& pos, std::string_view t
   return {mark, "invalid YAML: " + message};
 }
 
+// Sets Entry::duplicate. Nearly every mapping is small enough to compare its
+// keys pairwise; a set keeps a large one (the tasks) linear.
+void MarkDuplicates(std::vector<YamlNode::Entry>& entries) {
+  constexpr size_t kPairwiseMax = 16;
+  if (entries.size() <= kPairwiseMax) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      YamlNode::Entry& e = entries[i];
+      e.duplicate = false;
+      if (!e.key.IsScalar()) continue;
+      for (size_t j = 0; j < i && !e.duplicate; ++j)
+        e.duplicate = entries[j].key.IsScalar() && entries[j].key.text == e.key.text;
+    }
+    return;
+  }
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(entries.size());
+  for (YamlNode::Entry& e : entries)
+    e.duplicate = e.key.IsScalar() && !seen.insert(e.key.text).second;
+}
+
 // Builds the tree from node events. Aliases are expanded by copying the
 // anchored subtree, counted so that a few lines cannot expand to millions.
 class Builder {
@@ -332,6 +352,7 @@ class Builder {
       // The path is taken while the node is still the open child of its parent.
       Define(f.anchor, f.nodes_before, f.bytes_before, f.height, /*open=*/true);
     }
+    if (f.node->IsMapping()) MarkDuplicates(f.node->entries);
     stack_.pop_back();
     Finish(f.height);
     return true;
@@ -519,6 +540,7 @@ class Merger {
     }
     for (size_t i = merge + 1; i < entries.size(); ++i) merged.push_back(std::move(entries[i]));
     entries = std::move(merged);
+    MarkDuplicates(entries);  // without the `<<` entry, a quoted '<<' repeats nothing
     return true;
   }
 
