@@ -112,7 +112,9 @@ void Checker::Error(const YamlNode& node, std::string_view path, std::string_vie
 
 std::string Child(std::string_view path, std::string_view key) {
   if (path.empty()) return std::string(key);
-  return std::string(path) + "." + std::string(key);
+  std::string out;
+  out.reserve(path.size() + 1 + key.size());
+  return out.append(path).append(1, '.').append(key);
 }
 
 std::string Describe(const YamlNode& node) {
