@@ -247,6 +247,7 @@ void BuildPipeline(const YamlNode& root, Build& b) {
     c.Error(*tasks, "tasks", "expected at least one task");
     return;
   }
+  b.pipeline.tasks.reserve(tasks->entries.size());
   for (const auto& e : tasks->entries) {
     if (!e.key.IsScalar()) {
       c.Error(e.key, "tasks", "task names must be strings, got " + Describe(e.key));

@@ -231,11 +231,11 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
     c.Error(key, path, "missing 'run' or 'steps': a task needs a command");
   }
   if (run) {
-    if (auto v = ReadString(*run, Child(path, "run"), c)) {
-      CheckNotEmpty(*run, Child(path, "run"), "task", "write the command to run, e.g. run: make",
-                    c);
-      t.steps.push_back({"", *v, run->mark});
-      b.sites.push_back({run, Child(path, "run"), index, SiteKind::kCommand});
+    std::string run_path = Child(path, "run");
+    if (auto v = ReadString(*run, run_path, c)) {
+      CheckNotEmpty(*run, run_path, "task", "write the command to run, e.g. run: make", c);
+      t.steps.push_back({"", std::move(*v), run->mark});
+      b.sites.push_back({run, std::move(run_path), index, SiteKind::kCommand});
     }
   } else if (steps) {
     ReadSteps(*steps, Child(path, "steps"), t, index, b);
