@@ -31,10 +31,16 @@ class Positions {
  public:
   explicit Positions(std::string_view text) : text_(text), next_newline_(text.find('\n')) {
     if (HasByteOrderMark(text)) bytes_ = 3;  // libyaml's character 0 follows the mark
+    // In ASCII text (which has no byte order mark either) characters are
+    // bytes, and the cursor below is not needed.
+    unsigned char bits = 0;
+    for (char c : text) bits |= static_cast<unsigned char>(c);
+    ascii_ = bits < 0x80;
   }
 
   // The byte offset of character `index` (the input is UTF-8).
   size_t Offset(size_t index) {
+    if (ascii_) return std::min(index, text_.size());
     while (chars_ < index && bytes_ < text_.size()) {
       ++bytes_;
       while (bytes_ < text_.size() && IsContinuation(text_[bytes_])) ++bytes_;
@@ -70,6 +76,7 @@ class Positions {
   static bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
   std::string_view text_;
+  bool ascii_;
   size_t chars_ = 0, bytes_ = 0;  // Offset()'s cursor
   int line_ = 1;                  // At()'s cursor: the line that
   size_t line_start_ = 0;         // starts at this byte
