@@ -1,6 +1,7 @@
 // ${{ }} in template strings: each is parsed once at load time, and every
 // name it reads must exist where it is used, so a typo fails `relay validate`
 // instead of rendering as an empty string in the middle of a run.
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -66,10 +67,6 @@ class ExprChecker {
   explicit ExprChecker(Build& b) : b_(b) {
     for (const auto& in : b.pipeline.inputs) inputs_.Add(in.name);
     for (const auto& [name, value] : b.pipeline.env) env_.Add(name);
-    for (size_t i = 0; i < b.pipeline.tasks.size(); ++i) {
-      task_index_.emplace(b.pipeline.tasks[i].name, static_cast<int>(i));
-      task_names_.push_back(b.pipeline.tasks[i].name);
-    }
   }
 
   void Check(const TemplateSite& site) {
@@ -129,6 +126,24 @@ class ExprChecker {
               std::string hint) {
     Mark m = Locate(site, ref.offset);
     b_.checker.Error(m, site.path + ": " + message, std::move(hint));
+  }
+
+  // Only needs.* references read the tasks' names: indexed on the first.
+  struct TaskNames {
+    std::unordered_map<std::string_view, int> index;
+    std::vector<std::string> list;
+  };
+  const TaskNames& Tasks() {
+    if (!tasks_) {
+      tasks_.emplace();
+      const auto& tasks = b_.pipeline.tasks;
+      tasks_->index.reserve(tasks.size());
+      for (size_t i = 0; i < tasks.size(); ++i) {
+        tasks_->index.emplace(tasks[i].name, static_cast<int>(i));
+        tasks_->list.push_back(tasks[i].name);
+      }
+    }
+    return *tasks_;
   }
 
   const Names& TaskEnv(int task) {
@@ -231,16 +246,16 @@ class ExprChecker {
     std::optional<size_t> task;
     if (direct) {
       // A need that names no task is reported by the graph checks.
-      auto it = task_index_.find(needs[*direct]);
-      if (it == task_index_.end()) return;
+      auto it = Tasks().index.find(needs[*direct]);
+      if (it == Tasks().index.end()) return;
       task = static_cast<size_t>(it->second);
     } else {
-      task = expr::FindName(written, task_names_);
+      task = expr::FindName(written, Tasks().list);
     }
     const std::string& need = direct ? needs[*direct] : written;
     if (!task) {
       std::string hint = SuggestHint(need, needs);
-      if (hint.empty()) hint = SuggestHint(need, task_names_);
+      if (hint.empty()) hint = SuggestHint(need, Tasks().list);
       Report(site, ref, "unknown task '" + need + "'", hint);
       return;
     }
@@ -269,8 +284,7 @@ class ExprChecker {
 
   Build& b_;
   Names inputs_, env_;
-  std::unordered_map<std::string, int> task_index_;
-  std::vector<std::string> task_names_;
+  std::optional<TaskNames> tasks_;
   std::unordered_map<int, Names> task_env_, matrix_keys_;
 };
 

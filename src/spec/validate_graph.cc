@@ -153,9 +153,7 @@ bool IsAcyclic(const Graph& g) {
 
 void CheckNeeds(Build& b) {
   const auto& tasks = b.pipeline.tasks;
-  std::unordered_map<std::string_view, int> by_name;
-  by_name.reserve(tasks.size());
-  for (size_t i = 0; i < tasks.size(); ++i) by_name.emplace(tasks[i].name, static_cast<int>(i));
+  std::unordered_map<std::string_view, int> by_name;  // built at the first need
   std::vector<std::string> names;  // for did-you-mean hints, filled on the first one
   Graph g(tasks.size());
   // The last task whose needs named this task: a second mention in the same
@@ -163,6 +161,10 @@ void CheckNeeds(Build& b) {
   std::vector<int> named_by(tasks.size(), -1);
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (tasks[i].needs.empty()) continue;
+    if (by_name.empty()) {
+      by_name.reserve(tasks.size());
+      for (size_t j = 0; j < tasks.size(); ++j) by_name.emplace(tasks[j].name, static_cast<int>(j));
+    }
     const int task = static_cast<int>(i);
     auto path = [&] { return "tasks." + tasks[i].name + ".needs"; };  // for errors only
     std::unordered_set<std::string_view> unknown_seen;                // names of no task
