@@ -71,8 +71,10 @@ class ExprChecker {
 
   void Check(const TemplateSite& site) {
     const YamlNode& node = *site.node;
+    const bool templated = node.text.find("${{") != std::string::npos;
+    if (!templated && !site.condition()) return;  // plain text, as most commands are
     std::vector<expr::Reference> refs;
-    if (site.condition() && node.text.find("${{") == std::string::npos) {
+    if (!templated) {
       expr::Expression e;
       if (auto err = expr::Expression::Parse(node.text, &e)) return ParseError(site, *err);
       refs = e.references();
