@@ -22,10 +22,10 @@ constexpr const char* kEmptyStepHint = "write the command to run, or remove the 
 
 // A command of only whitespace would run nothing and "succeed".
 void CheckNotEmpty(const YamlNode& n, const std::string& path, std::string_view what,
-                   std::string hint, Checker& c) {
+                   std::string_view hint, Checker& c) {
   if (Trim(n.text).empty())
     c.Error(n, path, "empty command: the " + std::string(what) + " would run nothing",
-            std::move(hint));
+            std::string(hint));
 }
 
 void ReadSteps(const YamlNode& n, const std::string& path, TaskSpec& t, int task, Build& b) {
