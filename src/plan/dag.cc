@@ -12,18 +12,11 @@ namespace {
 
 // Kahn's algorithm over the task graph, keeping file order among ready tasks
 // so plans read like the file.
-std::vector<int32_t> TopologicalOrder(const spec::Pipeline& p) {
-  size_t n = p.tasks.size();
-  std::vector<int> unmet(n, 0);
-  std::vector<std::vector<int32_t>> users(n);
-  for (size_t t = 0; t < n; ++t) {
-    for (const auto& need : p.tasks[t].needs) {
-      int dep = p.FindTask(need.value);
-      if (dep < 0) continue;
-      ++unmet[t];
-      users[dep].push_back(static_cast<int32_t>(t));
-    }
-  }
+std::vector<int32_t> TopologicalOrder(const std::vector<std::vector<int32_t>>& needs,
+                                      const std::vector<std::vector<int32_t>>& users) {
+  size_t n = needs.size();
+  std::vector<size_t> unmet(n);
+  for (size_t t = 0; t < n; ++t) unmet[t] = needs[t].size();
   std::vector<int32_t> order;
   order.reserve(n);
   std::priority_queue<int32_t, std::vector<int32_t>, std::greater<int32_t>> ready;
@@ -94,6 +87,7 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
 
   std::vector<std::vector<int32_t>> needs(n), users(n);
   for (size_t t = 0; t < n; ++t) {
+    needs[t].reserve(pipeline.tasks[t].needs.size());
     for (const auto& need : pipeline.tasks[t].needs) {
       int dep = pipeline.FindTask(need.value);
       if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end())
@@ -131,23 +125,30 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
                              " selects no task");
   }
 
+  // The order of all tasks, then of the selected ones: a selection does not
+  // change where a task stands.
+  for (int32_t t : TopologicalOrder(needs, users))
+    if (selected[t]) plan.order.push_back(t);
+
+  auto unselected = [&](int32_t t) { return !selected[t]; };
   for (size_t t = 0; t < n; ++t) {
     TaskNode& node = plan.tasks[t];
     node.selected = selected[t];
-    for (int32_t d : needs[t])
-      if (selected[d] && selected[t]) node.needs.push_back(d);
-    for (int32_t u : users[t])
-      if (selected[u] && selected[t]) node.dependants.push_back(u);
+    if (!selected[t]) continue;
+    node.needs = std::move(needs[t]);
+    node.dependants = std::move(users[t]);
+    if (!selection.empty()) {
+      std::erase_if(node.needs, unselected);
+      std::erase_if(node.dependants, unselected);
+    }
   }
-
-  for (int32_t t : TopologicalOrder(pipeline))
-    if (selected[t]) plan.order.push_back(t);
   for (auto it = plan.order.rbegin(); it != plan.order.rend(); ++it) {
     TaskNode& node = plan.tasks[*it];
     for (int32_t u : node.dependants)
       node.critical_path = std::max(node.critical_path, plan.tasks[u].critical_path + 1);
   }
 
+  plan.instances.reserve(plan.order.size());  // at least one each
   for (int32_t t : plan.order) {
     const spec::TaskSpec& task = pipeline.tasks[t];
     TaskNode& node = plan.tasks[t];
