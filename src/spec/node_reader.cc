@@ -257,6 +257,7 @@ std::optional<std::vector<Located<std::string>>> ReadNameList(const YamlNode& n,
     return std::nullopt;
   }
   bool ok = true;
+  out.reserve(n.items.size());
   for (size_t i = 0; i < n.items.size(); ++i) {
     const YamlNode& item = n.items[i];
     if (!item.IsScalar()) {
