@@ -297,9 +297,16 @@ class Builder {
   YamlNode* Place() {
     if (stack_.empty()) return root_;
     Frame& f = stack_.back();
-    if (f.node->IsSequence()) return &f.node->items.emplace_back();
-    if (f.expect_key) return &f.node->entries.emplace_back().key;
-    return &f.node->entries.back().value;
+    // Most collections in a pipeline have a few children: room for that many
+    // from the first saves growing one at a time.
+    constexpr size_t kFirstCapacity = 4;
+    if (f.node->IsSequence()) {
+      if (f.node->items.empty()) f.node->items.reserve(kFirstCapacity);
+      return &f.node->items.emplace_back();
+    }
+    if (!f.expect_key) return &f.node->entries.back().value;
+    if (f.node->entries.empty()) f.node->entries.reserve(kFirstCapacity);
+    return &f.node->entries.emplace_back().key;
   }
 
   // After a node is complete: the parent's height, and a mapping's turn.
