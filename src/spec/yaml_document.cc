@@ -7,6 +7,7 @@
 #include <yaml.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -212,10 +213,21 @@ void MarkDuplicates(std::vector<YamlNode::Entry>& entries) {
     }
     return;
   }
-  std::unordered_set<std::string_view> seen;
-  seen.reserve(entries.size());
-  for (YamlNode::Entry& e : entries)
-    e.duplicate = e.key.IsScalar() && !seen.insert(e.key.text).second;
+  // A hash set of entry indexes, open addressing in one array: a tasks
+  // mapping has hundreds of keys, and a std::unordered_set node per key cost
+  // more than all the comparisons.
+  constexpr uint32_t kFree = UINT32_MAX;
+  std::vector<uint32_t> slots(std::bit_ceil(2 * entries.size()), kFree);
+  const size_t mask = slots.size() - 1;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    YamlNode::Entry& e = entries[i];
+    e.duplicate = false;
+    if (!e.key.IsScalar()) continue;
+    size_t h = std::hash<std::string_view>()(e.key.text) & mask;
+    for (; slots[h] != kFree && !e.duplicate; h = (h + 1) & mask)
+      e.duplicate = entries[slots[h]].key.text == e.key.text;
+    if (!e.duplicate) slots[h] = static_cast<uint32_t>(i);
+  }
 }
 
 // Builds the tree from node events. Aliases are expanded by copying the
