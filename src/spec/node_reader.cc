@@ -297,14 +297,17 @@ std::string UnknownKeyHint(KeySection section, const YamlNode::Entry& entry,
 }
 
 bool CheckMapping(const YamlNode& n, std::string_view path, const std::vector<std::string>& allowed,
-                  std::string_view expected, Checker& c, KeySection section) {
+                  std::string_view expected, Checker& c, KeySection section,
+                  std::span<const YamlNode::Entry*> found) {
   if (!ExpectMapping(n, path, expected, c)) return false;
   for (const auto& e : n.entries) {
     if (!e.key.IsScalar()) continue;
-    bool known = false;
-    for (const auto& a : allowed) known = known || a == e.key.text;
-    if (!known)
+    size_t i = std::find(allowed.begin(), allowed.end(), e.key.text) - allowed.begin();
+    if (i == allowed.size()) {
       c.Error(e.key, path, "unknown key '" + e.key.text + "'", UnknownKeyHint(section, e, allowed));
+    } else if (i < found.size() && found[i] == nullptr) {
+      found[i] = &e;
+    }
   }
   return true;
 }
