@@ -191,10 +191,11 @@ nlohmann::json ToJson(const YamlNode& node) {
 bool IsIdentifier(std::string_view s, bool with_dash) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    bool ok =
-        std::isalpha(c) || c == '_' || (i > 0 && (std::isdigit(c) || (with_dash && c == '-')));
-    if (!ok || c >= 0x80) return false;
+    char c = s[i];
+    // ASCII only, whatever the locale says.
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (!letter && !(i > 0 && (digit || (with_dash && c == '-')))) return false;
   }
   return true;
 }
