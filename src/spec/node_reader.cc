@@ -114,7 +114,8 @@ std::string Child(std::string_view path, std::string_view key) {
   if (path.empty()) return std::string(key);
   std::string out;
   out.reserve(path.size() + 1 + key.size());
-  return out.append(path).append(1, '.').append(key);
+  out.append(path).append(1, '.').append(key);
+  return out;
 }
 
 std::string Describe(const YamlNode& node) {
