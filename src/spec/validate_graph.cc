@@ -153,7 +153,6 @@ bool IsAcyclic(const Graph& g) {
 
 void CheckNeeds(Build& b) {
   const auto& tasks = b.pipeline.tasks;
-  std::unordered_map<std::string_view, int> by_name;  // built at the first need
   std::vector<std::string> names;  // for did-you-mean hints, filled on the first one
   Graph g(tasks.size());
   // The last task whose needs named this task: a second mention in the same
@@ -161,18 +160,15 @@ void CheckNeeds(Build& b) {
   std::vector<int> named_by(tasks.size(), -1);
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (tasks[i].needs.empty()) continue;
-    if (by_name.empty()) {
-      by_name.reserve(tasks.size());
-      for (size_t j = 0; j < tasks.size(); ++j) by_name.emplace(tasks[j].name, static_cast<int>(j));
-    }
     const int task = static_cast<int>(i);
     auto path = [&] { return "tasks." + tasks[i].name + ".needs"; };  // for errors only
     std::unordered_set<std::string_view> unknown_seen;                // names of no task
     g[i].reserve(tasks[i].needs.size());
     for (const auto& need : tasks[i].needs) {
-      auto it = by_name.find(need.value);
-      bool twice = it == by_name.end() ? !unknown_seen.insert(need.value).second
-                                       : std::exchange(named_by[it->second], task) == task;
+      // The pipeline's own index, which the planner then uses too.
+      int dep = b.pipeline.FindTask(need.value);
+      bool twice = dep < 0 ? !unknown_seen.insert(need.value).second
+                           : std::exchange(named_by[dep], task) == task;
       if (twice) {
         b.checker.Error(need.mark, path() + ": '" + need.value + "' is listed twice");
         continue;
@@ -181,14 +177,14 @@ void CheckNeeds(Build& b) {
         b.checker.Error(need.mark, path() + ": task '" + need.value + "' needs itself");
         continue;
       }
-      if (it == by_name.end()) {
+      if (dep < 0) {
         if (names.empty())
           for (const auto& t : tasks) names.push_back(t.name);
         b.checker.Error(need.mark, path() + ": unknown task '" + need.value + "'",
                         SuggestHint(need.value, names));
         continue;
       }
-      g[i].push_back({it->second, need.mark});
+      g[i].push_back({dep, need.mark});
     }
   }
   if (IsAcyclic(g)) return;
