@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <numeric>
 #include <queue>
 
 #include "base/edit_distance.h"
@@ -15,10 +16,20 @@ namespace {
 std::vector<int32_t> TopologicalOrder(const std::vector<std::vector<int32_t>>& needs,
                                       const std::vector<std::vector<int32_t>>& users) {
   size_t n = needs.size();
+  std::vector<int32_t> order(n);
+  // Usually every task needs only tasks above it in the file, and then file
+  // order is the answer.
+  bool downward = true;
+  for (size_t t = 0; t < n; ++t)
+    for (int32_t d : needs[t]) downward = downward && d < static_cast<int32_t>(t);
+  if (downward) {
+    std::iota(order.begin(), order.end(), 0);
+    return order;
+  }
+
+  order.clear();
   std::vector<size_t> unmet(n);
   for (size_t t = 0; t < n; ++t) unmet[t] = needs[t].size();
-  std::vector<int32_t> order;
-  order.reserve(n);
   std::priority_queue<int32_t, std::vector<int32_t>, std::greater<int32_t>> ready;
   for (size_t t = 0; t < n; ++t)
     if (unmet[t] == 0) ready.push(static_cast<int32_t>(t));
