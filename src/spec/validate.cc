@@ -248,6 +248,7 @@ void BuildPipeline(const YamlNode& root, Build& b) {
     return;
   }
   b.pipeline.tasks.reserve(tasks->entries.size());
+  b.sites.reserve(b.sites.size() + tasks->entries.size());  // a command each, at least
   for (const auto& e : tasks->entries) {
     if (!e.key.IsScalar()) {
       c.Error(e.key, "tasks", "task names must be strings, got " + Describe(e.key));
