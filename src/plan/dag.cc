@@ -4,6 +4,8 @@
 #include <functional>
 #include <numeric>
 #include <queue>
+#include <string_view>
+#include <unordered_set>
 
 #include "base/edit_distance.h"
 #include "plan/matrix.h"
@@ -173,7 +175,9 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
                                "' has no instances: its exclude entries remove every combination");
       plan.instances.reserve(plan.instances.size() + combos.size());
       for (auto& c : combos) {
-        std::string name = task.name + "[" + c.label + "]";
+        std::string name;
+        name.reserve(task.name.size() + c.label.size() + 2);
+        name.append(task.name).append(1, '[').append(c.label).append(1, ']');
         plan.instances.push_back({t, std::move(name), std::move(c.values)});
       }
     }
@@ -186,15 +190,14 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
   for (int32_t t : plan.order) {
     TaskNode& node = plan.tasks[t];
     if (node.instance_count < 2) continue;
-    std::vector<std::pair<std::string, int32_t>> names;
-    for (int32_t i = 0; i < node.instance_count; ++i)
-      names.emplace_back(plan.instances[node.first_instance + i].name, node.first_instance + i);
-    std::sort(names.begin(), names.end());
-    for (size_t i = 1; i < names.size(); ++i) {
-      if (names[i].first != names[i - 1].first) continue;
-      plan.instances[names[i].second].name +=
-          "#" + std::to_string(names[i].second - node.first_instance + 1);
-    }
+    // Every instance whose name an earlier one has gets its number.
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(node.instance_count);
+    std::vector<int32_t> repeated;
+    for (int32_t i = node.first_instance; i < node.first_instance + node.instance_count; ++i)
+      if (!seen.insert(plan.instances[i].name).second) repeated.push_back(i);
+    for (int32_t i : repeated)
+      plan.instances[i].name += "#" + std::to_string(i - node.first_instance + 1);
   }
   return plan;
 }
