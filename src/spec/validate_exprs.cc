@@ -1,7 +1,6 @@
 // ${{ }} in template strings: each is parsed once at load time, and every
 // name it reads must exist where it is used, so a typo fails `relay validate`
 // instead of rendering as an empty string in the middle of a run.
-#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -130,22 +129,12 @@ class ExprChecker {
     b_.checker.Error(m, site.path + ": " + message, std::move(hint));
   }
 
-  // Only needs.* references read the tasks' names: indexed on the first.
-  struct TaskNames {
-    std::unordered_map<std::string_view, int> index;
-    std::vector<std::string> list;
-  };
-  const TaskNames& Tasks() {
-    if (!tasks_) {
-      tasks_.emplace();
-      const auto& tasks = b_.pipeline.tasks;
-      tasks_->index.reserve(tasks.size());
-      for (size_t i = 0; i < tasks.size(); ++i) {
-        tasks_->index.emplace(tasks[i].name, static_cast<int>(i));
-        tasks_->list.push_back(tasks[i].name);
-      }
-    }
-    return *tasks_;
+  // Every task's name, for matching as the evaluator does and for hints:
+  // listed at the first needs.* reference that asks.
+  const std::vector<std::string>& TaskNames() {
+    if (task_names_.empty())
+      for (const auto& t : b_.pipeline.tasks) task_names_.push_back(t.name);
+    return task_names_;
   }
 
   const Names& TaskEnv(int task) {
@@ -248,16 +237,16 @@ class ExprChecker {
     std::optional<size_t> task;
     if (direct) {
       // A need that names no task is reported by the graph checks.
-      auto it = Tasks().index.find(needs[*direct]);
-      if (it == Tasks().index.end()) return;
-      task = static_cast<size_t>(it->second);
+      int found = b_.pipeline.FindTask(needs[*direct]);
+      if (found < 0) return;
+      task = static_cast<size_t>(found);
     } else {
-      task = expr::FindName(written, Tasks().list);
+      task = expr::FindName(written, TaskNames());
     }
     const std::string& need = direct ? needs[*direct] : written;
     if (!task) {
       std::string hint = SuggestHint(need, needs);
-      if (hint.empty()) hint = SuggestHint(need, Tasks().list);
+      if (hint.empty()) hint = SuggestHint(need, TaskNames());
       Report(site, ref, "unknown task '" + need + "'", hint);
       return;
     }
@@ -286,7 +275,7 @@ class ExprChecker {
 
   Build& b_;
   Names inputs_, env_;
-  std::optional<TaskNames> tasks_;
+  std::vector<std::string> task_names_;
   std::unordered_map<int, Names> task_env_, matrix_keys_;
 };
 
