@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <numeric>
 #include <queue>
+#include <string_view>
+#include <unordered_set>
 
 #include "base/edit_distance.h"
 #include "plan/matrix.h"
@@ -12,20 +15,23 @@ namespace {
 
 // Kahn's algorithm over the task graph, keeping file order among ready tasks
 // so plans read like the file.
-std::vector<int32_t> TopologicalOrder(const spec::Pipeline& p) {
-  size_t n = p.tasks.size();
-  std::vector<int> unmet(n, 0);
-  std::vector<std::vector<int32_t>> users(n);
-  for (size_t t = 0; t < n; ++t) {
-    for (const auto& need : p.tasks[t].needs) {
-      int dep = p.FindTask(need.value);
-      if (dep < 0) continue;
-      ++unmet[t];
-      users[dep].push_back(static_cast<int32_t>(t));
-    }
+std::vector<int32_t> TopologicalOrder(const std::vector<std::vector<int32_t>>& needs,
+                                      const std::vector<std::vector<int32_t>>& users) {
+  size_t n = needs.size();
+  std::vector<int32_t> order(n);
+  // Usually every task needs only tasks above it in the file, and then file
+  // order is the answer.
+  bool downward = true;
+  for (size_t t = 0; t < n; ++t)
+    for (int32_t d : needs[t]) downward = downward && d < static_cast<int32_t>(t);
+  if (downward) {
+    std::iota(order.begin(), order.end(), 0);
+    return order;
   }
-  std::vector<int32_t> order;
-  order.reserve(n);
+
+  order.clear();
+  std::vector<size_t> unmet(n);
+  for (size_t t = 0; t < n; ++t) unmet[t] = needs[t].size();
   std::priority_queue<int32_t, std::vector<int32_t>, std::greater<int32_t>> ready;
   for (size_t t = 0; t < n; ++t)
     if (unmet[t] == 0) ready.push(static_cast<int32_t>(t));
@@ -94,6 +100,7 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
 
   std::vector<std::vector<int32_t>> needs(n), users(n);
   for (size_t t = 0; t < n; ++t) {
+    needs[t].reserve(pipeline.tasks[t].needs.size());
     for (const auto& need : pipeline.tasks[t].needs) {
       int dep = pipeline.FindTask(need.value);
       if (dep < 0 || std::find(needs[t].begin(), needs[t].end(), dep) != needs[t].end())
@@ -131,23 +138,30 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
                              " selects no task");
   }
 
+  // The order of all tasks, then of the selected ones: a selection does not
+  // change where a task stands.
+  for (int32_t t : TopologicalOrder(needs, users))
+    if (selected[t]) plan.order.push_back(t);
+
+  auto unselected = [&](int32_t t) { return !selected[t]; };
   for (size_t t = 0; t < n; ++t) {
     TaskNode& node = plan.tasks[t];
     node.selected = selected[t];
-    for (int32_t d : needs[t])
-      if (selected[d] && selected[t]) node.needs.push_back(d);
-    for (int32_t u : users[t])
-      if (selected[u] && selected[t]) node.dependants.push_back(u);
+    if (!selected[t]) continue;
+    node.needs = std::move(needs[t]);
+    node.dependants = std::move(users[t]);
+    if (!selection.empty()) {
+      std::erase_if(node.needs, unselected);
+      std::erase_if(node.dependants, unselected);
+    }
   }
-
-  for (int32_t t : TopologicalOrder(pipeline))
-    if (selected[t]) plan.order.push_back(t);
   for (auto it = plan.order.rbegin(); it != plan.order.rend(); ++it) {
     TaskNode& node = plan.tasks[*it];
     for (int32_t u : node.dependants)
       node.critical_path = std::max(node.critical_path, plan.tasks[u].critical_path + 1);
   }
 
+  plan.instances.reserve(plan.order.size());  // at least one each
   for (int32_t t : plan.order) {
     const spec::TaskSpec& task = pipeline.tasks[t];
     TaskNode& node = plan.tasks[t];
@@ -161,7 +175,9 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
                                "' has no instances: its exclude entries remove every combination");
       plan.instances.reserve(plan.instances.size() + combos.size());
       for (auto& c : combos) {
-        std::string name = task.name + "[" + c.label + "]";
+        std::string name;
+        name.reserve(task.name.size() + c.label.size() + 2);
+        name.append(task.name).append(1, '[').append(c.label).append(1, ']');
         plan.instances.push_back({t, std::move(name), std::move(c.values)});
       }
     }
@@ -174,15 +190,14 @@ Result<Plan> BuildPlan(const spec::Pipeline& pipeline, nlohmann::json inputs,
   for (int32_t t : plan.order) {
     TaskNode& node = plan.tasks[t];
     if (node.instance_count < 2) continue;
-    std::vector<std::pair<std::string, int32_t>> names;
-    for (int32_t i = 0; i < node.instance_count; ++i)
-      names.emplace_back(plan.instances[node.first_instance + i].name, node.first_instance + i);
-    std::sort(names.begin(), names.end());
-    for (size_t i = 1; i < names.size(); ++i) {
-      if (names[i].first != names[i - 1].first) continue;
-      plan.instances[names[i].second].name +=
-          "#" + std::to_string(names[i].second - node.first_instance + 1);
-    }
+    // Every instance whose name an earlier one has gets its number.
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(node.instance_count);
+    std::vector<int32_t> repeated;
+    for (int32_t i = node.first_instance; i < node.first_instance + node.instance_count; ++i)
+      if (!seen.insert(plan.instances[i].name).second) repeated.push_back(i);
+    for (int32_t i : repeated)
+      plan.instances[i].name += "#" + std::to_string(i - node.first_instance + 1);
   }
   return plan;
 }

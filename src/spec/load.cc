@@ -19,11 +19,14 @@ Mark OffsetToMark(std::string_view text, size_t offset) {
   return AdvanceMark(Mark{1, 1}, text, 0, offset);
 }
 
-// Only whitespace and # comments.
+// Only whitespace and # comments. Stops at the first line with content,
+// which is almost always the first line or two.
 bool IsBlank(std::string_view text) {
-  for (const std::string& line : Split(text, '\n')) {
-    std::string_view t = Trim(line);
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view t = Trim(text.substr(0, end));
     if (!t.empty() && t[0] != '#') return false;
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
   }
   return true;
 }
@@ -78,7 +81,7 @@ LoadResult LoadPipelineText(const std::string& original, const std::string& disp
   pipeline.file = file;
   pipeline.source = original;
   internal::Checker checker(file, text);
-  internal::CheckDuplicateKeys(root, "", checker);
+  internal::CheckDuplicateKeys(root, checker);
   internal::Build build{checker, pipeline, {}, {}};
   internal::BuildPipeline(root, build);
   if (pipeline.name.empty()) pipeline.name = DefaultName(file);

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <unordered_map>
 
 #include "base/duration.h"
 #include "base/edit_distance.h"
@@ -113,7 +112,10 @@ void Checker::Error(const YamlNode& node, std::string_view path, std::string_vie
 
 std::string Child(std::string_view path, std::string_view key) {
   if (path.empty()) return std::string(key);
-  return std::string(path) + "." + std::string(key);
+  std::string out;
+  out.reserve(path.size() + 1 + key.size());
+  out.append(path).append(1, '.').append(key);
+  return out;
 }
 
 std::string Describe(const YamlNode& node) {
@@ -190,10 +192,11 @@ nlohmann::json ToJson(const YamlNode& node) {
 bool IsIdentifier(std::string_view s, bool with_dash) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    bool ok =
-        std::isalpha(c) || c == '_' || (i > 0 && (std::isdigit(c) || (with_dash && c == '-')));
-    if (!ok || c >= 0x80) return false;
+    char c = s[i];
+    // ASCII only, whatever the locale says.
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (!letter && !(i > 0 && (digit || (with_dash && c == '-')))) return false;
   }
   return true;
 }
@@ -256,6 +259,7 @@ std::optional<std::vector<Located<std::string>>> ReadNameList(const YamlNode& n,
     return std::nullopt;
   }
   bool ok = true;
+  out.reserve(n.items.size());
   for (size_t i = 0; i < n.items.size(); ++i) {
     const YamlNode& item = n.items[i];
     if (!item.IsScalar()) {
@@ -295,14 +299,17 @@ std::string UnknownKeyHint(KeySection section, const YamlNode::Entry& entry,
 }
 
 bool CheckMapping(const YamlNode& n, std::string_view path, const std::vector<std::string>& allowed,
-                  std::string_view expected, Checker& c, KeySection section) {
+                  std::string_view expected, Checker& c, KeySection section,
+                  std::span<const YamlNode::Entry*> found) {
   if (!ExpectMapping(n, path, expected, c)) return false;
   for (const auto& e : n.entries) {
     if (!e.key.IsScalar()) continue;
-    bool known = false;
-    for (const auto& a : allowed) known = known || a == e.key.text;
-    if (!known)
+    size_t i = std::find(allowed.begin(), allowed.end(), e.key.text) - allowed.begin();
+    if (i == allowed.size()) {
       c.Error(e.key, path, "unknown key '" + e.key.text + "'", UnknownKeyHint(section, e, allowed));
+    } else if (i < found.size() && found[i] == nullptr) {
+      found[i] = &e;
+    }
   }
   return true;
 }
@@ -325,25 +332,56 @@ void CheckNotTemplate(const YamlNode& n, std::string_view path, std::string_view
           std::move(hint));
 }
 
-void CheckDuplicateKeys(const YamlNode& node, const std::string& path, Checker& c) {
+namespace {
+
+// A node's key path as a chain through the caller's stack frames; its text
+// is built only for a report.
+struct KeyPath {
+  const KeyPath* parent = nullptr;
+  std::string_view key;  // in a mapping ("?" under a key that is not a string)
+  size_t index = 0;      // in a sequence, when is_item
+  bool is_item = false;
+
+  std::string Text() const {
+    std::string up = parent ? parent->Text() : "";
+    if (is_item) return up + "[" + std::to_string(index) + "]";
+    return Child(up, key);
+  }
+};
+
+void CheckDuplicateKeysAt(const YamlNode& node, const KeyPath* path, Checker& c) {
   if (node.IsSequence()) {
-    for (size_t i = 0; i < node.items.size(); ++i)
-      CheckDuplicateKeys(node.items[i], path + "[" + std::to_string(i) + "]", c);
+    for (size_t i = 0; i < node.items.size(); ++i) {
+      KeyPath item{path, {}, i, true};
+      CheckDuplicateKeysAt(node.items[i], &item, c);
+    }
     return;
   }
   if (!node.IsMapping()) return;
-  std::unordered_map<std::string_view, int> first_line;
   for (const auto& e : node.entries) {
-    if (e.key.IsScalar()) {
-      auto [it, inserted] = first_line.emplace(e.key.text, e.key.mark.line);
-      if (!inserted) {
-        c.Error(e.key, path, "duplicate key '" + e.key.text + "'",
-                "first defined at line " + std::to_string(it->second));
-        continue;
+    if (e.duplicate) {
+      // Finding the first entry with this key is a scan: skipped once errors
+      // are only counted, or many repeats of one key would be quadratic.
+      std::string hint;
+      if (!c.full()) {
+        const auto& first = *std::find_if(
+            node.entries.begin(), node.entries.end(),
+            [&](const YamlNode::Entry& f) { return f.key.IsScalar() && f.key.text == e.key.text; });
+        hint = "first defined at line " + std::to_string(first.key.mark.line);
       }
+      c.Error(e.key, path ? path->Text() : "", "duplicate key '" + e.key.text + "'",
+              std::move(hint));
+      continue;
     }
-    CheckDuplicateKeys(e.value, Child(path, e.key.IsScalar() ? e.key.text : "?"), c);
+    KeyPath child{path, e.key.IsScalar() ? std::string_view(e.key.text) : "?"};
+    CheckDuplicateKeysAt(e.value, &child, c);
   }
+}
+
+}  // namespace
+
+void CheckDuplicateKeys(const YamlNode& root, Checker& c) {
+  CheckDuplicateKeysAt(root, nullptr, c);
 }
 
 }  // namespace relay::spec::internal

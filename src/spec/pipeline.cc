@@ -5,6 +5,7 @@ namespace relay::spec {
 int Pipeline::FindTask(std::string_view name) const {
   if (task_index_.size() != tasks.size()) {
     task_index_.clear();
+    task_index_.reserve(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i)
       task_index_.emplace(tasks[i].name, static_cast<int>(i));
     if (task_index_.size() != tasks.size()) {
@@ -14,7 +15,7 @@ int Pipeline::FindTask(std::string_view name) const {
       return -1;
     }
   }
-  auto it = task_index_.find(std::string(name));
+  auto it = task_index_.find(name);
   return it == task_index_.end() ? -1 : it->second;
 }
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -104,7 +106,12 @@ struct Pipeline {
   int FindTask(std::string_view name) const;
 
  private:
-  mutable std::unordered_map<std::string, int> task_index_;
+  // Looks names up as views, without a std::string per lookup.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  mutable std::unordered_map<std::string, int, NameHash, std::equal_to<>> task_index_;
 };
 
 // Limit on task instances per run (all matrices expanded). Documented in

@@ -3,7 +3,6 @@
 #include "spec/validate.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 namespace relay::spec::internal {
 namespace {
@@ -128,9 +127,8 @@ void ReadInput(const YamlNode& key, const YamlNode& value, const std::string& pa
 
 void ReadInputs(const YamlNode& n, Build& b) {
   if (!ExpectMapping(n, "inputs", "a mapping of input names", b.checker)) return;
-  std::unordered_set<std::string_view> seen;
   for (const auto& e : n.entries) {
-    if (!e.key.IsScalar() || !seen.insert(e.key.text).second) continue;
+    if (!e.key.IsScalar() || e.duplicate) continue;
     ReadInput(e.key, e.value, Child("inputs", e.key.text), b);
   }
 }
@@ -183,9 +181,8 @@ void ReadDefaults(const YamlNode& n, Build& b) {
 void ReadEnv(const YamlNode& n, const std::string& path, int task,
              std::vector<std::pair<std::string, std::string>>* out, Build& b) {
   if (!ExpectMapping(n, path, "a mapping of variable names to values", b.checker)) return;
-  std::unordered_set<std::string_view> seen;
   for (const auto& e : n.entries) {
-    if (!e.key.IsScalar() || !seen.insert(e.key.text).second) continue;
+    if (!e.key.IsScalar() || e.duplicate) continue;
     std::string p = Child(path, e.key.text);
     if (!IsIdentifier(e.key.text, false)) {
       b.checker.Error(e.key, path, "invalid environment variable name '" + e.key.text + "'",
@@ -250,13 +247,14 @@ void BuildPipeline(const YamlNode& root, Build& b) {
     c.Error(*tasks, "tasks", "expected at least one task");
     return;
   }
-  std::unordered_set<std::string_view> seen;
+  b.pipeline.tasks.reserve(tasks->entries.size());
+  b.sites.reserve(b.sites.size() + tasks->entries.size());  // a command each, at least
   for (const auto& e : tasks->entries) {
     if (!e.key.IsScalar()) {
       c.Error(e.key, "tasks", "task names must be strings, got " + Describe(e.key));
       continue;
     }
-    if (!seen.insert(e.key.text).second) continue;  // reported as a duplicate key
+    if (e.duplicate) continue;  // reported as a duplicate key
     BuildTask(e.key, e.value, b);
   }
   CheckNeeds(b);

@@ -66,16 +66,14 @@ class ExprChecker {
   explicit ExprChecker(Build& b) : b_(b) {
     for (const auto& in : b.pipeline.inputs) inputs_.Add(in.name);
     for (const auto& [name, value] : b.pipeline.env) env_.Add(name);
-    for (size_t i = 0; i < b.pipeline.tasks.size(); ++i) {
-      task_index_.emplace(b.pipeline.tasks[i].name, static_cast<int>(i));
-      task_names_.push_back(b.pipeline.tasks[i].name);
-    }
   }
 
   void Check(const TemplateSite& site) {
     const YamlNode& node = *site.node;
+    const bool templated = node.text.find("${{") != std::string::npos;
+    if (!templated && !site.condition()) return;  // plain text, as most commands are
     std::vector<expr::Reference> refs;
-    if (site.condition() && node.text.find("${{") == std::string::npos) {
+    if (!templated) {
       expr::Expression e;
       if (auto err = expr::Expression::Parse(node.text, &e)) return ParseError(site, *err);
       refs = e.references();
@@ -129,6 +127,14 @@ class ExprChecker {
               std::string hint) {
     Mark m = Locate(site, ref.offset);
     b_.checker.Error(m, site.path + ": " + message, std::move(hint));
+  }
+
+  // Every task's name, for matching as the evaluator does and for hints:
+  // listed at the first needs.* reference that asks.
+  const std::vector<std::string>& TaskNames() {
+    if (task_names_.empty())
+      for (const auto& t : b_.pipeline.tasks) task_names_.push_back(t.name);
+    return task_names_;
   }
 
   const Names& TaskEnv(int task) {
@@ -231,16 +237,16 @@ class ExprChecker {
     std::optional<size_t> task;
     if (direct) {
       // A need that names no task is reported by the graph checks.
-      auto it = task_index_.find(needs[*direct]);
-      if (it == task_index_.end()) return;
-      task = static_cast<size_t>(it->second);
+      int found = b_.pipeline.FindTask(needs[*direct]);
+      if (found < 0) return;
+      task = static_cast<size_t>(found);
     } else {
-      task = expr::FindName(written, task_names_);
+      task = expr::FindName(written, TaskNames());
     }
     const std::string& need = direct ? needs[*direct] : written;
     if (!task) {
       std::string hint = SuggestHint(need, needs);
-      if (hint.empty()) hint = SuggestHint(need, task_names_);
+      if (hint.empty()) hint = SuggestHint(need, TaskNames());
       Report(site, ref, "unknown task '" + need + "'", hint);
       return;
     }
@@ -269,7 +275,6 @@ class ExprChecker {
 
   Build& b_;
   Names inputs_, env_;
-  std::unordered_map<std::string, int> task_index_;
   std::vector<std::string> task_names_;
   std::unordered_map<int, Names> task_env_, matrix_keys_;
 };

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "spec/validate.h"
 
@@ -128,38 +129,65 @@ void ReportCycles(const Graph& g, const std::vector<int>& comp, Build& b) {
   }
 }
 
+// Kahn's algorithm: true when every task can be ordered. Most pipelines
+// have no cycle, and this proves it without building components.
+bool IsAcyclic(const Graph& g) {
+  std::vector<int> unmet(g.size(), 0);
+  for (const auto& edges : g)
+    for (const Edge& e : edges) ++unmet[e.to];
+  std::vector<int> ready;
+  for (size_t v = 0; v < g.size(); ++v)
+    if (unmet[v] == 0) ready.push_back(static_cast<int>(v));
+  size_t ordered = 0;
+  while (!ready.empty()) {
+    int v = ready.back();
+    ready.pop_back();
+    ++ordered;
+    for (const Edge& e : g[v])
+      if (--unmet[e.to] == 0) ready.push_back(e.to);
+  }
+  return ordered == g.size();
+}
+
 }  // namespace
 
 void CheckNeeds(Build& b) {
   const auto& tasks = b.pipeline.tasks;
-  std::unordered_map<std::string_view, int> by_name;
-  std::vector<std::string> names;
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    by_name.emplace(tasks[i].name, static_cast<int>(i));
-    names.push_back(tasks[i].name);
-  }
+  std::vector<std::string> names;  // for did-you-mean hints, filled on the first one
   Graph g(tasks.size());
+  // The last task whose needs named this task: a second mention in the same
+  // list is a duplicate, found without a set per task.
+  std::vector<int> named_by(tasks.size(), -1);
   for (size_t i = 0; i < tasks.size(); ++i) {
-    const std::string path = "tasks." + tasks[i].name + ".needs";
-    std::unordered_set<std::string_view> seen;
+    if (tasks[i].needs.empty()) continue;
+    const int task = static_cast<int>(i);
+    auto path = [&] { return "tasks." + tasks[i].name + ".needs"; };  // for errors only
+    std::unordered_set<std::string_view> unknown_seen;                // names of no task
+    g[i].reserve(tasks[i].needs.size());
     for (const auto& need : tasks[i].needs) {
-      if (!seen.insert(need.value).second) {
-        b.checker.Error(need.mark, path + ": '" + need.value + "' is listed twice");
+      // The pipeline's own index, which the planner then uses too.
+      int dep = b.pipeline.FindTask(need.value);
+      bool twice = dep < 0 ? !unknown_seen.insert(need.value).second
+                           : std::exchange(named_by[dep], task) == task;
+      if (twice) {
+        b.checker.Error(need.mark, path() + ": '" + need.value + "' is listed twice");
         continue;
       }
       if (need.value == tasks[i].name) {
-        b.checker.Error(need.mark, path + ": task '" + need.value + "' needs itself");
+        b.checker.Error(need.mark, path() + ": task '" + need.value + "' needs itself");
         continue;
       }
-      auto it = by_name.find(need.value);
-      if (it == by_name.end()) {
-        b.checker.Error(need.mark, path + ": unknown task '" + need.value + "'",
+      if (dep < 0) {
+        if (names.empty())
+          for (const auto& t : tasks) names.push_back(t.name);
+        b.checker.Error(need.mark, path() + ": unknown task '" + need.value + "'",
                         SuggestHint(need.value, names));
         continue;
       }
-      g[i].push_back({it->second, need.mark});
+      g[i].push_back({dep, need.mark});
     }
   }
+  if (IsAcyclic(g)) return;
   std::vector<int> all(tasks.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   for (const auto& comp : Components(g, all, {}))

@@ -1,6 +1,5 @@
 // `matrix:` — axes of scalar values plus GitHub Actions' include/exclude.
 #include <algorithm>
-#include <unordered_set>
 
 #include "spec/matrix_size.h"
 #include "spec/validate.h"
@@ -80,12 +79,11 @@ std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, 
   m.mark = n.mark;
   bool ok = true;
   std::vector<std::string> axis_names;
-  std::unordered_set<std::string_view> seen;
   const YamlNode* include = nullptr;
   const YamlNode* exclude = nullptr;
   Mark exclude_key;
   for (const auto& e : n.entries) {
-    if (!e.key.IsScalar() || !seen.insert(e.key.text).second) continue;
+    if (!e.key.IsScalar() || e.duplicate) continue;
     if (e.key.text == "include") {
       include = &e.value;
       continue;

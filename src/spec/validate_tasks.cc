@@ -1,6 +1,7 @@
 // One task: its keys, retry policy and steps. Names a task refers to (needs,
 // ${{ }}) are checked once every task is known (validate_graph.cc,
 // validate_exprs.cc).
+#include <array>
 #include <climits>
 #include <unordered_set>
 
@@ -10,6 +11,24 @@
 namespace relay::spec::internal {
 namespace {
 
+// A task's keys; kTaskKeys names them in this order.
+enum TaskKey {
+  kRun,
+  kSteps,
+  kNeeds,
+  kMatrix,
+  kMaxParallel,
+  kIf,
+  kTimeout,
+  kRetry,
+  kOutputs,
+  kEnv,
+  kCwd,
+  kContinueOnError,
+  kShell,
+  kDescription,
+  kTaskKeyCount
+};
 const std::vector<std::string> kTaskKeys = {
     "run",   "steps",   "needs", "matrix", "max_parallel",      "if",    "timeout",
     "retry", "outputs", "env",   "cwd",    "continue_on_error", "shell", "description"};
@@ -22,10 +41,10 @@ constexpr const char* kEmptyStepHint = "write the command to run, or remove the 
 
 // A command of only whitespace would run nothing and "succeed".
 void CheckNotEmpty(const YamlNode& n, const std::string& path, std::string_view what,
-                   std::string hint, Checker& c) {
+                   std::string_view hint, Checker& c) {
   if (Trim(n.text).empty())
     c.Error(n, path, "empty command: the " + std::string(what) + " would run nothing",
-            std::move(hint));
+            std::string(hint));
 }
 
 void ReadSteps(const YamlNode& n, const std::string& path, TaskSpec& t, int task, Build& b) {
@@ -219,70 +238,68 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   if (!IsIdentifier(key.text, true))
     c.Error(key, "tasks", "invalid task name '" + key.text + "'",
             "use letters, digits, '_' and '-', starting with a letter or '_'");
-  if (!CheckMapping(value, path, kTaskKeys, "a mapping with 'run' or 'steps'", c,
-                    KeySection::kTask))
+  std::array<const YamlNode::Entry*, kTaskKeyCount> keys{};
+  if (!CheckMapping(value, path, kTaskKeys, "a mapping with 'run' or 'steps'", c, KeySection::kTask,
+                    keys))
     return;
+  auto field = [&](TaskKey k) { return keys[k] ? &keys[k]->value : nullptr; };
 
-  const YamlNode* run = Find(value, "run");
-  const YamlNode* steps = Find(value, "steps");
+  const YamlNode* run = field(kRun);
+  const YamlNode* steps = field(kSteps);
   if (run && steps) {
     c.Error(*steps, path, "use either 'run' or 'steps', not both");
   } else if (!run && !steps) {
     c.Error(key, path, "missing 'run' or 'steps': a task needs a command");
   }
   if (run) {
-    if (auto v = ReadString(*run, Child(path, "run"), c)) {
-      CheckNotEmpty(*run, Child(path, "run"), "task", "write the command to run, e.g. run: make",
-                    c);
-      t.steps.push_back({"", *v, run->mark});
-      b.sites.push_back({run, Child(path, "run"), index, SiteKind::kCommand});
+    std::string run_path = Child(path, "run");
+    if (auto v = ReadString(*run, run_path, c)) {
+      CheckNotEmpty(*run, run_path, "task", "write the command to run, e.g. run: make", c);
+      t.steps.push_back({"", std::move(*v), run->mark});
+      b.sites.push_back({run, std::move(run_path), index, SiteKind::kCommand});
     }
   } else if (steps) {
     ReadSteps(*steps, Child(path, "steps"), t, index, b);
   }
-  if (const YamlNode* n = Find(value, "needs")) {
+  if (const YamlNode* n = field(kNeeds)) {
     if (auto v = ReadNameList(*n, Child(path, "needs"), c)) t.needs = std::move(*v);
   }
-  for (const auto& e : value.entries) {
-    if (e.key.IsScalar() && e.key.text == "matrix") {
-      t.matrix = ReadMatrix(e.value, Child(path, "matrix"), c);
-      if (t.matrix)
-        t.matrix->mark = e.key.mark;
-      else
-        b.bad_matrix.insert(index);
-      break;
-    }
+  if (const YamlNode::Entry* e = keys[kMatrix]) {
+    t.matrix = ReadMatrix(e->value, Child(path, "matrix"), c);
+    if (t.matrix)
+      t.matrix->mark = e->key.mark;
+    else
+      b.bad_matrix.insert(index);
   }
-  if (const YamlNode* n = Find(value, "max_parallel")) {
+  if (const YamlNode* n = field(kMaxParallel)) {
     if (auto v = ReadInt(*n, Child(path, "max_parallel"), 1, INT_MAX, c))
       t.max_parallel = static_cast<int>(*v);
   }
-  if (const YamlNode* n = Find(value, "if")) ReadIf(*n, Child(path, "if"), t, index, b);
-  if (const YamlNode* n = Find(value, "timeout")) {
+  if (const YamlNode* n = field(kIf)) ReadIf(*n, Child(path, "if"), t, index, b);
+  if (const YamlNode* n = field(kTimeout)) {
     t.timeout = ReadDuration(*n, Child(path, "timeout"), c);
     if (t.timeout && *t.timeout <= 0) c.Error(*n, Child(path, "timeout"), "must be more than 0");
   }
-  if (const YamlNode* n = Find(value, "retry")) t.retry = ReadRetry(*n, Child(path, "retry"), c);
-  if (const YamlNode* n = Find(value, "outputs")) ReadOutputs(*n, Child(path, "outputs"), t, c);
-  if (const YamlNode* n = Find(value, "env")) ReadEnv(*n, Child(path, "env"), index, &t.env, b);
-  if (const YamlNode* n = Find(value, "cwd")) {
+  if (const YamlNode* n = field(kRetry)) t.retry = ReadRetry(*n, Child(path, "retry"), c);
+  if (const YamlNode* n = field(kOutputs)) ReadOutputs(*n, Child(path, "outputs"), t, c);
+  if (const YamlNode* n = field(kEnv)) ReadEnv(*n, Child(path, "env"), index, &t.env, b);
+  if (const YamlNode* n = field(kCwd)) {
     if (auto v = ReadString(*n, Child(path, "cwd"), c)) {
       t.cwd = *v;
       b.sites.push_back({n, Child(path, "cwd"), index, SiteKind::kCommand});
     }
   }
-  if (const YamlNode* n = Find(value, "continue_on_error")) {
+  if (const YamlNode* n = field(kContinueOnError)) {
     if (auto v = ReadBool(*n, Child(path, "continue_on_error"), c)) t.continue_on_error = *v;
   }
-  if (const YamlNode* n = Find(value, "shell")) {
+  if (const YamlNode* n = field(kShell)) {
     if (auto v = ReadString(*n, Child(path, "shell"), c)) {
       if (v->empty()) c.Error(*n, Child(path, "shell"), "must not be empty");
       t.shell = *v;
       CheckNotTemplate(*n, Child(path, "shell"), "shell", kShellHint, c);
     }
   }
-  if (const YamlNode* n = Find(value, "description"))
-    (void)ReadString(*n, Child(path, "description"), c);
+  if (const YamlNode* n = field(kDescription)) (void)ReadString(*n, Child(path, "description"), c);
 }
 
 }  // namespace relay::spec::internal

@@ -7,6 +7,7 @@
 #include <yaml.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -31,10 +32,16 @@ class Positions {
  public:
   explicit Positions(std::string_view text) : text_(text), next_newline_(text.find('\n')) {
     if (HasByteOrderMark(text)) bytes_ = 3;  // libyaml's character 0 follows the mark
+    // In ASCII text (which has no byte order mark either) characters are
+    // bytes, and the cursor below is not needed.
+    unsigned char bits = 0;
+    for (char c : text) bits |= static_cast<unsigned char>(c);
+    ascii_ = bits < 0x80;
   }
 
   // The byte offset of character `index` (the input is UTF-8).
   size_t Offset(size_t index) {
+    if (ascii_) return std::min(index, text_.size());
     while (chars_ < index && bytes_ < text_.size()) {
       ++bytes_;
       while (bytes_ < text_.size() && IsContinuation(text_[bytes_])) ++bytes_;
@@ -70,6 +77,7 @@ class Positions {
   static bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
   std::string_view text_;
+  bool ascii_;
   size_t chars_ = 0, bytes_ = 0;  // Offset()'s cursor
   int line_ = 1;                  // At()'s cursor: the line that
   size_t line_start_ = 0;         // starts at this byte
@@ -191,6 +199,37 @@ YamlError ParserError(const yaml_parser_t& p, Positions& pos, std::string_view t
   return {mark, "invalid YAML: " + message};
 }
 
+// Sets Entry::duplicate. Nearly every mapping is small enough to compare its
+// keys pairwise; a set keeps a large one (the tasks) linear.
+void MarkDuplicates(std::vector<YamlNode::Entry>& entries) {
+  constexpr size_t kPairwiseMax = 16;
+  if (entries.size() <= kPairwiseMax) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      YamlNode::Entry& e = entries[i];
+      e.duplicate = false;
+      if (!e.key.IsScalar()) continue;
+      for (size_t j = 0; j < i && !e.duplicate; ++j)
+        e.duplicate = entries[j].key.IsScalar() && entries[j].key.text == e.key.text;
+    }
+    return;
+  }
+  // A hash set of entry indexes, open addressing in one array: a tasks
+  // mapping has hundreds of keys, and a std::unordered_set node per key cost
+  // more than all the comparisons.
+  constexpr uint32_t kFree = UINT32_MAX;
+  std::vector<uint32_t> slots(std::bit_ceil(2 * entries.size()), kFree);
+  const size_t mask = slots.size() - 1;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    YamlNode::Entry& e = entries[i];
+    e.duplicate = false;
+    if (!e.key.IsScalar()) continue;
+    size_t h = std::hash<std::string_view>()(e.key.text) & mask;
+    for (; slots[h] != kFree && !e.duplicate; h = (h + 1) & mask)
+      e.duplicate = entries[slots[h]].key.text == e.key.text;
+    if (!e.duplicate) slots[h] = static_cast<uint32_t>(i);
+  }
+}
+
 // Builds the tree from node events. Aliases are expanded by copying the
 // anchored subtree, counted so that a few lines cannot expand to millions.
 class Builder {
@@ -270,9 +309,16 @@ class Builder {
   YamlNode* Place() {
     if (stack_.empty()) return root_;
     Frame& f = stack_.back();
-    if (f.node->IsSequence()) return &f.node->items.emplace_back();
-    if (f.expect_key) return &f.node->entries.emplace_back().key;
-    return &f.node->entries.back().value;
+    // Most collections in a pipeline have a few children: room for that many
+    // from the first saves growing one at a time.
+    constexpr size_t kFirstCapacity = 4;
+    if (f.node->IsSequence()) {
+      if (f.node->items.empty()) f.node->items.reserve(kFirstCapacity);
+      return &f.node->items.emplace_back();
+    }
+    if (!f.expect_key) return &f.node->entries.back().value;
+    if (f.node->entries.empty()) f.node->entries.reserve(kFirstCapacity);
+    return &f.node->entries.emplace_back().key;
   }
 
   // After a node is complete: the parent's height, and a mapping's turn.
@@ -332,6 +378,7 @@ class Builder {
       // The path is taken while the node is still the open child of its parent.
       Define(f.anchor, f.nodes_before, f.bytes_before, f.height, /*open=*/true);
     }
+    if (f.node->IsMapping()) MarkDuplicates(f.node->entries);
     stack_.pop_back();
     Finish(f.height);
     return true;
@@ -519,6 +566,7 @@ class Merger {
     }
     for (size_t i = merge + 1; i < entries.size(); ++i) merged.push_back(std::move(entries[i]));
     entries = std::move(merged);
+    MarkDuplicates(entries);  // without the `<<` entry, a quoted '<<' repeats nothing
     return true;
   }
 

@@ -1,6 +1,6 @@
 // A YAML document as a tree of our own that keeps every node's position, so
 // that nothing but yaml_document.cc includes libyaml. Mapping entries stay in
-// file order and duplicate keys are kept (the validator reports them).
+// file order and duplicate keys are kept, marked (the validator reports them).
 #pragma once
 
 #include <cstddef>
@@ -37,6 +37,9 @@ struct YamlNode {
 struct YamlNode::Entry {
   YamlNode key;
   YamlNode value;
+  // The key is a scalar with the text of an earlier entry's scalar key in
+  // the same mapping (after merge keys are applied).
+  bool duplicate = false;
 };
 
 struct YamlError {

@@ -117,6 +117,38 @@ TEST(ParseYaml, MergeKeyTakesAnInlineMappingAndNests) {
   EXPECT_TRUE(Parse("a: {<<: [], b: 1}\n").entries[0].value.entries.size() == 1);
 }
 
+// The keys of a mapping's entries ('?' if not a scalar), a repeated one
+// marked with '!'.
+std::string Keys(const YamlNode& map) {
+  std::string s;
+  for (const YamlNode::Entry& e : map.entries) {
+    s += (s.empty() ? "" : " ") + (e.key.IsScalar() ? e.key.text : "?");
+    if (e.duplicate) s += "!";
+  }
+  return s;
+}
+
+TEST(ParseYaml, RepeatedKeysAreKeptAndMarked) {
+  YamlNode r = Parse("a: 1\nb: {x: 1, 'x': 2, [x]: 3, y: 4, x: 5}\na: 2\n");
+  EXPECT_EQ(Keys(r), "a b a!");
+  EXPECT_EQ(Keys(r.entries[1].value), "x x! ? y x!");
+  // A mapping too large to compare pairwise.
+  std::string many = "{", keys;
+  for (int i = 0; i < 40; ++i) {
+    std::string key = "k" + std::to_string(i % 30);
+    many += key + ": 0, ";
+    keys += (keys.empty() ? "" : " ") + key + (i >= 30 ? "!" : "");
+  }
+  EXPECT_EQ(Keys(Parse(many + "}")), keys);
+  // Merged keys never repeat; with the plain '<<' gone, a quoted one is a key
+  // like any other, and a written key repeated after the merge still is.
+  r = Parse("d: &d {a: 1, a: 2}\nx: {<<: *d, '<<': 0, b: 1, b: 2}\n");
+  EXPECT_EQ(Keys(r.entries[0].value), "a a!");
+  EXPECT_EQ(Keys(r.entries[1].value), "a << b b!");
+  r = Parse("x: {'<<': 0, <<: {a: 1}}\n");
+  EXPECT_EQ(Keys(r.entries[0].value), "<< a");
+}
+
 TEST(ParseYaml, OnlyAPlainOrMergeTaggedMergeKeyMerges) {
   YamlNode r =
       Parse("d: &d {a: 1}\nx: {'<<': *d, \"<<\": *d, !!str <<: *d}\ny: {!!merge <<: *d}\n");
