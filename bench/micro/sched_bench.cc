@@ -55,7 +55,7 @@ void Run(benchmark::State& state, bool fanin) {
     o.seed = 1;
     sched::Scheduler s(store->get(), &runner, &clock, nullptr, o);
     state.ResumeTiming();
-    auto result = s.Execute(run.id, *loaded.pipeline, std::move(rows));
+    auto result = s.Execute(sched::CreatedRun{run, &*loaded.pipeline, *plan, std::move(rows)});
     if (!result.ok() || *result != state::RunState::kSucceeded) state.SkipWithError("run failed");
     tasks += static_cast<int64_t>(plan->instances.size());
   }

@@ -32,10 +32,10 @@ nlohmann::json SelectionJson(const plan::Selection& s) {
 }
 
 // Drives a run that exists in the store to its end, showing progress.
-// `pipeline` and `rows`: those of a run just created, for the scheduler to
-// start from instead of parsing and reading them again.
+// `created`: a run just created, for the scheduler to start from instead of
+// parsing, planning and reading it again.
 int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id, int jobs,
-          const spec::Pipeline* pipeline = nullptr, std::vector<store::TaskRow> rows = {}) {
+          sched::CreatedRun* created = nullptr) {
   auto runner = exec::NewPosixRunner();
   ui::TerminalInfo term = ui::DetectTerminal(STDOUT_FILENO);
   ui::Progress progress(stdout, term, SystemClock::Get());
@@ -44,8 +44,7 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
   options.owner = exec::SelfOwnerId();
   options.tick = term.live ? 100 * kMillisecond : 0;
   sched::Scheduler scheduler(&store, runner.get(), SystemClock::Get(), &progress, options);
-  auto final_state =
-      pipeline ? scheduler.Execute(run_id, *pipeline, std::move(rows)) : scheduler.Execute(run_id);
+  auto final_state = created ? scheduler.Execute(std::move(*created)) : scheduler.Execute(run_id);
   if (!final_state.ok()) return Fail(final_state.status());
   progress.PrintSummary(scheduler.run(), scheduler.rows());
   return *final_state == state::RunState::kSucceeded ? kExitOk : kExitFailed;
@@ -72,11 +71,15 @@ int CmdRun(const GlobalOptions& g, const RunArgs& a) {
   }
   auto store = OpenStoreFor(g, /*create=*/true);
   if (!store.ok()) return Fail(store.status());
-  store::RunRow run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
-  std::vector<store::TaskRow> rows = sched::NewTaskRows(run.id, (*lp)->plan);
-  Status created = (*store)->CreateRun(run, rows, run.created_at);
-  if (!created.ok()) return Fail(created);
-  return Drive(g, **store, run.id, a.jobs, &(*lp)->pipeline, std::move(rows));
+  sched::CreatedRun created;
+  created.run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
+  created.rows = sched::NewTaskRows(created.run.id, (*lp)->plan);
+  Status s = (*store)->CreateRun(created.run, created.rows, created.run.created_at);
+  if (!s.ok()) return Fail(s);
+  const std::string run_id = created.run.id;
+  created.pipeline = &(*lp)->pipeline;
+  created.plan = std::move((*lp)->plan);
+  return Drive(g, **store, run_id, a.jobs, &created);
 }
 
 int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {

@@ -69,7 +69,9 @@ nlohmann::json Scheduler::Impl::NeedsContext(int32_t task) const {
                          : t.any_cancelled ? "cancelled"
                          : t.all_succeeded ? "success"
                                            : "skipped";
-    needs[pipeline_->tasks[need].name] = {{"result", result}, {"outputs", t.outputs}};
+    needs[pipeline_->tasks[need].name] = {
+        {"result", result},
+        {"outputs", t.outputs.is_null() ? nlohmann::json::object() : t.outputs}};
   }
   // Needs left out by --only/--from/--until read as skipped with no outputs.
   for (const auto& need : pipeline_->tasks[task].needs) {

@@ -29,7 +29,8 @@ std::vector<store::TaskRow> NewTaskRows(const std::string& run_id, const plan::P
     row.index = static_cast<int32_t>(i);
     row.name = plan.instances[i].name;
     row.task = plan.pipeline->tasks[plan.instances[i].task].name;
-    row.matrix_json = plan.instances[i].matrix.dump();
+    const nlohmann::json& matrix = plan.instances[i].matrix;
+    row.matrix_json = matrix.empty() ? "{}" : matrix.dump();
     row.outputs_json = "{}";
     rows.push_back(std::move(row));
   }

@@ -49,8 +49,15 @@ std::vector<std::string> ShellFor(const std::string& shell, bool* force) {
 
 }  // namespace
 
-Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* preloaded,
-                             std::vector<store::TaskRow>* created_rows) {
+Status Scheduler::Impl::Load(const std::string& run_id, CreatedRun* created) {
+  std::vector<store::TaskRow> rows;
+  if (created != nullptr) {
+    run_ = std::move(created->run);
+    pipeline_ = created->pipeline;
+    plan_ = std::move(created->plan);
+    rows = std::move(created->rows);
+    return Adopt(std::move(rows));
+  }
   RELAY_ASSIGN_OR_RETURN(run_, store_->GetRun(run_id));
   if (state::IsFinal(run_.state)) {
     return Status::Invalid("run " + run_.id + " already finished (" +
@@ -65,19 +72,14 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
                           exec::DescribeOwner(run_.owner) + "; stop it first or wait");
     }
   }
-  if (preloaded) {
-    pipeline_ = preloaded;
-  } else {
-    spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
-    if (!loaded.ok()) {
-      std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
-      return Status::Corrupt("the definition stored with run " + run_.id + " does not load" +
-                             first);
-    }
-    owned_pipeline_ = std::move(*loaded.pipeline);
-    owned_pipeline_->file = run_.file;
-    pipeline_ = &*owned_pipeline_;
+  spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
+  if (!loaded.ok()) {
+    std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
+    return Status::Corrupt("the definition stored with run " + run_.id + " does not load" + first);
   }
+  owned_pipeline_ = std::move(*loaded.pipeline);
+  owned_pipeline_->file = run_.file;
+  pipeline_ = &*owned_pipeline_;
 
   nlohmann::json options =
       nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);
@@ -91,13 +93,12 @@ Status Scheduler::Impl::Load(const std::string& run_id, const spec::Pipeline* pr
   auto plan = plan::BuildPlan(*pipeline_, std::move(inputs), selection);
   if (!plan.ok()) return Status::Corrupt("run " + run_.id + ": " + plan.status().message());
   plan_ = std::move(plan).value();
+  RELAY_ASSIGN_OR_RETURN(rows, store_->GetTasks(run_.id));
+  return Adopt(std::move(rows));
+}
 
-  std::vector<store::TaskRow> rows;
-  if (created_rows != nullptr) {
-    rows = std::move(*created_rows);
-  } else {
-    RELAY_ASSIGN_OR_RETURN(rows, store_->GetTasks(run_.id));
-  }
+// Takes the run's rows as the model's, checking they are the plan's.
+Status Scheduler::Impl::Adopt(std::vector<store::TaskRow> rows) {
   if (rows.size() != plan_->instances.size())
     return Status::Corrupt("run " + run_.id + " has " + std::to_string(rows.size()) +
                            " task rows but its plan has " +
@@ -132,6 +133,9 @@ Status Scheduler::Impl::PrepareTaskModels() {
     if (v && *v) secrets_.emplace_back(v);
   }
   masker_ = exec::Masker(secrets_);
+  std::string last_shell;
+  std::vector<std::string> last_words;
+  bool last_force = false;
   for (size_t t = 0; t < pipeline_->tasks.size(); ++t) {
     const spec::TaskSpec& spec = pipeline_->tasks[t];
     TaskModel& tm = tasks_[t];
@@ -160,8 +164,14 @@ Status Scheduler::Impl::PrepareTaskModels() {
                : pipeline_->defaults.retry ? *pipeline_->defaults.retry
                                            : spec::RetrySpec{};
     tm.timeout = spec.timeout ? *spec.timeout : pipeline_->defaults.timeout.value_or(0);
-    tm.shell =
-        ShellFor(spec.shell.empty() ? pipeline_->defaults.shell : spec.shell, &tm.force_shell);
+    // Most tasks share one shell: split its words once.
+    const std::string& shell = spec.shell.empty() ? pipeline_->defaults.shell : spec.shell;
+    if (t == 0 || shell != last_shell) {
+      last_words = ShellFor(shell, &last_force);
+      last_shell = shell;
+    }
+    tm.shell = last_words;
+    tm.force_shell = last_force;
   }
   return Status::Ok();
 }

@@ -43,8 +43,8 @@ struct TaskModel {
   bool upstream_failed = false;  // any_failed here or upstream_failed in a need
   bool all_succeeded = true;     // every final instance succeeded (or was reused)
   bool any_cancelled = false;
-  std::vector<int32_t> deferred;                      // ready, but max_parallel was reached
-  nlohmann::json outputs = nlohmann::json::object();  // from its last succeeded instance
+  std::vector<int32_t> deferred;            // ready, but max_parallel was reached
+  nlohmann::json outputs;                   // from its last succeeded instance; null: none
   std::optional<nlohmann::json> needs_ctx;  // `needs` for expressions, built once complete
   // Parsed once per task.
   std::vector<expr::Template> steps;
@@ -76,17 +76,15 @@ class Scheduler::Impl {
  public:
   Impl(store::Store* store, exec::Runner* runner, const Clock* clock, Observer* observer,
        Options options);
-  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline* preloaded,
-                                  std::vector<store::TaskRow>* created_rows);
+  // `created`: a run just created, moved from instead of read back.
+  Result<state::RunState> Execute(const std::string& run_id, CreatedRun* created);
   std::vector<const store::TaskRow*> Rows() const;
   const store::RunRow& run() const { return run_; }
 
  private:
   // Loading and recovery (recovery.cc).
-  // `created_rows`: the rows of a run just created, moved from instead of
-  // read back from the store.
-  Status Load(const std::string& run_id, const spec::Pipeline* preloaded,
-              std::vector<store::TaskRow>* created_rows);
+  Status Load(const std::string& run_id, CreatedRun* created);
+  Status Adopt(std::vector<store::TaskRow> rows);
   Status Recover();
   Status PrepareTaskModels();
   void ApplyReuse();

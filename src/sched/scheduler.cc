@@ -22,12 +22,12 @@ Scheduler::Scheduler(store::Store* store, exec::Runner* runner, const Clock* clo
 Scheduler::~Scheduler() = default;
 
 Result<RunState> Scheduler::Execute(const std::string& run_id) {
-  return impl_->Execute(run_id, nullptr, nullptr);
+  return impl_->Execute(run_id, nullptr);
 }
 
-Result<RunState> Scheduler::Execute(const std::string& run_id, const spec::Pipeline& pipeline,
-                                    std::vector<store::TaskRow> rows) {
-  return impl_->Execute(run_id, &pipeline, &rows);
+Result<RunState> Scheduler::Execute(CreatedRun created) {
+  const std::string run_id = created.run.id;
+  return impl_->Execute(run_id, &created);
 }
 
 const store::RunRow& Scheduler::run() const { return impl_->run(); }
@@ -53,10 +53,8 @@ Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* cl
   if (options_.jobs < 1) options_.jobs = 1;
 }
 
-Result<RunState> Scheduler::Impl::Execute(const std::string& run_id,
-                                          const spec::Pipeline* preloaded,
-                                          std::vector<store::TaskRow>* created_rows) {
-  RELAY_RETURN_IF_ERROR(Load(run_id, preloaded, created_rows));
+Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, CreatedRun* created) {
+  RELAY_RETURN_IF_ERROR(Load(run_id, created));
   RELAY_RETURN_IF_ERROR(Recover());
   if (observer_) observer_->OnRunStarted(run_, Rows());
   while (true) {

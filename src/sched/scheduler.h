@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "exec/runner.h"
+#include "plan/dag.h"
 #include "sched/observer.h"
 #include "spec/pipeline.h"
 #include "state/run.h"
@@ -38,6 +39,15 @@ struct Options {
   uint64_t seed = 0;  // for retry jitter; 0 = random
 };
 
+// A run its caller just created: what CreateRun committed and what it was
+// made from, so the scheduler neither parses, plans nor reads it again.
+struct CreatedRun {
+  store::RunRow run;
+  const spec::Pipeline* pipeline = nullptr;  // outlives the scheduler
+  plan::Plan plan;                           // of `pipeline`
+  std::vector<store::TaskRow> rows;
+};
+
 class Scheduler {
  public:
   Scheduler(store::Store* store, exec::Runner* runner, const Clock* clock, Observer* observer,
@@ -49,11 +59,9 @@ class Scheduler {
   // infrastructure errors when the store fails (running processes are then
   // killed, to be found `lost` by the next resume).
   Result<state::RunState> Execute(const std::string& run_id);
-  // The same, for a run just created from `pipeline` (its stored definition
-  // is that pipeline's source) with `rows` (what CreateRun committed),
-  // sparing a second parse of the file and a read of every row.
-  Result<state::RunState> Execute(const std::string& run_id, const spec::Pipeline& pipeline,
-                                  std::vector<store::TaskRow> rows);
+  // The same, for a run just created (its stored definition is the
+  // pipeline's source).
+  Result<state::RunState> Execute(CreatedRun created);
 
   // After Execute: the run and its task rows as last committed (the store
   // holds the same), e.g. for a summary without reading them back.

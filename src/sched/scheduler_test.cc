@@ -113,7 +113,7 @@ tasks:
   o.owner = "test:1:1";
   o.log_dir = dir_.Join("logs");
   Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run.id, *loaded.pipeline, std::move(rows));
+  auto result = s.Execute(CreatedRun{run, &*loaded.pipeline, *plan, std::move(rows)});
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kFailed);
   // What `relay run` summarises from memory is what the store holds.
