@@ -357,6 +357,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   auto s = OpenOk();
   ASSERT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
   EXPECT_TRUE(std::filesystem::exists(path_ + "-wal"));
+  EXPECT_EQ(QueryInt(path_, "PRAGMA page_size"), 2048);
 }
 
 TEST_F(SqliteStoreTest, AMangledLastHashStopsTheChainInsteadOfExtendingIt) {
