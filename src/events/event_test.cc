@@ -148,6 +148,26 @@ TEST(CanonicalBytesTest, Format2KeepsAnyBytesOfAStep) {
   EXPECT_EQ(got.data, e.data);
 }
 
+// Format 2 encodes strings with its own writer; it must escape exactly as
+// AppendJsonString does, wherever in a string the byte to escape falls.
+TEST(CanonicalBytesTest, Format2EscapesLikeEveryJsonString) {
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\xc3'}) {
+    for (size_t len = 0; len < 40; ++len) {
+      for (size_t at = 0; at <= len; ++at) {
+        std::string text(len, 'a');
+        if (at < len) text[at] = special;
+        Event e = V2Example()[1];
+        e.reason = text;
+        std::string want = "[2,1732486512000000,\"task\",\"test[shard=2]\",\"running\",\"failed\","
+                           "\"exit_nonzero\",";
+        AppendJsonString(want, text);
+        want += "," + e.data + "]";
+        ASSERT_EQ(CanonicalBytes(e), want) << "len " << len << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(CanonicalBytesTest, Format2RejectsWhatIsNotAnEvent) {
   for (const char* bad : {"", "[]", "{}", "[1,2]", R"([1,2,"run","","","pending","created","",{})",
                           R"([1,2,"run","","","pending","created","",{}] x)",

@@ -80,6 +80,11 @@ void ParsePieces(std::string_view text, bool stop, std::vector<Template::Piece>*
 }  // namespace
 
 std::optional<ParseError> Template::Parse(std::string_view text, Template* out) {
+  if (text.find("${{") == std::string_view::npos) {  // plain text, the common case
+    out->pieces_.clear();
+    out->pieces_.push_back(Piece{std::string(text), std::nullopt, 0});
+    return std::nullopt;
+  }
   std::vector<Piece> pieces;
   std::vector<ParseError> errors;
   ParsePieces(text, /*stop=*/true, &pieces, &errors);

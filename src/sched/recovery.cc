@@ -104,6 +104,7 @@ Status Scheduler::Impl::Adopt(std::vector<store::TaskRow> rows) {
                            " task rows but its plan has " +
                            std::to_string(plan_->instances.size()));
   inst_.resize(rows.size());
+  batch_.transitions.reserve(rows.size() + 1);  // the first batch queues every root
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i].index != static_cast<int32_t>(i) || rows[i].name != plan_->instances[i].name)
       return Status::Corrupt("run " + run_.id + ": task row " + std::to_string(i) + " ('" +
@@ -151,8 +152,9 @@ Status Scheduler::Impl::PrepareTaskModels() {
         return Status::Internal("tasks." + spec.name + ".env." + key + ": " + err->message);
       tm.env.emplace_back(key, std::move(tmpl));
     }
-    std::string cwd = spec.cwd.empty() ? pipeline_->defaults.cwd : spec.cwd;
-    if (auto err = expr::Template::Parse(cwd, &tm.cwd))
+    // No cwd (the run's workdir) leaves the template empty: it renders "".
+    const std::string& cwd = spec.cwd.empty() ? pipeline_->defaults.cwd : spec.cwd;
+    if (auto err = cwd.empty() ? std::nullopt : expr::Template::Parse(cwd, &tm.cwd))
       return Status::Internal("tasks." + spec.name + ".cwd: " + err->message);
     if (spec.if_expr) {
       expr::Expression e;

@@ -174,10 +174,14 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
   TaskState from = m.row.state;
   state::CheckTransition(state::TaskMachine(), from, to, cause);
   m.row.state = to;
-  m.row.cause = std::string(cause);
+  m.row.cause.assign(cause);
   m.row.reason = std::move(reason);
-  batch_.transitions.emplace_back(
-      store::TaskTransition{m.row, from, std::string(cause), std::move(facts), ts});
+  // Built in place: the snapshot is copied from the row once, never moved.
+  auto& t = std::get<store::TaskTransition>(
+      batch_.transitions.emplace_back(std::in_place_type<store::TaskTransition>, m.row, from));
+  t.cause.assign(cause);
+  t.data = std::move(facts);
+  t.ts = ts;
 }
 
 void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::string reason) {
