@@ -36,11 +36,15 @@ CREATE TABLE runs (
   heartbeat_at     INTEGER NOT NULL DEFAULT 0,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   num              INTEGER,
-  instances        TEXT,
   tasks_seq        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
 CREATE UNIQUE INDEX runs_by_num ON runs (num);
+
+CREATE TABLE run_instances (
+  num  INTEGER PRIMARY KEY,
+  list TEXT    NOT NULL
+);
 
 CREATE TABLE ledger (
   id     INTEGER PRIMARY KEY,

@@ -4,7 +4,7 @@
 -- update of the task's row. Now it appends its events and nothing else: a
 -- task's row is the fold of its events (store/task_record.h) over the row
 -- the run started from. Runs created from here on list their instances in
--- runs.instances (one JSON array: a row per instance cost more to insert
+-- run_instances (one JSON array: a row per instance cost more to insert
 -- than the run's whole ledger) and start from pending rows; the runs below
 -- keep their rows in `tasks`, which reflect their events up to
 -- runs.tasks_seq.
@@ -22,8 +22,13 @@ CREATE TABLE ledger (
 
 ALTER TABLE events RENAME TO events_v1;
 
--- [[name, task, matrix], …] by index; NULL for the runs below.
-ALTER TABLE runs ADD COLUMN instances TEXT;
+-- [[name, task, matrix], …] by index, for runs created from here on. Not a
+-- column of `runs`: heartbeats and run transitions rewrite that row, and
+-- would read a long list through its overflow pages each time.
+CREATE TABLE run_instances (
+  num  INTEGER PRIMARY KEY,  -- runs.num
+  list TEXT    NOT NULL
+);
 ALTER TABLE runs ADD COLUMN tasks_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE runs SET tasks_seq = COALESCE(
   (SELECT MAX(e.seq) FROM events_v1 e

@@ -110,7 +110,6 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       ins.Bind(12, run.created_at != 0 ? run.created_at : now);
       ins.Bind(5, std::string_view());  // the text goes to `definitions`
       ins.Bind(17, int64_t{0});
-      ins.Bind(19, list);
       int rc = ins.Step();
       if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         return Status::Conflict("run " + run.id + " already exists in store " + path_);
@@ -119,6 +118,14 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
       num = ins.Int(0);
       rc = ins.Step();
       if (rc != SQLITE_DONE) return Error(rc, "create run " + run.id);
+    }
+    {
+      Statement& ins = st_->insert_instances;
+      ScopedReset reset(ins);
+      ins.Bind(1, num);
+      ins.Bind(2, list);
+      int rc = ins.Step();
+      if (rc != SQLITE_DONE) return Error(rc, "list the tasks of run " + run.id);
     }
     {
       Statement& def = st_->insert_definition;

@@ -45,7 +45,7 @@ Status SqliteStore::ReadBaseRows(const std::string& run_id, const RunLedger& run
   if (run.listed) {
     Statement& s = st_->run_instances;
     ScopedReset reset(s);
-    s.Bind(1, run_id);
+    s.Bind(1, run.num);
     int rc = s.Step();
     if (rc != SQLITE_ROW)
       return Error(rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "read run " + run_id);

@@ -256,8 +256,11 @@ void SqliteStore::DefineStatements() {
       // Changes only when another connection commits: this one's caches of
       // chain heads and task states stay valid while it does not.
       {&s.data_version, "PRAGMA data_version"},
-      {&s.run_ledger, "SELECT num, tasks_seq, instances IS NOT NULL FROM runs WHERE id = ?1"},
-      {&s.run_instances, "SELECT instances FROM runs WHERE id = ?1"},
+      {&s.run_ledger,
+       "SELECT num, tasks_seq, EXISTS (SELECT 1 FROM run_instances i WHERE i.num = r.num) "
+       "FROM runs r WHERE r.id = ?1"},
+      {&s.run_instances, "SELECT list FROM run_instances WHERE num = ?1"},
+      {&s.insert_instances, "INSERT INTO run_instances (num, list) VALUES (?1, ?2)"},
       // A run's ledger rows are the id range [?1, ?2) (schema 5).
       {&s.last_ledger_row,
        "SELECT id, hashes FROM ledger WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
@@ -271,9 +274,9 @@ void SqliteStore::DefineStatements() {
       {&s.events_v1_from, "SELECT " + string(kEventV1Columns) +
                               " FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id"},
       {&s.insert_run, "INSERT INTO runs (" + run_cols +
-                          ", num, instances) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                          ", num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
                           "?12, ?13, ?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM "
-                          "runs), ?19) RETURNING num"},
+                          "runs)) RETURNING num"},
       // The owner never writes cancel_requested: another process sets it.
       {&s.update_run,
        "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "

@@ -93,7 +93,7 @@ class SqliteStore final : public Store {
   // Where a run's events are, and what its task rows start from.
   struct RunLedger {
     int64_t num = 0;
-    // Runs since schema 5 list their instances in runs.instances and start
+    // Runs since schema 5 list their instances in run_instances and start
     // pending; older ones have rows in `tasks` that reflect the events up to
     // tasks_seq.
     bool listed = false;
