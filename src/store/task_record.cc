@@ -82,6 +82,17 @@ void AppendField(std::string& out, const Field& f) {
 
 }  // namespace
 
+namespace {
+
+// A byte of an instance name as it appears in a log file's name.
+char FileNameChar(char c) {
+  bool ok =
+      std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
+  return ok ? c : '_';
+}
+
+}  // namespace
+
 std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, int32_t index,
                            std::string_view name, int32_t attempt) {
   std::string path;
@@ -93,11 +104,7 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
   char buf[16];
   path.append(buf, std::to_chars(buf, buf + sizeof buf, index).ptr);
   path += '-';
-  for (char c : name) {
-    bool ok =
-        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
-    path += ok ? c : '_';
-  }
+  for (char c : name) path += FileNameChar(c);
   path += '.';
   path.append(buf, std::to_chars(buf, buf + sizeof buf, attempt).ptr);
   path += ".log";
@@ -106,13 +113,25 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
 
 namespace {
 
-// Whether `path` is where AttemptLogPath puts the attempt's log, without
-// building that path.
+// Whether `path` is where AttemptLogPath puts the attempt's log, read
+// piece by piece rather than by building that path for every attempt.
 bool IsDefaultLogPath(std::string_view path, std::string_view log_dir, const TaskRow& r) {
-  if (path.size() < log_dir.size() + r.run_id.size() + 2 ||
-      path.substr(0, log_dir.size()) != log_dir)
+  auto eat = [&path](std::string_view piece) {
+    if (path.substr(0, piece.size()) != piece) return false;
+    path.remove_prefix(piece.size());
+    return true;
+  };
+  auto eat_int = [&eat](int32_t v) {
+    char buf[16];
+    return eat(std::string_view(buf, std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+  };
+  if (!eat(log_dir) || !eat("/") || !eat(r.run_id) || !eat("/") || !eat_int(r.index) || !eat("-"))
     return false;
-  return path == AttemptLogPath(log_dir, r.run_id, r.index, r.name, r.attempts);
+  for (char c : r.name) {
+    if (path.empty() || path[0] != FileNameChar(c)) return false;
+    path.remove_prefix(1);
+  }
+  return eat(".") && eat_int(r.attempts) && eat(".log") && path.empty();
 }
 
 }  // namespace

@@ -111,6 +111,21 @@ TEST(TaskRecordTest, ALogWhereTheStoreKeepsLogsNeedNotBeRecorded) {
   EXPECT_EQ(Data(t), R"({"attempt":2,"log":"/elsewhere/build.2.log"})");
   t.row.log_path.clear();
   EXPECT_EQ(Data(t), R"({"attempt":2,"log":""})");
+
+  // Names that are not file names, and paths that are almost the default.
+  t.row.name = "test[os=linux, n=2]";
+  t.row.index = 12;
+  t.row.attempts = 10;
+  t.row.log_path = AttemptLogPath(kLogs, "01R", 12, t.row.name, 10);
+  EXPECT_EQ(Data(t), R"({"attempt":10})");
+  for (const char* near : {"/store/logs/01R/12-test_os=linux__n=2_.10.logx",
+                           "/store/logs/01R/12-test_os=linux__n=2_.1.log",
+                           "/store/logs/01R/1-test_os=linux__n=2_.10.log",
+                           "/store/logs/01S/12-test_os=linux__n=2_.10.log",
+                           "/store/logs/01R/12-test[os=linux, n=2].10.log"}) {
+    t.row.log_path = near;
+    EXPECT_NE(Data(t), R"({"attempt":10})") << near;
+  }
 }
 
 TEST(TaskRecordTest, UnreadableEventsAreCorrupt) {

@@ -142,7 +142,7 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
     cache.states.assign(tasks.size(), state::TaskState::kPending);
     cache.batch_of.assign(tasks.size(), 0);
 
-    pending_.clear();
+    pending_count_ = 0;
     events::Event& e = event_;
     e.kind = "run";
     e.subject.clear();
@@ -170,7 +170,7 @@ Status SqliteStore::Commit(const Batch& batch) {
 }
 
 Status SqliteStore::ApplyBatch(const Batch& batch) {
-  pending_.clear();
+  pending_count_ = 0;
   ++batch_number_;
   for (const auto& t : batch.transitions) {
     if (const auto* tt = std::get_if<TaskTransition>(&t)) {
@@ -276,11 +276,18 @@ Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache
                         " events, the most a run can have in store " + path_);
   }
   Pending* p = nullptr;
-  for (Pending& candidate : pending_)
-    if (candidate.run == run) p = &candidate;
+  for (size_t i = 0; i < pending_count_; ++i)
+    if (pending_[i].run == run) p = &pending_[i];
   if (p == nullptr) {
-    pending_.push_back(Pending{run, &run_id, run->seq + 1, {}, {}});
-    p = &pending_.back();
+    // Reuses the buffers of an earlier commit's row: no reallocation as the
+    // text grows, commit after commit.
+    if (pending_count_ == pending_.size()) pending_.emplace_back();
+    p = &pending_[pending_count_++];
+    p->run = run;
+    p->run_id = &run_id;
+    p->first_seq = run->seq + 1;
+    p->text.clear();
+    p->hashes.clear();
   }
   e.seq = run->seq + 1;
   e.format = events::kCurrentFormat;
@@ -297,7 +304,8 @@ Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache
 
 Status SqliteStore::WriteLedgerRows() {
   Statement& s = st_->insert_ledger;
-  for (const Pending& p : pending_) {
+  for (size_t i = 0; i < pending_count_; ++i) {
+    const Pending& p = pending_[i];
     ScopedReset reset(s);
     s.Bind(1, p.run->num * kEventsPerRun + p.first_seq);
     s.Bind(2, p.text);
@@ -305,7 +313,7 @@ Status SqliteStore::WriteLedgerRows() {
     int rc = s.Step();
     if (rc != SQLITE_DONE) return Error(rc, "append events to run " + *p.run_id);
   }
-  pending_.clear();
+  pending_count_ = 0;
   return Status::Ok();
 }
 

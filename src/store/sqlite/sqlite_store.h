@@ -84,9 +84,9 @@ class SqliteStore final : public Store {
   };
   // The events of one run appended by the batch being applied.
   struct Pending {
-    RunCache* run;
-    const std::string* run_id;
-    int64_t first_seq;
+    RunCache* run = nullptr;
+    const std::string* run_id = nullptr;
+    int64_t first_seq = 0;
     std::string text;    // canonical bytes, one event per line
     std::string hashes;  // 32 bytes per event
   };
@@ -154,7 +154,8 @@ class SqliteStore final : public Store {
   // Dropped whole when a write fails: the next use re-reads the ledger.
   std::unordered_map<std::string, RunCache> runs_;
   // Scratch reused across commits so the hot path does not reallocate.
-  std::vector<Pending> pending_;
+  std::vector<Pending> pending_;  // the first pending_count_ are this batch's
+  size_t pending_count_ = 0;
   events::Event event_;
   std::string scratch_;
 };
