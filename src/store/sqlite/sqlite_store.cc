@@ -2,9 +2,11 @@
 // path (CreateRun, Commit, ClaimQueued) is in sqlite_commit.cc.
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
@@ -50,6 +52,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
     if (!options.create) return Status::NotFound("store " + path + " does not exist");
     string dir = std::filesystem::path(path).parent_path().string();
     if (!dir.empty()) RELAY_RETURN_IF_ERROR(MakeDirs(dir));
+    if (!options.read_only) WriteNewStore(path, options.durability == Durability::kPower);
   }
   // SQLite counts every allocation under a global mutex unless told not to;
   // relay never reads those statistics. Must precede any other SQLite call.
@@ -72,6 +75,29 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
   if (rc != SQLITE_OK) return store->Error(rc, "open");
   RELAY_RETURN_IF_ERROR(store->Init(tuning));
   return store;
+}
+
+// Creates the file of a new store from NewStoreImage(): what running the
+// schema would make, in one write. Written beside `path` and linked into
+// place, so that no reader sees half of it and, of two relays creating the
+// same store, one wins and the other opens its file. On any failure SQLite
+// creates the file instead (slower, to the same effect).
+void SqliteStore::WriteNewStore(const string& path, bool sync) {
+  const std::string_view image = NewStoreImage();
+  const string tmp = path + ".new-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  bool ok = true;
+  for (size_t done = 0; ok && done < image.size();) {
+    ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  if (ok && sync) ok = ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (ok) (void)::link(tmp.c_str(), path.c_str());
+  ::unlink(tmp.c_str());
 }
 
 // A WAL database is only writable, and only readable the usual way, by
@@ -205,8 +231,9 @@ Status SqliteStore::Migrate() {
     // Another process may have migrated while we waited for the lock.
     RELAY_ASSIGN_OR_RETURN(int64_t v, ReadSchemaVersion(db_, path_));
     if (v > latest) return TooNew(path_, v, latest);
-    // A new store gets the schema in one script, recorded as every migration.
-    if (v == 0) RELAY_RETURN_IF_ERROR(Exec(CurrentSchema(), "create the schema"));
+    // A store with no schema yet (an empty file) gets it in one script,
+    // recorded as every migration.
+    if (v == 0) return Exec(NewStoreScript(), "create the schema");
     Statement ins;
     int r = ins.Prepare(db_,
                         "INSERT INTO schema_version (version, name, applied_at) "
@@ -216,7 +243,7 @@ Status SqliteStore::Migrate() {
     for (const Migration& m : migrations) {
       if (m.version <= v) continue;
       const string what = string("apply migration ") + m.name;
-      if (v != 0) RELAY_RETURN_IF_ERROR(Exec(m.sql, what));
+      RELAY_RETURN_IF_ERROR(Exec(m.sql, what));
       ScopedReset reset(ins);
       ins.Bind(1, int64_t{m.version});
       ins.Bind(2, std::string_view(m.name));

@@ -102,6 +102,7 @@ class SqliteStore final : public Store {
 
   SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
   static bool MayWrite(const std::string& path);
+  static void WriteNewStore(const std::string& path, bool sync);
   Status ReadOnly(std::string_view doing) const;  // the error of a write to a read-only store
   static std::string ReadOnlyUri(const std::string& path);
 

@@ -207,6 +207,22 @@ TEST_F(SqliteStoreTest, NewStoreSchemaIsWhatTheMigrationsBuild) {
   }
   EXPECT_EQ(fresh_shape, migrated_shape);
   EXPECT_NE(fresh_shape.find("table ledger"), std::string::npos);
+
+  // A new store is written from the image made at build time; an empty file
+  // runs the script the image was made with. The two are the same store.
+  const std::string scripted = dir_ + "/scripted.db";
+  std::ofstream(scripted).close();
+  ASSERT_TRUE(SqliteStore::Open(scripted, {}).ok());
+  EXPECT_EQ(SchemaShape(scripted), fresh_shape);
+  for (const char* sql :
+       {"SELECT COUNT(*) FROM schema_version WHERE applied_at = 0", "PRAGMA page_size"}) {
+    EXPECT_EQ(QueryInt(scripted, sql), QueryInt(path_, sql)) << sql;
+  }
+  // Nothing is left beside the store but SQLite's own files.
+  for (const auto& f : std::filesystem::directory_iterator(dir_)) {
+    std::string name = f.path().filename().string();
+    EXPECT_EQ(name.find(".new-"), std::string::npos) << name;
+  }
   EXPECT_EQ(QueryInt(path_, "SELECT COUNT(*) FROM schema_version"),
             static_cast<int64_t>(Migrations().size()));
 }
