@@ -98,7 +98,7 @@ class Scheduler::Impl {
 
   // The loop (scheduler.cc).
   void Transition(int32_t index, state::TaskState to, std::string_view cause, std::string reason,
-                  events::DataBuilder facts = {}, Micros ts = 0);
+                  events::DataBuilder facts = {}, Micros ts = 0);  // ts 0: now
   void TransitionRun(state::RunState to, std::string_view cause, std::string reason);
   void MarkFinal(int32_t index);
   void CountFinal(int32_t index);

@@ -181,7 +181,9 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
       batch_.transitions.emplace_back(std::in_place_type<store::TaskTransition>, m.row, from));
   t.cause.assign(cause);
   t.data = std::move(facts);
-  t.ts = ts;
+  // When it was decided, not when its batch is committed: a run's events
+  // then read in time order.
+  t.ts = ts != 0 ? ts : clock_->Now();
 }
 
 void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::string reason) {
@@ -193,7 +195,8 @@ void Scheduler::Impl::TransitionRun(RunState to, std::string_view cause, std::st
     run_.ended_at = clock_->Now();
     run_.owner.clear();
   }
-  batch_.transitions.emplace_back(store::RunTransition{run_, from, std::string(cause)});
+  batch_.transitions.emplace_back(
+      store::RunTransition{run_, from, std::string(cause), {}, clock_->Now()});
   if (!run_changed_from_) run_changed_from_ = from;
 }
 
@@ -291,7 +294,7 @@ void Scheduler::Impl::Start(int32_t index) {
   // worker's claim names it and carries a lease.
   m.row.owner.clear();
   m.row.lease_until = 0;
-  Transition(index, TaskState::kClaimed, tc::kClaimed, "");
+  Transition(index, TaskState::kClaimed, tc::kClaimed, "", {}, now);
   m.row.started_at = now;
   m.row.ended_at = 0;
   m.row.exit_code.reset();

@@ -635,6 +635,9 @@ TEST_F(SchedulerTest, EveryTransitionIsInTheLedger) {
     if (e.subject == "a") a.push_back(e.from + ">" + e.to);
   EXPECT_EQ(a, (std::vector<std::string>{"pending>queued", "queued>claimed", "claimed>running",
                                          "running>succeeded"}));
+  // Stamped when decided, so they read in time order.
+  for (size_t i = 1; i < events.size(); ++i)
+    EXPECT_GE(events[i].ts, events[i - 1].ts) << "event " << events[i].seq;
 }
 
 }  // namespace
