@@ -231,16 +231,10 @@ Result<SqliteStore::RunCache*> SqliteStore::Cache(const std::string& run_id) {
     // Another connection wrote since this one last did. Usually to another
     // run; if it appended to this one, read the run again.
     const RunCache& c = it->second;
-    const int64_t lo = c.num * kEventsPerRun;
-    Statement& s = st_->last_ledger_row;
-    ScopedReset reset(s);
-    s.Bind(1, lo);
-    s.Bind(2, lo + kEventsPerRun);
-    int rc = s.Step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read the ledger of run " + run_id);
-    bool same = rc == SQLITE_ROW
-                    ? s.Int(0) - lo + static_cast<int64_t>(s.Blob(1).size() / 32) - 1 == c.seq
-                    : c.format != 2;
+    RunCache now;
+    RELAY_RETURN_IF_ERROR(ReadLedgerHead(run_id, c.num, &now));
+    // Format-1 events are never written any more: only ledger rows move.
+    const bool same = now.format == 2 ? now.seq == c.seq : c.format != 2;
     if (same) {
       it->second.checked = true;
     } else {
@@ -254,6 +248,28 @@ Result<SqliteStore::RunCache*> SqliteStore::Cache(const std::string& run_id) {
     it = runs_.emplace(run_id, std::move(c)).first;
   }
   return &it->second;
+}
+
+// The seq and hash of the run's last event in a ledger row (format 2), if
+// it has one; leaves *c alone otherwise.
+Status SqliteStore::ReadLedgerHead(const std::string& run_id, int64_t num, RunCache* c) {
+  const int64_t lo = num * kEventsPerRun;
+  Statement& s = st_->last_ledger_row;
+  ScopedReset reset(s);
+  s.Bind(1, lo);
+  s.Bind(2, lo + kEventsPerRun);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status::Ok();
+  if (rc != SQLITE_ROW) return Error(rc, "read the ledger of run " + run_id);
+  std::string_view hashes = s.Blob(1);
+  if (hashes.empty() || hashes.size() % 32 != 0) {
+    return Status::Corrupt("the last ledger row of run " + run_id + " in store " + path_ +
+                           " is damaged; run `relay ledger verify " + run_id + "`");
+  }
+  c->seq = s.Int(0) - lo + static_cast<int64_t>(hashes.size() / 32) - 1;
+  c->head = DigestAt(hashes, hashes.size() / 32 - 1);
+  c->format = 2;
+  return Status::Ok();
 }
 
 Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
@@ -289,25 +305,7 @@ Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
   c->batch_of.assign(c->states.size(), 0);
 
   // The chain head: the last ledger row, else the last format-1 event.
-  {
-    Statement& s = st_->last_ledger_row;
-    ScopedReset reset(s);
-    s.Bind(1, lo);
-    s.Bind(2, hi);
-    int rc = s.Step();
-    if (rc == SQLITE_ROW) {
-      std::string_view hashes = s.Blob(1);
-      if (hashes.empty() || hashes.size() % 32 != 0) {
-        return Status::Corrupt("the last ledger row of run " + run_id + " in store " + path_ +
-                               " is damaged; run `relay ledger verify " + run_id + "`");
-      }
-      c->seq = s.Int(0) - lo + static_cast<int64_t>(hashes.size() / 32) - 1;
-      c->head = DigestAt(hashes, hashes.size() / 32 - 1);
-      c->format = 2;
-    } else if (rc != SQLITE_DONE) {
-      return Error(rc, "read the ledger of run " + run_id);
-    }
-  }
+  RELAY_RETURN_IF_ERROR(ReadLedgerHead(run_id, run->num, c));
   if (c->format == 0 && has_old_runs_) {
     Statement& s = st_->last_event_v1;
     ScopedReset reset(s);

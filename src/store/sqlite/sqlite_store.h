@@ -133,6 +133,7 @@ class SqliteStore final : public Store {
   // Reading the ledger (sqlite_ledger.cc).
   Result<RunCache*> Cache(const std::string& run_id);
   Status LoadCache(const std::string& run_id, RunCache* c);
+  Status ReadLedgerHead(const std::string& run_id, int64_t num, RunCache* c);
   Result<RunLedger> ReadRunLedger(const std::string& run_id);
   // Calls `f` for each event of the run with seq > after_seq, in order, with
   // prev_hash and format filled in. Stops at the first error `f` returns.
