@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "events/event.h"
+
 namespace relay::events::canonical {
 namespace {
 
@@ -237,5 +239,53 @@ bool ReadInt(std::string_view token, int64_t* out) {
 }
 
 bool IsObject(std::string_view token) { return !token.empty() && token.front() == '{'; }
+
+bool IsCanonical(std::string_view value) {
+  if (value.empty()) return false;
+  switch (value.front()) {
+    case '"': {
+      std::string text, again;
+      if (!ReadString(value, &text)) return false;
+      AppendJsonString(again, text);
+      return again == value;
+    }
+    case '{': {
+      std::vector<std::pair<std::string_view, std::string_view>> members;
+      if (!SplitObject(value, &members)) return false;
+      // Whitespace between members would leave the text longer than them.
+      size_t length = 2 + (members.empty() ? 0 : members.size() - 1);
+      std::string previous, key;
+      for (size_t i = 0; i < members.size(); ++i) {
+        const auto& [raw_key, member] = members[i];
+        if (!IsCanonical(raw_key) || !IsCanonical(member) || !ReadString(raw_key, &key))
+          return false;
+        if (i > 0 && !(previous < key)) return false;
+        previous = std::move(key);
+        length += raw_key.size() + 1 + member.size();
+      }
+      return length == value.size();
+    }
+    case '[': {
+      std::vector<std::string_view> items;
+      if (!SplitArray(value, &items)) return false;
+      size_t length = 2 + (items.empty() ? 0 : items.size() - 1);
+      for (std::string_view item : items) {
+        if (!IsCanonical(item)) return false;
+        length += item.size();
+      }
+      return length == value.size();
+    }
+    case 't':
+      return value == "true";
+    case 'f':
+      return value == "false";
+    default: {
+      int64_t n;
+      if (!ReadInt(value, &n)) return false;
+      char buf[24];
+      return std::string_view(buf, std::to_chars(buf, buf + sizeof buf, n).ptr - buf) == value;
+    }
+  }
+}
 
 }  // namespace relay::events::canonical

@@ -29,4 +29,10 @@ bool ReadString(std::string_view token, std::string* out);
 bool ReadInt(std::string_view token, int64_t* out);
 bool IsObject(std::string_view token);
 
+// Whether `value` is written in the one canonical way (docs/ledger-format.md):
+// no whitespace, strings escaped exactly as AppendJsonString does, integers
+// without leading zeros, fraction or exponent, object keys in byte order
+// without repeats; no floats or nulls.
+bool IsCanonical(std::string_view value);
+
 }  // namespace relay::events::canonical

@@ -58,3 +58,21 @@ TEST(CanonicalJsonTest, ReadsIntegersOnly) {
 
 }  // namespace
 }  // namespace relay::events::canonical
+
+namespace relay::events::canonical {
+namespace {
+
+TEST(CanonicalJsonTest, OnlyOneSpellingOfAValueIsCanonical) {
+  for (const char* yes : {R"({})", R"({"a":1,"b":{"c":[true,false,"x"]}})", R"("\u0001é")", "-7",
+                          "0", R"({"":1,"a":2})"}) {
+    EXPECT_TRUE(IsCanonical(yes)) << yes;
+  }
+  for (const char* no :
+       {R"({"b":1,"a":2})", R"({"a":1,"a":1})", R"({ "a":1})", R"({"a": 1})", R"("\u0041")",
+        R"("\/")", R"("\u001F")", "01", "-0", "1.0", "1e3", "null", R"([1, 2])", ""}) {
+    EXPECT_FALSE(IsCanonical(no)) << no;
+  }
+}
+
+}  // namespace
+}  // namespace relay::events::canonical

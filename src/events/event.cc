@@ -247,6 +247,15 @@ bool DecodeCanonical(std::string_view bytes, Event* e) {
   e->seq = seq;
   e->ts = ts;
   e->data.assign(items[8]);
+  // Only one way to write an event verifies: what was hashed is what is
+  // stored (an outside verifier hashes the stored bytes).
+  thread_local std::string again;
+  again.clear();
+  AppendFormat2(again, *e);
+  if (again != bytes || !canonical::IsCanonical(e->data)) {
+    e->malformed = "its stored bytes are not an event in canonical form";
+    return false;
+  }
   e->malformed.clear();
   return true;
 }

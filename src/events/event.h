@@ -74,8 +74,32 @@ struct VerifyResult {
   std::string message;     // what is wrong, naming run and seq
 };
 
-// Recomputes the chain of one run's events (ordered by seq).
-VerifyResult VerifyChain(const std::vector<Event>& events);
+// Checks one run's events as they are read, in order: each must decode,
+// belong to the run, follow the previous one (seq, format, prev_hash) and
+// hash to its stored hash. Reading can start in the middle of a chain
+// (first_seq > 1): its first event's prev_hash is then taken as given.
+class ChainChecker {
+ public:
+  // run_id: the run the events must belong to ("": the first event's).
+  explicit ChainChecker(std::string run_id, int64_t first_seq = 1);
+  // Checks the next event; after a failure, keeps returning that failure.
+  const VerifyResult& Next(const Event& e);
+  const VerifyResult& result() const { return result_; }
+
+ private:
+  const VerifyResult& Fail(const Event& e, int64_t seq, std::string what);
+
+  std::string run_id_;
+  int64_t next_seq_;
+  std::string prev_hash_;  // of the last event checked; "" before the first
+  int format_ = 0;
+  VerifyResult result_;
+};
+
+// Recomputes the chain of one run's events (ordered by seq). With a run id,
+// every event must be that run's, and a run without events is broken (it
+// had at least its `created` event).
+VerifyResult VerifyChain(const std::vector<Event>& events, const std::string& run_id = "");
 
 // One event as a JSON object on one line (for `relay events --jsonl`).
 std::string ToJsonLine(const Event& e);

@@ -141,7 +141,7 @@ TEST(CanonicalBytesTest, Format2KeepsAnyBytesOfAStep) {
   // invalid UTF-8 must survive a round trip unchanged.
   Event e = V2Example()[1];
   e.reason = std::string("bad \xff") + " byte \x01" + " and \xc3\xa9" + " and a " + '\0' + " nul";
-  e.data = DataBuilder().AddJson("outputs", R"({"v":"\u0001\u00ff"})").Build();
+  e.data = DataBuilder().AddJson("outputs", "{\"v\":\"\\u0001\xff\"}").Build();
   Event got;
   ASSERT_TRUE(DecodeCanonical(CanonicalBytes(e), &got)) << got.malformed;
   EXPECT_EQ(got.reason, e.reason);
@@ -158,14 +158,35 @@ TEST(CanonicalBytesTest, Format2EscapesLikeEveryJsonString) {
         if (at < len) text[at] = special;
         Event e = V2Example()[1];
         e.reason = text;
-        std::string want = "[2,1732486512000000,\"task\",\"test[shard=2]\",\"running\",\"failed\","
-                           "\"exit_nonzero\",";
+        std::string want =
+            "[2,1732486512000000,\"task\",\"test[shard=2]\",\"running\",\"failed\","
+            "\"exit_nonzero\",";
         AppendJsonString(want, text);
         want += "," + e.data + "]";
         ASSERT_EQ(CanonicalBytes(e), want) << "len " << len << " at " << at;
       }
     }
   }
+}
+
+TEST(CanonicalBytesTest, Format2AcceptsOnlyTheCanonicalSpelling) {
+  // The same fields written another way: a verifier hashing the stored
+  // bytes would disagree with one hashing the fields, so neither is valid.
+  for (const char* other :
+       {R"([1, 1732486509123456,"run","","","pending","created","",{"pipeline":"ci","tasks":2}])",
+        "[1,1732486509123456,\"\\u0072un\",\"\",\"\",\"pending\",\"created\",\"\","
+        "{\"pipeline\":\"ci\",\"tasks\":2}]",
+        R"([01,1732486509123456,"run","","","pending","created","",{"pipeline":"ci","tasks":2}])",
+        R"([1,1732486509123456,"run","","","pending","created","",{"tasks":2,"pipeline":"ci"}])",
+        R"([1,1732486509123456,"run","","","pending","created","",{"pipeline":"ci", "tasks":2}])",
+        R"([1,1732486509123456,"run","","","pending","created","",{"pipeline":"ci","tasks":2.0}])",
+        R"([1,1732486509123456,"run","","","pending","created","",{"a":1,"a":1}])"}) {
+    Event e;
+    EXPECT_FALSE(DecodeCanonical(other, &e)) << other;
+    EXPECT_NE(e.malformed.find("canonical"), std::string::npos) << other;
+  }
+  Event e;
+  EXPECT_TRUE(DecodeCanonical(kV2Bytes1, &e)) << e.malformed;
 }
 
 TEST(CanonicalBytesTest, Format2RejectsWhatIsNotAnEvent) {
@@ -362,7 +383,9 @@ TEST(VerifyChainTest, DetectsDeletedEvent) {
   VerifyResult r = VerifyChain(c);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 4);
-  EXPECT_NE(r.message.find("expected event 4 here, found event 5"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("event 4: expected here, found event 5 (task t5 running\u2192failed)"),
+            std::string::npos)
+      << r.message;
   EXPECT_NE(r.message.find("deleted"), std::string::npos);
 }
 
@@ -397,6 +420,33 @@ TEST(VerifyChainTest, DetectsBadGenesisAndForeignRun) {
   r = VerifyChain(c);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 3);
+}
+
+TEST(VerifyChainTest, NamesTheRunBeingVerified) {
+  std::vector<Event> c = Chain(3);
+  EXPECT_TRUE(VerifyChain(c, kRun).ok);
+  // Another run's whole, valid chain is not this run's.
+  VerifyResult r = VerifyChain(c, "01OTHER");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 1);
+  // Every run has at least its `created` event.
+  r = VerifyChain({}, kRun);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.message.find("no events"), std::string::npos) << r.message;
+  EXPECT_TRUE(VerifyChain({}).ok);
+}
+
+TEST(ChainCheckerTest, ChecksAChainReadFromTheMiddle) {
+  std::vector<Event> c = Chain(6);
+  ChainChecker from_four(kRun, 4);
+  for (size_t i = 3; i < c.size(); ++i) EXPECT_TRUE(from_four.Next(c[i]).ok) << i;
+  ChainChecker gap(kRun, 4);
+  EXPECT_TRUE(gap.Next(c[3]).ok);
+  const VerifyResult& r = gap.Next(c[5]);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 5);
+  EXPECT_FALSE(gap.Next(c[4]).ok);  // the first failure stays
+  EXPECT_EQ(gap.result().broken_seq, 5);
 }
 
 TEST(VerifyChainTest, RejectsMalformedHash) {

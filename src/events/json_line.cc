@@ -31,6 +31,7 @@ std::string ToJsonLine(const Event& e) {
   j["prev_hash"] = e.prev_hash;
   j["hash"] = e.hash;
   j["format"] = e.format;
+  if (!e.malformed.empty()) j["malformed"] = e.malformed;
   try {
     // Invalid UTF-8 (from a process's text) must not cost the whole line.
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -1,4 +1,5 @@
-// VerifyChain: recomputes one run's hash chain (docs/ledger-format.md).
+// ChainChecker and VerifyChain: recompute a run's hash chain
+// (docs/ledger-format.md, "Verification").
 #include <string>
 
 #include "events/event.h"
@@ -8,19 +9,11 @@ namespace {
 
 // "task build running→failed", "run pending→running", "run created as pending".
 std::string Describe(const Event& e) {
+  if (!e.malformed.empty()) return "cannot be read";
   std::string out = e.kind;
   if (!e.subject.empty()) out += " " + e.subject;
   if (e.from.empty()) return out + " created as " + e.to;
   return out + " " + e.from + "\u2192" + e.to;
-}
-
-VerifyResult Broken(const Event& e, int64_t seq, std::string what) {
-  VerifyResult r;
-  r.ok = false;
-  r.broken_seq = seq;
-  r.message = "run " + e.run_id + ": event " + std::to_string(seq) + " (" + Describe(e) +
-              "): " + std::move(what);
-  return r;
 }
 
 bool IsLowerHex64(const std::string& s) {
@@ -32,50 +25,83 @@ bool IsLowerHex64(const std::string& s) {
 
 }  // namespace
 
-VerifyResult VerifyChain(const std::vector<Event>& events) {
-  for (size_t i = 0; i < events.size(); ++i) {
-    const Event& e = events[i];
-    const int64_t want_seq = static_cast<int64_t>(i) + 1;
-    if (!e.malformed.empty()) {
-      return Broken(e, want_seq,
-                    e.malformed + " \u2014 the event was changed after it was written");
-    }
-    if (e.run_id != events[0].run_id) {
-      return Broken(e, e.seq, "belongs to run " + e.run_id + ", not " + events[0].run_id);
-    }
-    if (e.seq != want_seq) {
-      std::string what = "expected event " + std::to_string(want_seq) + " here, found event " +
-                         std::to_string(e.seq);
-      what += e.seq > want_seq ? " \u2014 events were deleted" : " \u2014 events were reordered";
-      return Broken(e, want_seq, std::move(what));
-    }
-    if (e.format != 1 && e.format != 2) {
-      return Broken(e, e.seq, "unknown ledger format " + std::to_string(e.format));
-    }
-    if (i > 0 && e.format < events[i - 1].format) {
-      return Broken(e, e.seq,
-                    "format " + std::to_string(e.format) + " after format " +
-                        std::to_string(events[i - 1].format) + " \u2014 events were inserted");
-    }
-    const std::string want_prev = i == 0 ? GenesisHash(e.format, e.run_id) : events[i - 1].hash;
-    if (e.prev_hash != want_prev) {
-      return Broken(e, e.seq,
-                    i == 0 ? "prev_hash is not the genesis hash of the run \u2014 the start of "
-                             "the ledger was changed"
-                           : "prev_hash does not match the hash of event " +
-                                 std::to_string(e.seq - 1) +
-                                 " \u2014 an event was changed, inserted or removed before it");
-    }
-    if (!IsLowerHex64(e.hash)) {
-      return Broken(e, e.seq, "hash '" + e.hash + "' is not 64 lowercase hex digits");
-    }
-    if (ComputeHash(e.prev_hash, e) != e.hash) {
-      return Broken(e, e.seq,
-                    "hash does not match its contents \u2014 the event was changed after it was "
-                    "written");
-    }
+ChainChecker::ChainChecker(std::string run_id, int64_t first_seq)
+    : run_id_(std::move(run_id)), next_seq_(first_seq) {}
+
+const VerifyResult& ChainChecker::Fail(const Event& e, int64_t seq, std::string what) {
+  result_.ok = false;
+  result_.broken_seq = seq;
+  result_.message = "run " + run_id_ + ": event " + std::to_string(seq) + " (" + Describe(e) +
+                    "): " + std::move(what);
+  return result_;
+}
+
+const VerifyResult& ChainChecker::Next(const Event& e) {
+  if (!result_.ok) return result_;
+  const int64_t want_seq = next_seq_++;
+  if (run_id_.empty()) run_id_ = e.run_id;
+  if (!e.malformed.empty()) {
+    return Fail(e, want_seq, e.malformed + " \u2014 the event was changed after it was written");
   }
-  return VerifyResult{};
+  if (e.run_id != run_id_) {
+    return Fail(e, e.seq, "belongs to run " + e.run_id + ", not " + run_id_);
+  }
+  if (e.seq != want_seq) {
+    std::string what =
+        "expected here, found event " + std::to_string(e.seq) + " (" + Describe(e) + ")";
+    what += e.seq > want_seq ? " \u2014 events were deleted" : " \u2014 events were reordered";
+    result_.ok = false;
+    result_.broken_seq = want_seq;
+    result_.message =
+        "run " + run_id_ + ": event " + std::to_string(want_seq) + ": " + std::move(what);
+    return result_;
+  }
+  if (e.format != 1 && e.format != 2) {
+    return Fail(e, e.seq, "unknown ledger format " + std::to_string(e.format));
+  }
+  if (e.format < format_) {
+    return Fail(e, e.seq,
+                "format " + std::to_string(e.format) + " after format " + std::to_string(format_) +
+                    " \u2014 events were inserted");
+  }
+  // The first event of a run links to the genesis; the first one checked
+  // from the middle of a chain links to what its reader says came before.
+  const bool first = prev_hash_.empty();
+  const std::string& want_prev = first && e.seq == 1 ? GenesisHash(e.format, run_id_)
+                                 : first             ? e.prev_hash
+                                                     : prev_hash_;
+  if (e.prev_hash != want_prev) {
+    return Fail(e, e.seq,
+                e.seq == 1
+                    ? "prev_hash is not the genesis hash of the run \u2014 the start of "
+                      "the ledger was changed"
+                    : "prev_hash does not match the hash of event " + std::to_string(e.seq - 1) +
+                          " \u2014 an event was changed, inserted or removed before it");
+  }
+  if (!IsLowerHex64(e.hash)) {
+    return Fail(e, e.seq, "hash '" + e.hash + "' is not 64 lowercase hex digits");
+  }
+  if (ComputeHash(e.prev_hash, e) != e.hash) {
+    return Fail(e, e.seq,
+                "hash does not match its contents \u2014 the event was changed after it was "
+                "written");
+  }
+  prev_hash_ = e.hash;
+  format_ = e.format;
+  return result_;
+}
+
+VerifyResult VerifyChain(const std::vector<Event>& events, const std::string& run_id) {
+  ChainChecker checker(run_id);
+  for (const Event& e : events) {
+    if (!checker.Next(e).ok) return checker.result();
+  }
+  if (events.empty() && !run_id.empty()) {
+    // Every run has at least its `created` event.
+    return VerifyResult{false, 1,
+                        "run " + run_id + ": it has no events \u2014 its ledger was deleted"};
+  }
+  return checker.result();
 }
 
 }  // namespace relay::events
