@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -186,6 +187,11 @@ struct OpenOptions {
   // not write (file or directory): inspecting it then works, writing fails
   // with a message saying why.
   bool read_only = false;
+  // Whether the relay an owner id names is still alive (exec::CheckOwner).
+  // When set, a store made by an older relay is not upgraded while one of
+  // its runs is owned by a live relay: that relay would lose the tables it
+  // writes (kBusy, nothing changed).
+  std::function<bool(const std::string& owner)> owner_alive;
   // Test-only: kill the process with SIGKILL right after the Nth successful
   // commit (CreateRun counts). 0 disables. Set by RELAY_TEST_KILL_AFTER_COMMIT.
   int test_kill_after_commit = 0;

@@ -136,7 +136,7 @@ bool IsDefaultLogPath(std::string_view path, std::string_view log_dir, const Tas
 
 }  // namespace
 
-void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out) {
+bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out) {
   const TaskRow& r = t.row;
   const S to = r.state;
   const bool ran = t.from == S::kRunning;
@@ -153,8 +153,10 @@ void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
   if ((to == S::kRunning && !IsDefaultLogPath(r.log_path, log_dir, r)) ||
       (reused && !r.log_path.empty()))
     add({"log", Field::kText, 0, r.log_path});
-  if (to == S::kSucceeded && !r.outputs_json.empty() && r.outputs_json != "{}")
+  if (to == S::kSucceeded && !r.outputs_json.empty() && r.outputs_json != "{}") {
+    if (!events::canonical::IsCanonical(r.outputs_json)) return false;
     add({"outputs", Field::kJson, 0, r.outputs_json});
+  }
   if (to == S::kClaimed && !r.owner.empty()) add({"owner", Field::kText, 0, r.owner});
   if (ran && r.signal != 0) add({"signal", Field::kInt, r.signal});
 
@@ -172,6 +174,7 @@ void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
       ++i;
     } else {
       // A fact's key may need escaping; AppendJsonString adds the quotes.
+      if (!events::canonical::IsCanonical(facts[j].second)) return false;
       events::AppendJsonString(out, facts[j].first);
       out += ':';
       out += facts[j].second;
@@ -179,6 +182,7 @@ void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
     }
   }
   out += '}';
+  return true;
 }
 
 Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow* row) {
@@ -186,8 +190,14 @@ Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow*
   std::optional<S> to = m.Parse(e.to);
   std::optional<S> from = m.Parse(e.from);
   if (!to || !from) return Unreadable(e, "an unknown state ('" + e.from + "' → '" + e.to + "')");
+  if (*from != row->state) {
+    return Unreadable(
+        e, "from state '" + e.from + "', but the task is " + std::string(m.Name(row->state)));
+  }
   Recorded rec;
   if (!ReadRecorded(e.data, &rec)) return Unreadable(e, "data that cannot be read");
+  if (rec.attempt && (*rec.attempt < 0 || *rec.attempt > INT32_MAX))
+    return Unreadable(e, "an impossible attempt number");
 
   row->state = *to;
   row->cause = e.cause;
@@ -202,6 +212,7 @@ Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow*
     row->lease_until = rec.lease_until.value_or(0);
   }
   if (*to == S::kRunning) {
+    if (!rec.attempt && row->attempts == INT32_MAX) return Unreadable(e, "too many attempts");
     row->attempts = static_cast<int32_t>(rec.attempt.value_or(row->attempts + 1));
     row->log_path = rec.log
                         ? *rec.log
@@ -212,7 +223,11 @@ Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow*
     row->signal = 0;
   }
   if (*from == S::kRunning) {
-    row->ended_at = rec.duration_us ? row->started_at + *rec.duration_us : e.ts;
+    row->ended_at = e.ts;
+    if (rec.duration_us &&
+        __builtin_add_overflow(row->started_at, *rec.duration_us, &row->ended_at)) {
+      return Unreadable(e, "an impossible duration");
+    }
     if (rec.exit_code) row->exit_code = static_cast<int>(*rec.exit_code);
     row->signal = static_cast<int>(rec.signal.value_or(0));
     row->owner.clear();

@@ -38,8 +38,10 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
 // (t.data) and the fields of t.row that t records (the table above), which
 // win over facts of the same name. `log_dir` is the store's LogDir(): a log
 // at the AttemptLogPath under it need not be recorded. On the store's hot
-// path: no allocation beyond `out`.
-void AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out);
+// path: no allocation beyond `out`. False, with `out` unusable, when a fact
+// or the outputs are not canonical JSON (the ledger holds only canonical
+// bytes, docs/ledger-format.md).
+bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out);
 
 // Applies one task event to `row` (the instance the event's subject names).
 // kCorrupt, naming the event, when its state or data cannot be read.

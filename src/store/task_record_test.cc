@@ -16,7 +16,7 @@ constexpr char kLogs[] = "/store/logs";
 
 std::string Data(const TaskTransition& t) {
   std::string out;
-  AppendTaskData(t, kLogs, out);
+  if (!AppendTaskData(t, kLogs, out)) return "not canonical";
   return out;
 }
 
@@ -48,6 +48,45 @@ TEST(TaskRecordTest, EachTransitionRecordsItsFieldsInCanonicalOrder) {
             R"({"exit_code":0,"log":"/l/t.2.log","outputs":{"v":"1"}})");
 }
 
+TEST(TaskRecordTest, OnlyCanonicalJsonIsRecorded) {
+  TaskRow r;
+  r.outputs_json = R"({"b":"1","a":"2"})";  // keys out of order
+  EXPECT_EQ(Data(To(r, TaskState::kRunning, TaskState::kSucceeded, "exit_zero")), "not canonical");
+  TaskTransition t = To(TaskRow{}, TaskState::kPending, TaskState::kSkipped, "condition_false");
+  t.data.AddJson("weird", "1.5");
+  EXPECT_EQ(Data(t), "not canonical");
+}
+
+TEST(TaskRecordTest, ARowFollowsOnlyTheEventsOfItsState) {
+  events::Event e;
+  e.run_id = "01R";
+  e.seq = 4;
+  e.kind = "task";
+  e.subject = "t";
+  e.from = "running";
+  e.to = "succeeded";
+  TaskRow row;  // pending: an event from `running` skipped the ones between
+  Status s = ApplyTaskEvent(e, kLogs, &row);
+  EXPECT_EQ(s.code(), Code::kCorrupt);
+  EXPECT_NE(s.message().find("but the task is pending"), std::string::npos) << s.message();
+}
+
+TEST(TaskRecordTest, AnImpossibleDurationIsCorruptNotAnOverflow) {
+  events::Event e;
+  e.run_id = "01R";
+  e.seq = 9;
+  e.ts = 5;
+  e.kind = "task";
+  e.subject = "t";
+  e.from = "running";
+  e.to = "failed";
+  e.data = R"({"duration_us":9223372036854775807})";
+  TaskRow row;
+  row.state = TaskState::kRunning;
+  row.started_at = 1796430154373595;
+  EXPECT_EQ(ApplyTaskEvent(e, kLogs, &row).code(), Code::kCorrupt) << row.ended_at;
+}
+
 TEST(TaskRecordTest, FactsAreMergedByKeyAndRecordedFieldsWin) {
   TaskRow r;
   r.attempts = 1;
@@ -72,8 +111,9 @@ TEST(TaskRecordTest, ApplyingTheEventRebuildsTheRecordedFields) {
   e.cause = "started";
   e.reason = "attempt 3";
   e.ts = 4242;
-  AppendTaskData(t, kLogs, e.data);
+  ASSERT_TRUE(AppendTaskData(t, kLogs, e.data));
   TaskRow got = before;
+  got.state = TaskState::kClaimed;
   got.exit_code = 5;  // of the last attempt: cleared by a new one
   ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
   EXPECT_EQ(got.state, TaskState::kRunning);
@@ -103,6 +143,7 @@ TEST(TaskRecordTest, ALogWhereTheStoreKeepsLogsNeedNotBeRecorded) {
   e.to = "running";
   e.data = Data(t);
   TaskRow got = r;
+  got.state = TaskState::kClaimed;
   got.log_path.clear();
   ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
   EXPECT_EQ(got.log_path, r.log_path);

@@ -152,7 +152,7 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
     e.reason = run.reason;
     e.ts = now;
     e.data = events::DataBuilder()
-                 .Add("definition_hash", run.definition_hash)
+                 .Add("definition_hash", hash)
                  .Add("file", run.file)
                  .Add("pipeline", run.pipeline)
                  .Add("tasks", static_cast<int64_t>(tasks.size()))
@@ -223,7 +223,11 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
   e.reason = r.reason;
   e.ts = ts;
   e.data.clear();
-  AppendTaskData(t, log_dir_, e.data);
+  if (!AppendTaskData(t, log_dir_, e.data)) {
+    return Status::Internal("internal error: the outputs or facts of a transition of task '" +
+                            r.name + "' of run " + r.run_id +
+                            " are not canonical JSON; nothing was written");
+  }
   RELAY_RETURN_IF_ERROR(Append(r.run_id, e, run));
   if (r.state == state::TaskState::kClaimed && !r.owner.empty() && r.lease_until != 0)
     return ExtendLease(r.run_id, r.owner, r.lease_until);

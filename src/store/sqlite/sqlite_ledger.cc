@@ -21,10 +21,12 @@ events::Sha256Digest DigestAt(std::string_view hashes, size_t i) {
   return d;
 }
 
-Status Damaged(const std::string& run_id, const events::Event& e, const std::string& path) {
-  return Status::Corrupt("store " + path + ": event " + std::to_string(e.seq) + " of run " +
-                         run_id + " cannot be read (" + e.malformed +
-                         "); run `relay ledger verify " + run_id + "`");
+// The rows a store reports are folded from the ledger, so only a chain that
+// verifies is folded: an edited event is an error, never a state.
+Status Unverified(const std::string& run_id, const events::VerifyResult& v,
+                  const std::string& path) {
+  return Status::Corrupt("store " + path + ": the ledger does not verify: " + v.message +
+                         "; run `relay ledger verify " + run_id + "`");
 }
 
 }  // namespace
@@ -36,7 +38,7 @@ Result<SqliteStore::RunLedger> SqliteStore::ReadRunLedger(const std::string& run
   int rc = s.Step();
   if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
   if (rc != SQLITE_ROW) return Error(rc, "read run " + run_id);
-  return RunLedger{s.Int(0), s.Int(2) != 0, s.Int(1)};
+  return RunLedger{s.Int(0), s.Int(2) != 0, s.Int(1), std::string(s.Text(3))};
 }
 
 Status SqliteStore::ReadBaseRows(const std::string& run_id, const RunLedger& run,
@@ -179,8 +181,15 @@ Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
   RELAY_RETURN_IF_ERROR(ReadBaseRows(run_id, run, &rows));
   std::unordered_map<std::string_view, size_t> by_name;
   for (size_t i = 0; i < rows.size(); ++i) by_name.emplace(rows[i].name, i);
+  events::ChainChecker chain(run_id, run.tasks_seq + 1);
   RELAY_RETURN_IF_ERROR(ForEachEvent(run_id, run, run.tasks_seq, [&](events::Event& e) {
-    if (!e.malformed.empty()) return Damaged(run_id, e, path_);
+    if (!chain.Next(e).ok) return Unverified(run_id, chain.result(), path_);
+    if (e.seq == 1 && !run.definition_hash.empty() &&
+        e.data.find("\"definition_hash\":\"" + run.definition_hash + "\"") == std::string::npos) {
+      return Status::Corrupt("store " + path_ + ": run " + run_id +
+                             " says its definition has hash " + run.definition_hash +
+                             ", which its ledger does not record");
+    }
     if (e.kind != "task") return Status::Ok();
     auto it = by_name.find(e.subject);
     if (it == by_name.end()) {
@@ -329,12 +338,14 @@ Status SqliteStore::LoadCache(const std::string& run_id, RunCache* c) {
   }
 
   // The task states: the rows' checkpoint, then the events after it.
+  events::ChainChecker chain(run_id, run->tasks_seq + 1);
   return ForEachEvent(run_id, *run, run->tasks_seq, [&](events::Event& e) {
-    if (!e.malformed.empty()) return Damaged(run_id, e, path_);
+    if (!chain.Next(e).ok) return Unverified(run_id, chain.result(), path_);
     if (e.kind != "task") return Status::Ok();
     auto it = by_name.find(e.subject);
     auto to = state::TaskMachine().Parse(e.to);
-    if (it == by_name.end() || !to) {
+    auto from = state::TaskMachine().Parse(e.from);
+    if (it == by_name.end() || !to || !from || *from != c->states[it->second]) {
       return Status::Corrupt("store " + path_ + ": event " + std::to_string(e.seq) + " of run " +
                              run_id + " cannot be applied to its task '" + e.subject + "'");
     }

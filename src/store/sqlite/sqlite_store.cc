@@ -81,8 +81,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
 // schema would make, in one write. Written beside `path` and linked into
 // place, so that no reader sees half of it and, of two relays creating the
 // same store, one wins and the other opens its file. On any failure SQLite
-// creates the file instead (slower, to the same effect).
+// creates the file instead (slower, to the same effect). So it does when a
+// -wal or -shm file is already there (a store deleted after a crash): SQLite
+// discards the WAL of the empty file it creates, but would replay it into
+// this one.
 void SqliteStore::WriteNewStore(const string& path, bool sync) {
+  if (FileExists(path + "-wal") || FileExists(path + "-shm")) return;
   const std::string_view image = NewStoreImage();
   const string tmp = path + ".new-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -211,6 +215,28 @@ static Result<int64_t> ReadSchemaVersion(sqlite3* db, const string& path) {
   return s.Int(0);
 }
 
+// An older relay still running one of the store's runs would fail on the
+// upgraded schema, leaving its tasks running: the upgrade waits for it.
+Status SqliteStore::CheckNoLiveOwner(int64_t version, int latest) {
+  if (!options_.owner_alive) return Status::Ok();
+  Statement s;
+  int rc = s.Prepare(db_,
+                     "SELECT id, owner FROM runs WHERE owner <> '' AND state NOT IN "
+                     "('succeeded', 'failed', 'cancelled')",
+                     false);
+  if (rc != SQLITE_OK) return Error(rc, "read the runs");
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    string owner(s.Text(1));
+    if (options_.owner_alive(owner)) {
+      return Status::Busy("store " + path_ + " was made by an older relay (schema " +
+                          std::to_string(version) + "; this one needs " + std::to_string(latest) +
+                          ") that is still running run " + string(s.Text(0)) + " (" + owner +
+                          "): let it finish, then run this relay again; nothing was changed");
+    }
+  }
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "read the runs");
+}
+
 Status SqliteStore::Migrate() {
   const auto& migrations = Migrations();
   const int latest = migrations.empty() ? 0 : migrations.back().version;
@@ -225,6 +251,7 @@ Status SqliteStore::Migrate() {
                       ", but this user may not write it: run relay once with write access");
   }
 
+  if (version > 0) RELAY_RETURN_IF_ERROR(CheckNoLiveOwner(version, latest));
   int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, "migrate");
   Status s = [&]() -> Status {
@@ -284,8 +311,8 @@ void SqliteStore::DefineStatements() {
       // chain heads and task states stay valid while it does not.
       {&s.data_version, "PRAGMA data_version"},
       {&s.run_ledger,
-       "SELECT num, tasks_seq, EXISTS (SELECT 1 FROM run_instances i WHERE i.num = r.num) "
-       "FROM runs r WHERE r.id = ?1"},
+       "SELECT num, tasks_seq, EXISTS (SELECT 1 FROM run_instances i WHERE i.num = r.num), "
+       "definition_hash FROM runs r WHERE r.id = ?1"},
       {&s.run_instances, "SELECT list FROM run_instances WHERE num = ?1"},
       {&s.insert_instances, "INSERT INTO run_instances (num, list) VALUES (?1, ?2)"},
       // A run's ledger rows are the id range [?1, ?2) (schema 5).
@@ -361,6 +388,13 @@ Result<RunRow> SqliteStore::GetRun(const std::string& id) {
   if (rc != SQLITE_ROW) return Error(rc, "read run " + id);
   RunRow row;
   RELAY_RETURN_IF_ERROR(ReadRun(s, path_, &row));
+  // The text resume and rerun would run must be the one the run was made
+  // from, whose hash its ledger records.
+  if (!row.definition_hash.empty() && events::Sha256Hex(row.definition) != row.definition_hash) {
+    return Status::Corrupt("store " + path_ + ": the definition stored with run " + id +
+                           " does not match its hash " + row.definition_hash +
+                           " (it was changed after the run was created)");
+  }
   return row;
 }
 

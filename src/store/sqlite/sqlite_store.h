@@ -98,6 +98,7 @@ class SqliteStore final : public Store {
     // tasks_seq.
     bool listed = false;
     int64_t tasks_seq = 0;
+    std::string definition_hash;  // as the run's row says; its first event must agree
   };
 
   SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
@@ -108,6 +109,7 @@ class SqliteStore final : public Store {
 
   Status Init(const Tuning& tuning);
   Status Migrate();
+  Status CheckNoLiveOwner(int64_t version, int latest);
   Status ApplyDurability();
   void DefineStatements();
   Status Exec(const char* sql, std::string_view what);

@@ -471,3 +471,182 @@ TEST_F(SqliteStoreTest, OpenStoreUrls) {
 
 }  // namespace
 }  // namespace relay::store::sqlite
+
+namespace relay::store::sqlite {
+namespace {
+
+// kill -9 leaves relay.db-wal behind; a user who then deletes relay.db to
+// start afresh must get an empty store, as SQLite gives when it creates the
+// file itself (it discards the WAL of an empty database). Written from the
+// build-time image, the new file would have the stale WAL replayed into it.
+TEST_F(SqliteStoreTest, ANewStoreDoesNotReplayTheWalOfADeletedOne) {
+  const std::string saved = dir_ + "/saved-wal";
+  {
+    auto s = OpenOk();
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(s->CreateRun(NewRun("01GONE"), {OneTask("01GONE")}, 1).ok());
+    std::filesystem::copy_file(path_ + "-wal", saved);  // what SIGKILL leaves
+  }
+  std::filesystem::remove(path_);
+  std::filesystem::copy_file(saved, path_ + "-wal",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  auto runs = s->ListRuns(0);
+  ASSERT_TRUE(runs.ok()) << runs.status().message();
+  EXPECT_TRUE(runs->empty()) << "the deleted store's run came back: " << (*runs)[0].id;
+  EXPECT_TRUE(s->CreateRun(NewRun("01NEW"), {OneTask("01NEW")}, 2).ok());
+}
+
+}  // namespace
+}  // namespace relay::store::sqlite
+
+namespace relay::store::sqlite {
+namespace {
+
+// Builds a schema-1 store holding two finished one-task runs with format-1
+// ledgers, as relay wrote them before schema 5.
+void WriteOldStoreWithTwoRuns(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  Exec(db, Migrations().front().sql);
+  Exec(db, "INSERT INTO schema_version VALUES (1, '0001_initial', 0)");
+  for (const char* run : {"01A", "01B"}) {
+    Exec(db, std::string("INSERT INTO runs (id, pipeline, state, created_at, owner) VALUES ('") +
+                 run + "', 'p', 'succeeded', " + (run[2] == 'A' ? "4" : "5") + ", '')");
+    Exec(db, std::string("INSERT INTO tasks (run_id, idx, name, task, state, attempts, cause) "
+                         "VALUES ('") +
+                 run + "', 0, 't', 't', 'succeeded', 0, 'reused')");
+    std::string prev = events::GenesisHash(1, run);
+    const char* steps[][4] = {{"run", "", "", "pending"}, {"task", "t", "pending", "succeeded"}};
+    for (int i = 0; i < 2; ++i) {
+      events::Event e;
+      e.format = 1;
+      e.run_id = run;
+      e.seq = i + 1;
+      e.ts = 1000 + i;
+      e.kind = steps[i][0];
+      e.subject = steps[i][1];
+      e.from = steps[i][2];
+      e.to = steps[i][3];
+      e.cause = i == 0 ? "created" : "reused";
+      e.data = "{}";
+      e.prev_hash = prev;
+      e.hash = events::ComputeHash(prev, e);
+      prev = e.hash;
+      Exec(db, "INSERT INTO events VALUES ('" + e.run_id + "', " + std::to_string(e.seq) + ", " +
+                   std::to_string(e.ts) + ", '" + e.kind + "', '" + e.subject + "', '" + e.from +
+                   "', '" + e.to + "', '" + e.cause + "', '', '{}', '" + e.prev_hash + "', '" +
+                   e.hash + "')");
+    }
+  }
+  sqlite3_close(db);
+}
+
+// A format-1 run's events are found by runs.num, which no hash covers:
+// swapping two runs' numbers must not pass one run's chain off as the other's.
+TEST_F(SqliteStoreTest, AFormat1ChainOfAnotherRunDoesNotVerify) {
+  WriteOldStoreWithTwoRuns(path_);
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->TEST_Exec("UPDATE runs SET num = 100 WHERE id = '01A';"
+                           "UPDATE runs SET num = 1 WHERE id = '01B';"
+                           "UPDATE runs SET num = 2 WHERE id = '01A'")
+                  .ok());
+  auto ev = s->GetEvents("01A", 0);
+  ASSERT_TRUE(ev.ok()) << ev.status().message();
+  ASSERT_EQ(ev->size(), 2u);
+  EXPECT_FALSE(events::VerifyChain(*ev, "01A").ok) << "run 01B's events verified as 01A's";
+}
+
+// What a store reports of a task is folded only from a chain that verifies:
+// an edited event is an error, not a state (here a failed task would read
+// as succeeded).
+TEST_F(SqliteStoreTest, RowsAreNotRebuiltFromAnEventThatDoesNotVerify) {
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  TaskRow t = OneTask("01T");
+  ASSERT_TRUE(s->CreateRun(NewRun("01T"), {t}, 1).ok());
+  Batch b;
+  b.now = 10;
+  for (auto [from, to, cause] :
+       {std::tuple{state::TaskState::kPending, state::TaskState::kQueued, "needs_met"},
+        std::tuple{state::TaskState::kQueued, state::TaskState::kClaimed, "claimed"},
+        std::tuple{state::TaskState::kClaimed, state::TaskState::kRunning, "started"},
+        std::tuple{state::TaskState::kRunning, state::TaskState::kFailed, "exit_nonzero"}}) {
+    t.state = to;
+    if (to == state::TaskState::kRunning) t.attempts = 1;
+    if (to == state::TaskState::kFailed) t.exit_code = 1;
+    b.transitions.push_back(TaskTransition{t, from, cause});
+  }
+  ASSERT_TRUE(s->Commit(b).ok());
+  ASSERT_TRUE(s->TEST_Exec("UPDATE ledger SET events = replace(events, "
+                           "'\"running\",\"failed\",\"exit_nonzero\"', "
+                           "'\"running\",\"succeeded\",\"exit_zero\"')")
+                  .ok());
+  EXPECT_FALSE(events::VerifyChain(*s->GetEvents("01T", 0), "01T").ok);
+  auto rows = s->GetTasks("01T");
+  ASSERT_FALSE(rows.ok()) << "rebuilt " << state::Name((*rows)[0].state);
+  EXPECT_EQ(rows.status().code(), Code::kCorrupt);
+  EXPECT_NE(rows.status().message().find("relay ledger verify 01T"), std::string::npos)
+      << rows.status().message();
+}
+
+// A whole ledger row deleted from the middle of a run: the gap is an error.
+TEST_F(SqliteStoreTest, RowsAreNotRebuiltAcrossAGapInTheLedger) {
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  TaskRow t = OneTask("01G");
+  ASSERT_TRUE(s->CreateRun(NewRun("01G"), {t}, 1).ok());
+  auto move = [&](state::TaskState from, state::TaskState to, const char* cause) {
+    Batch b;
+    b.now = 10;
+    t.state = to;
+    if (to == state::TaskState::kRunning) t.attempts = 1;
+    b.transitions.push_back(TaskTransition{t, from, cause});
+    ASSERT_TRUE(s->Commit(b).ok());
+  };
+  move(state::TaskState::kPending, state::TaskState::kQueued, "needs_met");
+  move(state::TaskState::kQueued, state::TaskState::kClaimed, "claimed");
+  move(state::TaskState::kClaimed, state::TaskState::kRunning, "started");
+  move(state::TaskState::kRunning, state::TaskState::kSucceeded, "exit_zero");
+  ASSERT_TRUE(
+      s->TEST_Exec("DELETE FROM ledger WHERE events LIKE '%\"claimed\",\"running\"%'").ok());
+  auto rows = s->GetTasks("01G");
+  ASSERT_FALSE(rows.ok()) << "rebuilt " << state::Name((*rows)[0].state);
+  EXPECT_EQ(rows.status().code(), Code::kCorrupt);
+}
+
+}  // namespace
+}  // namespace relay::store::sqlite
+
+namespace relay::store::sqlite {
+namespace {
+
+// An older relay still running one of the store's runs would lose the
+// tables it writes: the upgrade waits until it is gone.
+TEST_F(SqliteStoreTest, AnOldStoreIsNotUpgradedUnderALiveOlderRelay) {
+  WriteOldStoreWithTwoRuns(path_);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    Exec(db, "UPDATE runs SET state = 'running', owner = 'host:42:7' WHERE id = '01B'");
+    sqlite3_close(db);
+  }
+  OpenOptions o;
+  o.owner_alive = [](const std::string& owner) { return owner == "host:42:7"; };
+  auto busy = SqliteStore::Open(path_, o);
+  ASSERT_EQ(busy.status().code(), Code::kBusy) << busy.status().message();
+  EXPECT_NE(busy.status().message().find("still running run 01B"), std::string::npos)
+      << busy.status().message();
+  EXPECT_EQ(QueryInt(path_, "SELECT MAX(version) FROM schema_version"), 1);
+  // Once that relay is gone, the store is upgraded.
+  o.owner_alive = [](const std::string&) { return false; };
+  auto s = SqliteStore::Open(path_, o);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(QueryInt(path_, "SELECT MAX(version) FROM schema_version"),
+            Migrations().back().version);
+}
+
+}  // namespace
+}  // namespace relay::store::sqlite
