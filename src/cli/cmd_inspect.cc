@@ -256,13 +256,18 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
     auto id = ResolveRun(s, ref);
     if (!id.ok()) return Fail(id.status());
     int64_t after = 0;
+    bool damaged = false;
     while (true) {
       auto events = s.GetEvents(*id, after);
       if (!events.ok()) return Fail(events.status());
       for (const auto& e : *events) {
         after = e.seq;
+        damaged = damaged || !e.malformed.empty();
         if (jsonl || g.output == "json") {
           std::printf("%s\n", events::ToJsonLine(e).c_str());
+        } else if (!e.malformed.empty()) {
+          std::printf("%5lld  (cannot be read: %s; run `relay ledger verify %s`)\n",
+                      static_cast<long long>(e.seq), e.malformed.c_str(), id->c_str());
         } else {
           std::string subject = e.kind == "run" ? "run" : e.subject;
           std::printf("%5lld  %s  %-24s %s → %s  (%s)%s\n", static_cast<long long>(e.seq),
@@ -272,7 +277,8 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
         }
       }
       std::fflush(stdout);
-      if (!follow) return kExitOk;
+      // Like `relay ledger verify`: a ledger that cannot be read is a failure.
+      if (!follow) return damaged ? kExitFailed : kExitOk;
       auto run = s.GetRun(*id);
       if (!run.ok()) return Fail(run.status());
       if (state::IsFinal(run->state) && events->empty()) return kExitOk;
@@ -298,7 +304,7 @@ int CmdLedgerVerify(const GlobalOptions& g, const std::string& ref) {
     for (const auto& id : ids) {
       auto events = s.GetEvents(id, 0);
       if (!events.ok()) return Fail(events.status());
-      events::VerifyResult v = events::VerifyChain(*events);
+      events::VerifyResult v = events::VerifyChain(*events, id);
       if (!v.ok) {
         std::printf("ledger BROKEN: %s\n", v.message.c_str());
         return kExitFailed;

@@ -53,8 +53,14 @@ int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id
 store::RunRow NewRunRow(const LoadedPipeline& lp, const std::string& file,
                         const nlohmann::json& options) {
   Micros now = SystemClock::Get()->Now();
-  return sched::NewRunRow(NewRunId(now), lp.pipeline, lp.plan, file,
-                          std::filesystem::current_path().string(), options.dump(), now);
+  store::RunRow run =
+      sched::NewRunRow(NewRunId(now), lp.pipeline, lp.plan, file,
+                       std::filesystem::current_path().string(), options.dump(), now);
+  // Owned from its creation: `relay cancel` in the moment before the
+  // scheduler starts finds this relay alive, rather than taking the run over.
+  run.owner = exec::SelfOwnerId();
+  run.heartbeat_at = now;
+  return run;
 }
 
 }  // namespace

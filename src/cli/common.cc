@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/file_util.h"
+#include "exec/owner.h"
 
 namespace relay::cli {
 
@@ -54,6 +55,9 @@ Status PrepareNewStore(const std::string& file) {
 Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool create) {
   store::OpenOptions options;
   options.create = create;
+  options.owner_alive = [](const std::string& owner) {
+    return exec::CheckOwner(owner) == exec::OwnerLiveness::kAlive;
+  };
   std::string durability = g.durability;
   if (durability.empty()) {
     if (const char* env = std::getenv("RELAY_DURABILITY"); env && *env) durability = env;

@@ -144,6 +144,12 @@ tasks:
   EXPECT_NE(bad.status().message().find("missing required input 'name'"), std::string::npos);
   EXPECT_FALSE(ParseInputArg("novalue").ok());
   EXPECT_EQ(ParseInputArg("k=a=b")->second, "a=b");
+  // Inputs are kept as JSON: bytes that are not UTF-8 are a usage error.
+  auto not_utf8 = ParseInputArg("name=caf\xe9");
+  ASSERT_FALSE(not_utf8.ok());
+  EXPECT_NE(not_utf8.status().message().find("not valid UTF-8"), std::string::npos)
+      << not_utf8.status().message();
+  EXPECT_TRUE(ParseInputArg("name=caf\xc3\xa9").ok());
 }
 
 TEST(Inputs, BooleansAreTrueOrFalseInAnyCase) {

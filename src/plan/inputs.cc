@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "base/edit_distance.h"
+#include "base/strings.h"
 
 namespace relay::plan {
 namespace {
@@ -125,6 +126,12 @@ Result<nlohmann::json> Convert(const spec::InputSpec& in, const std::string& tex
 }  // namespace
 
 Result<std::pair<std::string, std::string>> ParseInputArg(const std::string& arg) {
+  // Inputs are stored, hashed and passed on as JSON text, which is UTF-8.
+  size_t bad = 0;
+  if (!IsValidUtf8(arg, &bad)) {
+    return Status::Invalid("bad input: -i " + arg.substr(0, arg.find('=')) + "=…: byte " +
+                           std::to_string(bad + 1) + " of the argument is not valid UTF-8");
+  }
   size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0)
     return Status::Invalid("bad input '" + arg + "': write it as -i key=value");

@@ -290,6 +290,7 @@ Status Scheduler::Impl::Recover() {
         break;
       case TaskState::kRunning: {
         m.row.owner.clear();
+        m.row.lease_until = 0;
         m.row.ended_at = now;
         ++m.lost;
         Transition(

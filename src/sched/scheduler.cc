@@ -77,6 +77,7 @@ Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, CreatedRun*
         runner_->KillAll();
         return hb;
       }
+      run_.heartbeat_at = now;  // or the next run transition would write it back
     }
     DrainCompletions();
     StartReady();
@@ -369,7 +370,10 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
     if (!spec.outputs.empty()) {
       // Masked like the logs (GitHub Actions drops such outputs): a secret
       // never reaches the store, `relay show`, or a dependant's command.
-      m.row.outputs_json = ParseOutputs(text.ok() ? *text : "", spec.outputs).dump();
+      // Whatever bytes the step wrote: invalid UTF-8 becomes U+FFFD, since
+      // outputs travel as JSON (to the ledger and to expressions).
+      m.row.outputs_json = ParseOutputs(text.ok() ? *text : "", spec.outputs)
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took));
     MarkFinal(index);

@@ -642,3 +642,95 @@ TEST_F(SchedulerTest, EveryTransitionIsInTheLedger) {
 
 }  // namespace
 }  // namespace relay::sched
+
+namespace relay::sched {
+namespace {
+
+// The fold of the ledger against the scheduler's rows on the paths the tests
+// above do not take: a resumed run (lost and released attempts), a rerun's
+// reused results, and an attempt that cannot be built.
+TEST_F(SchedulerTest, TheLedgerRebuildsTheRowsOfAResumedRun) {
+  Create(R"(
+tasks:
+  again: { run: again, retry: { attempts: 2, delay: 0s, on: [lost] } }
+  gone: { run: gone }
+  held: { run: held }
+  after: { needs: [again, gone, held], if: "${{ always() }}", run: after }
+)");
+  SimulateDeadRelay(store_.get(), run_id_, clock_.Now(),
+                    {{0,
+                      {{TaskState::kQueued, "needs_met"},
+                       {TaskState::kClaimed, "claimed"},
+                       {TaskState::kRunning, "started"}}},
+                     {1,
+                      {{TaskState::kQueued, "needs_met"},
+                       {TaskState::kClaimed, "claimed"},
+                       {TaskState::kRunning, "started"}}},
+                     {2, {{TaskState::kQueued, "needs_met"}, {TaskState::kClaimed, "claimed"}}}});
+  clock_.Advance(3 * kSecond);
+  Options o;
+  o.owner = "test:1:1";
+  o.log_dir = dir_.Join("logs");
+  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+  auto result = s.Execute(run_id_);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  auto stored = store_->GetTasks(run_id_);
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  ExpectSameRows(s.rows(), *stored);
+}
+
+TEST_F(SchedulerTest, TheLedgerRebuildsTheRowsOfARerun) {
+  spec::LoadResult loaded = spec::LoadPipelineText(R"(
+tasks:
+  a: { run: a, outputs: [k] }
+  b: { needs: [a], run: "echo ${{ needs.a.outputs.k }}" }
+)",
+                                                   "p.yaml");
+  ASSERT_TRUE(loaded.ok());
+  pipeline_ = std::move(*loaded.pipeline);
+  auto plan = plan::BuildPlan(pipeline_, nlohmann::json::object(), {});
+  ASSERT_TRUE(plan.ok());
+  nlohmann::json options = {
+      {"reuse", {{"a", {{"run", "OLD"}, {"outputs", {{"k", "v"}}}, {"log", "/elsewhere/a.log"}}}}}};
+  store::RunRow run =
+      NewRunRow("RERUN", pipeline_, *plan, "p.yaml", dir_.path(), options.dump(), clock_.Now());
+  ASSERT_TRUE(store_->CreateRun(run, NewTaskRows(run.id, *plan), clock_.Now()).ok());
+  run_id_ = run.id;
+  Options o;
+  o.owner = "test:1:1";
+  o.log_dir = dir_.Join("logs");
+  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+  auto result = s.Execute(run_id_);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  ExpectSameRows(s.rows(), *store_->GetTasks(run_id_));
+}
+
+TEST_F(SchedulerTest, TheLedgerRebuildsTheRowOfAnAttemptThatCannotBeBuilt) {
+  Create(R"(
+tasks:
+  bad: { run: "echo ${{ fromJSON('not json') }}", retry: { attempts: 2, delay: 1s } }
+)");
+  Options o;
+  o.owner = "test:1:1";
+  o.log_dir = dir_.Join("logs");
+  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+  auto result = s.Execute(run_id_);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  ExpectSameRows(s.rows(), *store_->GetTasks(run_id_));
+}
+
+// A step may write any bytes to $RELAY_OUTPUT: they become outputs (invalid
+// UTF-8 replaced), never an abort that every resume would repeat.
+TEST_F(SchedulerTest, OutputsThatAreNotUtf8DoNotAbortTheRun) {
+  Create("tasks:\n  a: { run: a, outputs: [v] }\n");
+  runner_.Script("a", {{.outputs = "v=ok\xff\xfe\n"}});
+  Result<RunState> result = Status::Internal("not run");
+  EXPECT_NO_THROW(result = Execute());
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(Tasks()["a"].outputs_json, "{\"v\":\"ok\xef\xbf\xbd\xef\xbf\xbd\"}");
+}
+
+}  // namespace
+}  // namespace relay::sched
