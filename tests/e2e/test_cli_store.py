@@ -25,6 +25,28 @@ class LedgerTest(RelayTestCase):
         self.assertIn("event 5", broken.stdout)
         self.relay("ledger", "verify", run[:8], check=1)
 
+    def test_an_edited_ledger_is_reported_not_taken_as_state(self):
+        """The ledger is the state: an edit is an error everywhere, never a
+        task state that show, resume or rerun would act on."""
+        self.write("p.yaml", "tasks:\n  a: { run: 'false' }\n  b: { needs: [a], run: 'true' }\n")
+        self.relay("run", "p.yaml", check=1)
+        run = self.show()["id"]
+        # a's failure rewritten as a success.
+        self.sqlite("UPDATE ledger SET events = replace(events, '\"running\",\"failed\"', "
+                    "'\"running\",\"succeeded\"')")
+        show = self.relay("show", run, check=3)
+        self.assertIn("does not verify", show.stderr)
+        self.assertIn(f"relay ledger verify {run}", show.stderr)
+        self.relay("rerun", run, "--failed", check=3)
+        self.relay("ledger", "verify", run, check=1)
+        # Bytes that are not an event at all are shown as such.
+        self.sqlite("UPDATE ledger SET events = 'junk' || char(10) || substr(events, "
+                    "instr(events, char(10)) + 1) WHERE id = (SELECT MIN(id) FROM ledger)")
+        events = self.relay("events", run, check=1)
+        self.assertIn("cannot be read", events.stdout)
+        lines = [json.loads(l) for l in self.relay("events", run, "--jsonl", check=1).stdout.splitlines()]
+        self.assertIn("malformed", lines[0])
+
     def test_events_jsonl_is_a_chain(self):
         self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "p.yaml", check=0)
