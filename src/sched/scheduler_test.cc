@@ -22,6 +22,34 @@ using state::RunState;
 using state::TaskState;
 using testing::Outcome;
 
+// Every field of every row the scheduler kept in memory is what the store
+// rebuilds from the ledger: the events record all that the rows say.
+void ExpectSameRows(const std::vector<const store::TaskRow*>& mirror,
+                    const std::vector<store::TaskRow>& stored) {
+  ASSERT_EQ(mirror.size(), stored.size());
+  for (size_t i = 0; i < mirror.size(); ++i) {
+    const store::TaskRow& m = *mirror[i];
+    const store::TaskRow& s = stored[i];
+    SCOPED_TRACE(m.name);
+    EXPECT_EQ(m.name, s.name);
+    EXPECT_EQ(m.task, s.task);
+    EXPECT_EQ(m.matrix_json, s.matrix_json);
+    EXPECT_EQ(m.state, s.state);
+    EXPECT_EQ(m.attempts, s.attempts);
+    EXPECT_EQ(m.cause, s.cause);
+    EXPECT_EQ(m.reason, s.reason);
+    EXPECT_EQ(m.exit_code, s.exit_code);
+    EXPECT_EQ(m.signal, s.signal);
+    EXPECT_EQ(m.due_at, s.due_at);
+    EXPECT_EQ(m.owner, s.owner);
+    EXPECT_EQ(m.lease_until, s.lease_until);
+    EXPECT_EQ(m.started_at, s.started_at);
+    EXPECT_EQ(m.ended_at, s.ended_at);
+    EXPECT_EQ(m.log_path, s.log_path);
+    EXPECT_EQ(m.outputs_json, s.outputs_json);
+  }
+}
+
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -46,14 +74,35 @@ class SchedulerTest : public ::testing::Test {
     run_id_ = run.id;
   }
 
-  Result<RunState> Execute(int jobs = 2, Observer* observer = nullptr) {
+  // The options `relay run` would pass, owned by this process.
+  Options RunOptions() const {
     Options o;
-    o.jobs = jobs;
     o.owner = "test:1:1";
     o.log_dir = dir_.Join("logs");
+    return o;
+  }
+
+  Result<RunState> Execute(int jobs = 2, Observer* observer = nullptr) {
+    Options o = RunOptions();
+    o.jobs = jobs;
     o.seed = 42;
     Scheduler s(store_.get(), &runner_, &clock_, observer, o);
     return s.Execute(run_id_);
+  }
+
+  // Executes the run and checks that the rows the scheduler kept in memory
+  // are what the store folds from the ledger.
+  Result<RunState> ExecuteAndCompareRows(const Options& o) {
+    Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+    auto result = s.Execute(run_id_);
+    if (!result.ok()) return result;
+    auto stored = store_->GetTasks(run_id_);
+    if (!stored.ok()) {
+      ADD_FAILURE() << stored.status().message();
+      return result;
+    }
+    ExpectSameRows(s.rows(), *stored);
+    return result;
   }
 
   std::map<std::string, store::TaskRow> Tasks() {
@@ -109,10 +158,7 @@ tasks:
   std::vector<store::TaskRow> rows = NewTaskRows(run.id, *plan);
   ASSERT_TRUE(store_->CreateRun(run, rows, clock_.Now()).ok());
   runner_.Script("b", {{.exit_code = 2}});
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
+  Scheduler s(store_.get(), &runner_, &clock_, nullptr, RunOptions());
   auto result = s.Execute(CreatedRun{run, &*loaded.pipeline, *plan, std::move(rows)});
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kFailed);
@@ -120,45 +166,9 @@ tasks:
   EXPECT_EQ(s.run().state, store_->GetRun(run.id)->state);
   auto stored = store_->GetTasks(run.id);
   ASSERT_TRUE(stored.ok());
-  std::vector<const store::TaskRow*> mirror = s.rows();
-  ASSERT_EQ(mirror.size(), stored->size());
-  for (size_t i = 0; i < mirror.size(); ++i) {
-    EXPECT_EQ(mirror[i]->name, (*stored)[i].name);
-    EXPECT_EQ(mirror[i]->state, (*stored)[i].state) << mirror[i]->name;
-    EXPECT_EQ(mirror[i]->reason, (*stored)[i].reason) << mirror[i]->name;
-    EXPECT_EQ(mirror[i]->attempts, (*stored)[i].attempts) << mirror[i]->name;
-    EXPECT_EQ(mirror[i]->log_path, (*stored)[i].log_path) << mirror[i]->name;
-  }
+  ExpectSameRows(s.rows(), *stored);
   EXPECT_EQ((*stored)[1].state, TaskState::kFailed);
   EXPECT_EQ((*stored)[2].state, TaskState::kSkipped);
-}
-
-// Every field of every row the scheduler kept in memory is what the store
-// rebuilds from the ledger: the events record all that the rows say.
-void ExpectSameRows(const std::vector<const store::TaskRow*>& mirror,
-                    const std::vector<store::TaskRow>& stored) {
-  ASSERT_EQ(mirror.size(), stored.size());
-  for (size_t i = 0; i < mirror.size(); ++i) {
-    const store::TaskRow& m = *mirror[i];
-    const store::TaskRow& s = stored[i];
-    SCOPED_TRACE(m.name);
-    EXPECT_EQ(m.name, s.name);
-    EXPECT_EQ(m.task, s.task);
-    EXPECT_EQ(m.matrix_json, s.matrix_json);
-    EXPECT_EQ(m.state, s.state);
-    EXPECT_EQ(m.attempts, s.attempts);
-    EXPECT_EQ(m.cause, s.cause);
-    EXPECT_EQ(m.reason, s.reason);
-    EXPECT_EQ(m.exit_code, s.exit_code);
-    EXPECT_EQ(m.signal, s.signal);
-    EXPECT_EQ(m.due_at, s.due_at);
-    EXPECT_EQ(m.owner, s.owner);
-    EXPECT_EQ(m.lease_until, s.lease_until);
-    EXPECT_EQ(m.started_at, s.started_at);
-    EXPECT_EQ(m.ended_at, s.ended_at);
-    EXPECT_EQ(m.log_path, s.log_path);
-    EXPECT_EQ(m.outputs_json, s.outputs_json);
-  }
 }
 
 TEST_F(SchedulerTest, TheLedgerRebuildsEveryRowTheSchedulerKept) {
@@ -178,17 +188,11 @@ tasks:
                  {{.timeout = true, .duration = 1 * kSecond}, {.duration = 5 * kMillisecond}});
   runner_.Script("killed", {{.exit_code = -1, .signal = SIGKILL}});
   runner_.Script("lenient", {{.exit_code = 3}});
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
+  Options o = RunOptions();
   o.seed = 7;
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run_id_);
+  auto result = ExecuteAndCompareRows(o);
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kFailed);
-  auto stored = store_->GetTasks(run_id_);
-  ASSERT_TRUE(stored.ok()) << stored.status().message();
-  ExpectSameRows(s.rows(), *stored);
   auto t = Tasks();
   EXPECT_EQ(t["build"].outputs_json, R"({"version":"1.2.3"})");
   EXPECT_EQ(t["build"].attempts, 2);
@@ -209,14 +213,10 @@ tasks:
 )");
   runner_.Script("slow", {{.duration = 10 * kSecond}});
   runner_.InterruptAfterWaits(1);
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run_id_);
+  Options o = RunOptions();
+  auto result = ExecuteAndCompareRows(o);
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kCancelled);
-  ExpectSameRows(s.rows(), *store_->GetTasks(run_id_));
   EXPECT_EQ(Tasks()["cleanup"].state, TaskState::kSucceeded);
 }
 
@@ -612,13 +612,10 @@ TEST_F(SchedulerTest, APokedRelayReadsACancelRequestAtOnce) {
   Create("tasks:\n  long: { run: \"sleep 100\" }\n");
   runner_.Script("long", {{.duration = 100 * kSecond}});
   runner_.PokeAfterWaits(1, [&] { ASSERT_TRUE(store_->RequestCancel(run_id_).ok()); });
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
+  Options o = RunOptions();
   o.cancel_poll_interval = 60 * kSecond;
   const Micros start = clock_.Now();
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run_id_);
+  auto result = ExecuteAndCompareRows(o);
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kCancelled);
   EXPECT_LT(clock_.Now() - start, o.cancel_poll_interval);
@@ -668,15 +665,9 @@ tasks:
                        {TaskState::kRunning, "started"}}},
                      {2, {{TaskState::kQueued, "needs_met"}, {TaskState::kClaimed, "claimed"}}}});
   clock_.Advance(3 * kSecond);
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run_id_);
+  Options o = RunOptions();
+  auto result = ExecuteAndCompareRows(o);
   ASSERT_TRUE(result.ok()) << result.status().message();
-  auto stored = store_->GetTasks(run_id_);
-  ASSERT_TRUE(stored.ok()) << stored.status().message();
-  ExpectSameRows(s.rows(), *stored);
 }
 
 TEST_F(SchedulerTest, TheLedgerRebuildsTheRowsOfARerun) {
@@ -696,14 +687,10 @@ tasks:
       NewRunRow("RERUN", pipeline_, *plan, "p.yaml", dir_.path(), options.dump(), clock_.Now());
   ASSERT_TRUE(store_->CreateRun(run, NewTaskRows(run.id, *plan), clock_.Now()).ok());
   run_id_ = run.id;
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run_id_);
+  Options o = RunOptions();
+  auto result = ExecuteAndCompareRows(o);
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kSucceeded);
-  ExpectSameRows(s.rows(), *store_->GetTasks(run_id_));
 }
 
 TEST_F(SchedulerTest, TheLedgerRebuildsTheRowOfAnAttemptThatCannotBeBuilt) {
@@ -711,13 +698,9 @@ TEST_F(SchedulerTest, TheLedgerRebuildsTheRowOfAnAttemptThatCannotBeBuilt) {
 tasks:
   bad: { run: "echo ${{ fromJSON('not json') }}", retry: { attempts: 2, delay: 1s } }
 )");
-  Options o;
-  o.owner = "test:1:1";
-  o.log_dir = dir_.Join("logs");
-  Scheduler s(store_.get(), &runner_, &clock_, nullptr, o);
-  auto result = s.Execute(run_id_);
+  Options o = RunOptions();
+  auto result = ExecuteAndCompareRows(o);
   ASSERT_TRUE(result.ok()) << result.status().message();
-  ExpectSameRows(s.rows(), *store_->GetTasks(run_id_));
 }
 
 // A step may write any bytes to $RELAY_OUTPUT: they become outputs (invalid
