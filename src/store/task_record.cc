@@ -91,6 +91,22 @@ char FileNameChar(char c) {
   return ok ? c : '_';
 }
 
+int Digits(int32_t v) {
+  char buf[16];
+  return static_cast<int>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+}
+
+// How much of an instance name goes into its log file's name: all of it
+// unless "INDEX-NAME.ATTEMPT.log" would pass the 255-byte limit of a file
+// name (a long matrix leg); then as much as fits, the index keeping names
+// apart. Names that fit are never cut, so logs of earlier runs keep their
+// paths.
+size_t NameBytesInLogFile(int32_t index, std::string_view name, int32_t attempt) {
+  constexpr int kMaxFileName = 255;
+  int fixed = Digits(index) + 1 + 1 + Digits(attempt) + 4;  // "-", ".", ".log"
+  return std::min(name.size(), static_cast<size_t>(std::max(kMaxFileName - fixed, 1)));
+}
+
 }  // namespace
 
 std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, int32_t index,
@@ -104,7 +120,7 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
   char buf[16];
   path.append(buf, std::to_chars(buf, buf + sizeof buf, index).ptr);
   path += '-';
-  for (char c : name) path += FileNameChar(c);
+  for (char c : name.substr(0, NameBytesInLogFile(index, name, attempt))) path += FileNameChar(c);
   path += '.';
   path.append(buf, std::to_chars(buf, buf + sizeof buf, attempt).ptr);
   path += ".log";
@@ -127,7 +143,8 @@ bool IsDefaultLogPath(std::string_view path, std::string_view log_dir, const Tas
   };
   if (!eat(log_dir) || !eat("/") || !eat(r.run_id) || !eat("/") || !eat_int(r.index) || !eat("-"))
     return false;
-  for (char c : r.name) {
+  for (char c :
+       std::string_view(r.name).substr(0, NameBytesInLogFile(r.index, r.name, r.attempts))) {
     if (path.empty() || path[0] != FileNameChar(c)) return false;
     path.remove_prefix(1);
   }

@@ -169,6 +169,41 @@ TEST(TaskRecordTest, ALogWhereTheStoreKeepsLogsNeedNotBeRecorded) {
   }
 }
 
+TEST(TaskRecordTest, ALongNameIsCutToFitAFileNameAndStillFoldsBack) {
+  // A wide matrix leg: "INDEX-NAME.ATTEMPT.log" must stay within 255 bytes.
+  std::string name = "integration[" + std::string(400, 'x') + "]";
+  std::string path = AttemptLogPath(kLogs, "01R", 7, name, 3);
+  std::string file = path.substr(path.rfind('/') + 1);
+  EXPECT_EQ(file.size(), 255u);
+  EXPECT_EQ(file.substr(0, 14), "7-integration_");
+  EXPECT_EQ(file.substr(file.size() - 7), "x.3.log");
+  // A name that fits is not cut.
+  std::string fits(255 - 8, 'n');  // "7-" + name + ".3.log"
+  EXPECT_EQ(AttemptLogPath(kLogs, "01R", 7, fits, 3),
+            std::string(kLogs) + "/01R/7-" + fits + ".3.log");
+  // Default paths are not recorded, and fold back to the same path.
+  TaskRow r;
+  r.run_id = "01R";
+  r.index = 7;
+  r.name = name;
+  r.attempts = 3;
+  r.log_path = path;
+  TaskTransition t = To(r, TaskState::kClaimed, TaskState::kRunning, "started");
+  EXPECT_EQ(Data(t), R"({"attempt":3})");
+  events::Event e;
+  e.run_id = "01R";
+  e.kind = "task";
+  e.subject = name;
+  e.from = "claimed";
+  e.to = "running";
+  e.data = Data(t);
+  TaskRow got = r;
+  got.state = TaskState::kClaimed;
+  got.log_path.clear();
+  ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
+  EXPECT_EQ(got.log_path, path);
+}
+
 TEST(TaskRecordTest, UnreadableEventsAreCorrupt) {
   events::Event e;
   e.run_id = "01R";
