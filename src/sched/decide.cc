@@ -41,7 +41,7 @@ expr::StatusFunctions Scheduler::Impl::StatusFor(int32_t task) const {
   expr::StatusFunctions st;
   st.success = !cancelling_;
   for (int32_t need : plan_->tasks[task].needs) {
-    st.success = st.success && tasks_[need].all_succeeded;
+    st.success = st.success && tasks_[need].upstream_ok;
     st.failure = st.failure || tasks_[need].upstream_failed;
   }
   st.cancelled = cancelling_;
@@ -50,15 +50,34 @@ expr::StatusFunctions Scheduler::Impl::StatusFor(int32_t task) const {
 
 std::string Scheduler::Impl::NeedsFailureReason(int32_t task) const {
   if (cancelling_) return "the run was cancelled";
-  for (int32_t need : plan_->tasks[task].needs) {
-    const TaskModel& t = tasks_[need];
-    if (t.all_succeeded) continue;
-    const std::string& name = pipeline_->tasks[need].name;
-    if (t.any_failed) return "needs '" + name + "', which failed";
-    if (t.any_cancelled) return "needs '" + name + "', which was cancelled";
-    return "needs '" + name + "', which was skipped";
+  // The nearest task that did not succeed, found through needs that did not
+  // see every ancestor succeed (a need may have run under always()).
+  std::string via;
+  int32_t at = task;
+  for (;;) {
+    int32_t culprit = -1, path = -1;
+    for (int32_t need : plan_->tasks[at].needs) {
+      const TaskModel& t = tasks_[need];
+      if (t.upstream_ok) continue;
+      if (!t.Succeeded()) {
+        culprit = need;
+        break;
+      }
+      if (path < 0) path = need;
+    }
+    if (culprit >= 0) {
+      const TaskModel& t = tasks_[culprit];
+      const std::string& name = pipeline_->tasks[culprit].name;
+      std::string what = t.any_failed      ? "failed"
+                         : t.any_cancelled ? "was cancelled"
+                                           : "was skipped";
+      if (at == task) return "needs '" + name + "', which " + what;
+      return "'" + name + "' upstream " + what + " (via " + via + ")";
+    }
+    if (path < 0) return "a need did not succeed";
+    via += (via.empty() ? "'" : " ← '") + pipeline_->tasks[path].name + "'";
+    at = path;
   }
-  return "a need did not succeed";
 }
 
 nlohmann::json Scheduler::Impl::NeedsContext(int32_t task) const {
@@ -67,7 +86,7 @@ nlohmann::json Scheduler::Impl::NeedsContext(int32_t task) const {
     const TaskModel& t = tasks_[need];
     const char* result = t.any_failed      ? "failure"
                          : t.any_cancelled ? "cancelled"
-                         : t.all_succeeded ? "success"
+                         : t.any_succeeded ? "success"
                                            : "skipped";
     needs[pipeline_->tasks[need].name] = {
         {"result", result},
@@ -123,6 +142,17 @@ void Scheduler::Impl::Decide(int32_t index) {
   ready_.push({plan_->tasks[task].critical_path, index});
 }
 
+void Scheduler::Impl::AddSecret(std::string value) {
+  if (value.empty() || std::find(secrets_.begin(), secrets_.end(), value) != secrets_.end()) return;
+  secrets_.push_back(std::move(value));
+  masker_ = exec::Masker(secrets_);
+}
+
+bool Scheduler::Impl::IsSecretName(std::string_view name) const {
+  return std::find(pipeline_->secrets.begin(), pipeline_->secrets.end(), name) !=
+         pipeline_->secrets.end();
+}
+
 Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
   const plan::Instance& instance = plan_->instances[index];
   InstanceModel& m = inst_[index];
@@ -139,7 +169,6 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
   a.force_shell = tm.force_shell;
   a.timeout = tm.timeout;
   a.kill_grace = options_.kill_grace;
-  a.secrets = secrets_;
 
   const nlohmann::json* env_ctx = &env_;
   nlohmann::json task_env;
@@ -150,10 +179,12 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
     for (const auto& [key, tmpl] : tm.env) {
       auto value = tmpl.Render(ctx);
       if (!value.ok()) return Status::Invalid("env." + key + ": " + value.status().message());
+      if (IsSecretName(key)) AddSecret(*value);
       task_env[key] = *value;
     }
     env_ctx = &task_env;
   }
+  a.secrets = secrets_;
   InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, &*tm.needs_ctx, &run_ctx_,
                       StatusFor(instance.task));
   a.steps.reserve(tm.steps.size());

@@ -1,42 +1,73 @@
 #include "sched/outputs.h"
 
-#include <algorithm>
+#include <strings.h>
 
 #include "base/strings.h"
 
 namespace relay::sched {
+namespace {
 
-nlohmann::json ParseOutputs(const std::string& text, const std::vector<std::string>& declared) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& k : declared) out[k] = "";
-  auto wanted = [&](const std::string& key) {
-    return declared.empty() || std::find(declared.begin(), declared.end(), key) != declared.end();
+constexpr size_t kQuoted = 60;  // of a bad line, in the error
+
+std::string Quote(std::string_view line) {
+  if (line.size() <= kQuoted) return "'" + std::string(line) + "'";
+  return "'" + std::string(line.substr(0, kQuoted)) + "…'";
+}
+
+}  // namespace
+
+ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::string>& declared) {
+  ParsedOutputs out;
+  out.values = nlohmann::json::object();
+  for (const auto& k : declared) out.values[k] = "";
+  // The declared spelling of `key`, or nullptr when it is not kept.
+  auto kept = [&](const std::string& key) -> const std::string* {
+    if (declared.empty()) return &key;
+    for (const auto& d : declared)
+      if (d == key) return &d;
+    for (const auto& d : declared)
+      if (d.size() == key.size() && strncasecmp(d.data(), key.data(), d.size()) == 0) return &d;
+    return nullptr;
+  };
+  auto fail = [&](size_t line_no, std::string what) {
+    out.error = "$RELAY_OUTPUT line " + std::to_string(line_no + 1) + ": " + what;
+    return out;
   };
   std::vector<std::string> lines = Split(text, '\n');
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string line = lines[i];
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (Trim(line).empty()) continue;
     size_t heredoc = line.find("<<");
     size_t eq = line.find('=');
     if (heredoc != std::string::npos && (eq == std::string::npos || heredoc < eq)) {
       std::string key(Trim(line.substr(0, heredoc)));
       std::string delim(Trim(line.substr(heredoc + 2)));
+      if (key.empty()) return fail(i, "no name before '<<' in " + Quote(line));
+      if (delim.empty()) return fail(i, "no delimiter after '<<' in " + Quote(line));
+      size_t opened = i;
       std::string value;
-      bool first = true;
+      bool first = true, closed = false;
       for (++i; i < lines.size(); ++i) {
         std::string l = lines[i];
         if (!l.empty() && l.back() == '\r') l.pop_back();
-        if (l == delim) break;
+        if (l == delim) {
+          closed = true;
+          break;
+        }
         if (!first) value += '\n';
         value += l;
         first = false;
       }
-      if (!key.empty() && wanted(key)) out[key] = value;
+      if (!closed) return fail(opened, Quote(line) + " is never closed by a line '" + delim + "'");
+      if (const std::string* name = kept(key)) out.values[*name] = std::move(value);
       continue;
     }
-    if (eq == std::string::npos) continue;
+    if (eq == std::string::npos)
+      return fail(i, "expected NAME=VALUE or NAME<<DELIMITER, got " + Quote(line));
     std::string key(Trim(line.substr(0, eq)));
-    if (!key.empty() && wanted(key)) out[key] = line.substr(eq + 1);
+    if (key.empty()) return fail(i, "no name before '=' in " + Quote(line));
+    if (const std::string* name = kept(key)) out.values[*name] = line.substr(eq + 1);
   }
   return out;
 }

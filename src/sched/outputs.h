@@ -9,8 +9,18 @@
 
 namespace relay::sched {
 
-// Parses the file's text; keeps only `declared` keys (all when empty). A
-// later line for the same key wins. Declared keys never written are "".
-nlohmann::json ParseOutputs(const std::string& text, const std::vector<std::string>& declared);
+struct ParsedOutputs {
+  nlohmann::json values;  // an object: the kept keys and their values
+  // Set when the file is malformed (a line that is neither form, a
+  // `key<<DELIM` never closed): as in Actions, the attempt fails rather
+  // than pass on a value that swallowed the lines after it.
+  std::string error;
+};
+
+// Parses the file's text; keeps only `declared` keys (all when empty),
+// matched ignoring case as expressions match names, and stored under the
+// declared spelling. A later line for the same key wins. Declared keys never
+// written are "". Blank lines are ignored.
+ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::string>& declared);
 
 }  // namespace relay::sched

@@ -129,11 +129,15 @@ Status Scheduler::Impl::PrepareTaskModels() {
     if (!rendered.ok()) return Status::Invalid("env." + key + ": " + rendered.status().message());
     env_[key] = *rendered;
   }
+  // A secret's value is whatever the variable holds where a step can print
+  // it: inherited by relay, or set by the pipeline's env (a task's env adds
+  // its values when its attempts are built).
   for (const auto& name : pipeline_->secrets) {
     const char* v = std::getenv(name.c_str());
-    if (v && *v) secrets_.emplace_back(v);
+    if (v) AddSecret(v);
+    auto it = env_.find(name);
+    if (it != env_.end() && it->is_string()) AddSecret(it->get<std::string>());
   }
-  masker_ = exec::Masker(secrets_);
   std::string last_shell;
   std::vector<std::string> last_words;
   bool last_force = false;
@@ -261,13 +265,8 @@ Status Scheduler::Impl::Recover() {
       if (it != by_name.end()) ++inst_[it->second].lost;
     }
   }
-  for (int32_t task : plan_->order) {
-    TaskModel& t = tasks_[task];
-    if (t.remaining > 0) continue;
-    t.upstream_failed = t.any_failed;
-    for (int32_t need : plan_->tasks[task].needs)
-      t.upstream_failed = t.upstream_failed || tasks_[need].upstream_failed;
-  }
+  for (int32_t task : plan_->order)
+    if (tasks_[task].remaining == 0) SummariseUpstream(task);
   for (size_t i = 0; i < inst_.size(); ++i) {
     if (inst_[i].row.state != TaskState::kPending) continue;
     for (int32_t need : plan_->tasks[plan_->instances[i].task].needs)

@@ -60,14 +60,33 @@ TEST(Retry, LostAttemptsDoNotUseUpAttempts) {
 }
 
 TEST(Outputs, KeyValueAndMultilineForms) {
-  auto o =
-      ParseOutputs("version=1.2.3\nnote<<EOF\nline one\nline=two\nEOF\nversion=1.2.4\nother=x\n",
+  auto parsed =
+      ParseOutputs("version=1.2.3\nnote<<EOF\nline one\nline=two\nEOF\n\nversion=1.2.4\nother=x\n",
                    {"version", "note", "missing"});
+  EXPECT_EQ(parsed.error, "");
+  const auto& o = parsed.values;
   EXPECT_EQ(o["version"], "1.2.4");
   EXPECT_EQ(o["note"], "line one\nline=two");
   EXPECT_EQ(o["missing"], "");
   EXPECT_FALSE(o.contains("other"));
-  EXPECT_EQ(ParseOutputs("a=b=c\r\n", {})["a"], "b=c");
+  EXPECT_EQ(ParseOutputs("a=b=c\r\n", {}).values["a"], "b=c");
+}
+
+TEST(Outputs, NamesMatchIgnoringCaseUnderTheDeclaredSpelling) {
+  auto o = ParseOutputs("Version=2\nNOTE<<X\nn\nX\n", {"version", "note"}).values;
+  EXPECT_EQ(o["version"], "2");
+  EXPECT_EQ(o["note"], "n");
+  EXPECT_FALSE(o.contains("Version"));
+}
+
+TEST(Outputs, AMalformedFileIsAnErrorNotASwallowedValue) {
+  EXPECT_EQ(ParseOutputs("x<<END\nzzz\nlast=1\n", {"x", "last"}).error,
+            "$RELAY_OUTPUT line 1: 'x<<END' is never closed by a line 'END'");
+  EXPECT_EQ(ParseOutputs("ok=1\njust words\n", {"ok"}).error,
+            "$RELAY_OUTPUT line 2: expected NAME=VALUE or NAME<<DELIMITER, got 'just words'");
+  EXPECT_EQ(ParseOutputs("=v\n", {}).error, "$RELAY_OUTPUT line 1: no name before '=' in '=v'");
+  EXPECT_EQ(ParseOutputs("k<<\n", {}).error,
+            "$RELAY_OUTPUT line 1: no delimiter after '<<' in 'k<<'");
 }
 
 }  // namespace

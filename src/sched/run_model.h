@@ -37,12 +37,20 @@ struct InstanceModel {
 };
 
 struct TaskModel {
-  int32_t remaining = 0;         // instances not final
-  int32_t running = 0;           // instances claimed or running
-  bool any_failed = false;       // an instance failed (not continue_on_error)
-  bool upstream_failed = false;  // any_failed here or upstream_failed in a need
-  bool all_succeeded = true;     // every final instance succeeded (or was reused)
+  int32_t remaining = 0;    // instances not final
+  int32_t running = 0;      // instances claimed or running
+  bool any_failed = false;  // an instance failed (not continue_on_error)
   bool any_cancelled = false;
+  // An instance succeeded (or was reused, or failed under continue_on_error).
+  // Instances skipped by their own `if` do not count against the task: a
+  // matrix with some legs filtered out succeeded if the others did.
+  bool any_succeeded = false;
+  // Set once the task is complete, from its needs: success() and failure()
+  // of a dependant look at every ancestor, as in GitHub Actions, so a task
+  // below an `always()` bridge still sees a failure further up.
+  bool upstream_failed = false;  // any_failed here or in an ancestor
+  bool upstream_ok = false;      // Succeeded() here and in every ancestor
+  bool Succeeded() const { return any_succeeded && !any_failed && !any_cancelled; }
   std::vector<int32_t> deferred;            // ready, but max_parallel was reached
   nlohmann::json outputs;                   // from its last succeeded instance; null: none
   std::optional<nlohmann::json> needs_ctx;  // `needs` for expressions, built once complete
@@ -102,6 +110,11 @@ class Scheduler::Impl {
   void TransitionRun(state::RunState to, std::string_view cause, std::string reason);
   void MarkFinal(int32_t index);
   void CountFinal(int32_t index);
+  void SummariseUpstream(int32_t task);  // once the task is complete
+  // Masks `value` from now on (logs, reasons, outputs); empty ones are not
+  // secrets.
+  void AddSecret(std::string value);
+  bool IsSecretName(std::string_view name) const;
   void DrainCompletions();
   bool Stalled() const;
   void StartReady();

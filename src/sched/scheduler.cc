@@ -176,6 +176,11 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
   state::CheckTransition(state::TaskMachine(), from, to, cause);
   m.row.state = to;
   m.row.cause.assign(cause);
+  if (!masker_.empty() && !reason.empty()) {
+    std::string scratch;
+    std::string_view masked = masker_.Apply(reason, &scratch);
+    if (masked.data() != reason.data()) reason = std::move(scratch);
+  }
   m.row.reason = std::move(reason);
   // Built in place: the snapshot is copied from the row once, never moved.
   auto& t = std::get<store::TaskTransition>(
@@ -219,6 +224,7 @@ void Scheduler::Impl::CountFinal(int32_t index) {
   TaskModel& t = tasks_[task];
   switch (row.state) {
     case TaskState::kSucceeded:
+      t.any_succeeded = true;
       if (!row.outputs_json.empty() && row.outputs_json != "{}") {
         auto outputs = nlohmann::json::parse(row.outputs_json, nullptr, false);
         if (!outputs.is_discarded()) t.outputs = std::move(outputs);
@@ -226,18 +232,26 @@ void Scheduler::Impl::CountFinal(int32_t index) {
       break;
     case TaskState::kFailed:
     case TaskState::kLost:
-      if (!pipeline_->tasks[task].continue_on_error) {
+      if (pipeline_->tasks[task].continue_on_error)
+        t.any_succeeded = true;
+      else
         t.any_failed = true;
-        t.all_succeeded = false;
-      }
       break;
     case TaskState::kCancelled:
       t.any_cancelled = true;
-      t.all_succeeded = false;
       break;
-    default:
-      t.all_succeeded = false;
+    default:  // skipped
       break;
+  }
+}
+
+void Scheduler::Impl::SummariseUpstream(int32_t task) {
+  TaskModel& t = tasks_[task];
+  t.upstream_failed = t.any_failed;
+  t.upstream_ok = t.Succeeded();
+  for (int32_t need : plan_->tasks[task].needs) {
+    t.upstream_failed = t.upstream_failed || tasks_[need].upstream_failed;
+    t.upstream_ok = t.upstream_ok && tasks_[need].upstream_ok;
   }
 }
 
@@ -245,10 +259,7 @@ void Scheduler::Impl::DrainCompletions() {
   while (!completed_.empty()) {
     int32_t done = completed_.back();
     completed_.pop_back();
-    TaskModel& t = tasks_[done];
-    for (int32_t need : plan_->tasks[done].needs)
-      t.upstream_failed = t.upstream_failed || tasks_[need].upstream_failed;
-    t.upstream_failed = t.upstream_failed || t.any_failed;
+    SummariseUpstream(done);
     for (int32_t user : plan_->tasks[done].dependants) {
       const plan::TaskNode& node = plan_->tasks[user];
       for (int32_t i = node.first_instance; i < node.first_instance + node.instance_count; ++i) {
@@ -330,6 +341,12 @@ std::string TimeoutReason(Micros limit, Micros took, int signal) {
   return reason;
 }
 
+// A log that could not be written (disk full, a path too long) is named
+// in the reason: otherwise the attempt's output would vanish without a trace.
+std::string LogNote(const exec::AttemptResult& r) {
+  return r.log_error.empty() ? "" : "; " + r.log_error;
+}
+
 }  // namespace
 
 void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
@@ -355,43 +372,58 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   }
   if (r.Succeeded()) {
     const spec::TaskSpec& spec = pipeline_->tasks[task];
-    const std::string out_path = m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out";
-    Result<std::string> text = Status::NotFound("");
-    if (!spec.outputs.empty() || !masker_.empty()) text = ReadFile(out_path);
-    if (text.ok() && !masker_.empty()) {
-      // The file stays next to the log for debugging: hide secrets there too.
+    std::string reason = "exit 0 in " + FormatDuration(took);
+    if (!spec.outputs.empty() || !masker_.empty()) {
+      const std::string out_path = m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out";
+      Result<std::string> text = ReadFile(out_path);
       std::string scratch;
-      std::string_view masked = masker_.Apply(*text, &scratch);
-      if (masked.data() != text->data()) {
-        (void)WriteFileAtomic(out_path, std::string(masked));
-        *text = std::string(masked);
+      if (text.ok() && !masker_.empty() && masker_.Apply(*text, &scratch).data() != text->data()) {
+        // The file stays next to the log for debugging: hide secrets there.
+        (void)WriteFileAtomic(out_path, scratch);
+      }
+      if (!spec.outputs.empty()) {
+        ParsedOutputs parsed = ParseOutputs(text.ok() ? *text : "", spec.outputs);
+        if (!parsed.error.empty()) {
+          FailOrRetry(index, FailureKind::kFailure, 0, tc::kBadOutputs, parsed.error);
+          return;
+        }
+        // As in GitHub Actions, an output holding a secret is dropped, not
+        // masked: a dependant would otherwise run with "***" in place of a
+        // value and no sign of why.
+        for (auto& [key, value] : parsed.values.items()) {
+          const std::string& v = value.get_ref<const std::string&>();
+          if (masker_.empty() || masker_.Apply(v, &scratch).data() == v.data()) continue;
+          value = "";
+          reason += "; output '" + key + "' dropped: it contains a secret";
+        }
+        // Whatever bytes the step wrote: invalid UTF-8 becomes U+FFFD, since
+        // outputs travel as JSON (to the ledger and to expressions).
+        m.row.outputs_json =
+            parsed.values.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     }
-    if (!spec.outputs.empty()) {
-      // Masked like the logs (GitHub Actions drops such outputs): a secret
-      // never reaches the store, `relay show`, or a dependant's command.
-      // Whatever bytes the step wrote: invalid UTF-8 becomes U+FFFD, since
-      // outputs travel as JSON (to the ledger and to expressions).
-      m.row.outputs_json = ParseOutputs(text.ok() ? *text : "", spec.outputs)
-                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
-    Transition(index, TaskState::kSucceeded, tc::kExitZero, "exit 0 in " + FormatDuration(took));
+    if (!r.log_error.empty()) reason += "; " + r.log_error;
+    Transition(index, TaskState::kSucceeded, tc::kExitZero, std::move(reason));
     MarkFinal(index);
     return;
   }
   if (!r.spawn_error.empty()) {
-    FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, r.spawn_error,
-                events::DataBuilder().Add("error", r.spawn_error));
+    // The error may quote the command or its cwd, which may hold a secret.
+    std::string error = r.spawn_error, scratch;
+    if (!masker_.empty() && masker_.Apply(error, &scratch).data() != error.data()) error = scratch;
+    FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, error,
+                events::DataBuilder().Add("error", error));
   } else if (r.timed_out) {
     FailOrRetry(index, FailureKind::kTimeout, r.exit_code, tc::kTimeout,
-                TimeoutReason(tasks_[task].timeout, took, r.signal));
+                TimeoutReason(tasks_[task].timeout, took, r.signal) + LogNote(r));
   } else if (r.signal) {
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSignaled,
-                "killed by signal " + std::to_string(r.signal));
+                "killed by signal " + std::to_string(r.signal) + LogNote(r));
   } else {
     std::string what = "exit code " + std::to_string(r.exit_code);
+    if (r.failed_step > 0) what += " in step " + std::to_string(r.failed_step + 1);
+    what += LogNote(r);
     if (r.failed_step > 0) {
-      what += " in step " + std::to_string(r.failed_step + 1);
       FailOrRetry(index, FailureKind::kFailure, r.exit_code, tc::kExitNonzero, what,
                   events::DataBuilder().Add("step", r.failed_step + 1));
     } else {

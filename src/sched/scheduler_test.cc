@@ -256,6 +256,55 @@ tasks:
   EXPECT_EQ(store_->GetRun(run_id_)->reason, "task 'build' failed");
 }
 
+TEST_F(SchedulerTest, StatusFunctionsLookAtEveryAncestorAsInActions) {
+  // `report` runs after the failure (always()); below it, the default
+  // success() still sees the failure two levels up, and success() and
+  // failure() are never true together.
+  Create(R"(
+tasks:
+  a: { run: "false" }
+  report: { needs: [a], if: "${{ always() }}", run: "true" }
+  deploy: { needs: [report], run: "true" }
+  both: { needs: [report], if: "${{ success() && failure() }}", run: "true" }
+  alert: { needs: [report], if: "${{ failure() }}", run: "true" }
+)");
+  runner_.Script("a", {{.exit_code = 1}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["report"].state, TaskState::kSucceeded);
+  EXPECT_EQ(t["deploy"].state, TaskState::kSkipped);
+  EXPECT_EQ(t["deploy"].reason, "'a' upstream failed (via 'report')");
+  EXPECT_EQ(t["both"].state, TaskState::kSkipped);
+  EXPECT_EQ(t["alert"].state, TaskState::kSucceeded);
+}
+
+TEST_F(SchedulerTest, AMatrixWithSomeLegsSkippedByItsOwnConditionSucceeds) {
+  Create(R"(
+tasks:
+  n:
+    matrix: { x: [1, 2, 3] }
+    if: "${{ matrix.x != 2 }}"
+    run: "emit ${{ matrix.x }}"
+    outputs: [o]
+  after: { needs: [n], run: "got ${{ needs.n.result }}" }
+  none:
+    matrix: { x: [1, 2] }
+    if: "${{ matrix.x > 5 }}"
+    run: "true"
+  after_none: { needs: [none], run: "true" }
+)");
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["n[x=2]"].state, TaskState::kSkipped);
+  EXPECT_EQ(t["after"].state, TaskState::kSucceeded);
+  bool saw = false;
+  for (const auto& spec : runner_.specs) saw = saw || spec.steps[0] == "got success";
+  EXPECT_TRUE(saw);
+  // Every leg skipped: the task is skipped, and so are its dependants.
+  EXPECT_EQ(t["after_none"].state, TaskState::kSkipped);
+  EXPECT_EQ(t["after_none"].reason, "needs 'none', which was skipped");
+}
+
 TEST_F(SchedulerTest, RetriesWithExponentialBackoffOnTheFakeClock) {
   Create(R"(
 tasks:
@@ -310,26 +359,85 @@ tasks:
             "timed out after 300ms; it ignored SIGTERM and was killed 5.0s later");
 }
 
-TEST_F(SchedulerTest, SecretsInOutputsAreMaskedBeforeTheyAreStoredOrPassedOn) {
+TEST_F(SchedulerTest, AnOutputHoldingASecretIsDroppedAndTheReasonSaysSo) {
   ASSERT_EQ(setenv("RELAY_TEST_OUTPUT_TOKEN", "s3cr3tvalue", 1), 0);
   Create(R"(
 secrets: [RELAY_TEST_OUTPUT_TOKEN]
 tasks:
   a: { run: login, outputs: [v, plain] }
-  b: { needs: [a], run: "use ${{ needs.a.outputs.v }} ${{ needs.a.outputs.plain }}" }
+  b: { needs: [a], run: "use '${{ needs.a.outputs.v }}' ${{ needs.a.outputs.plain }}" }
 )");
   runner_.Script("a", {{.outputs = "v=x-s3cr3tvalue-y\nplain=ok\n"}});
   ASSERT_TRUE(Execute().ok());
   unsetenv("RELAY_TEST_OUTPUT_TOKEN");
   auto t = Tasks();
-  EXPECT_EQ(t["a"].outputs_json, R"({"plain":"ok","v":"x-***-y"})");
+  // Dropped as GitHub Actions drops it, not passed on as "x-***-y".
+  EXPECT_EQ(t["a"].outputs_json, R"({"plain":"ok","v":""})");
+  EXPECT_EQ(t["a"].reason, "exit 0 in 10ms; output 'v' dropped: it contains a secret");
   ASSERT_EQ(runner_.specs.size(), 2u);
-  EXPECT_EQ(runner_.specs[1].steps[0], "use x-***-y ok");
-  // The output file kept next to the log is masked too.
+  EXPECT_EQ(runner_.specs[1].steps[0], "use '' ok");
+  // The output file kept next to the log is masked.
   std::string out = t["a"].log_path.substr(0, t["a"].log_path.size() - 4) + ".out";
   auto text = ReadFile(out);
   ASSERT_TRUE(text.ok()) << out;
   EXPECT_EQ(*text, "v=x-***-y\nplain=ok\n");
+}
+
+TEST_F(SchedulerTest, SecretsSetByThePipelineOrATaskAreMaskedToo) {
+  unsetenv("RELAY_TEST_PIPE_SECRET");
+  Create(R"(
+secrets: [RELAY_TEST_PIPE_SECRET, RELAY_TEST_TASK_SECRET]
+inputs: { tok: { type: string, default: "from-an-input" } }
+env: { RELAY_TEST_PIPE_SECRET: "pipeline-value" }
+tasks:
+  a:
+    env: { RELAY_TEST_TASK_SECRET: "${{ inputs.tok }}" }
+    cwd: "/nonexistent/${{ env.RELAY_TEST_PIPE_SECRET }}"
+    run: "true"
+  b:
+    env: { RELAY_TEST_TASK_SECRET: "${{ inputs.tok }}" }
+    run: "echo"
+)");
+  runner_.Script("a", {{.spawn_error = "cwd /nonexistent/pipeline-value: No such file"}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].reason, "cwd /nonexistent/***: No such file");
+  ASSERT_EQ(runner_.specs.size(), 2u);
+  for (const auto& spec : runner_.specs) {
+    EXPECT_NE(std::find(spec.secrets.begin(), spec.secrets.end(), "pipeline-value"),
+              spec.secrets.end());
+    EXPECT_NE(std::find(spec.secrets.begin(), spec.secrets.end(), "from-an-input"),
+              spec.secrets.end());
+  }
+}
+
+TEST_F(SchedulerTest, ALogThatCouldNotBeWrittenIsNamedInTheReason) {
+  Create(R"(
+tasks:
+  a: { run: "true" }
+  b: { run: "false" }
+)");
+  runner_.Script("a", {{.log_error = "cannot write log /l/a.1.log: No space left on device"}});
+  runner_.Script("b", {{.exit_code = 1, .log_error = "cannot write log /l/b.1.log: Disk quota"}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].reason, "exit 0 in 10ms; cannot write log /l/a.1.log: No space left on device");
+  EXPECT_EQ(t["b"].reason, "exit code 1; cannot write log /l/b.1.log: Disk quota");
+}
+
+TEST_F(SchedulerTest, AMalformedOutputFileFailsTheAttempt) {
+  Create(R"(
+tasks:
+  a: { run: emit, outputs: [x, last] }
+  b: { needs: [a], run: "true" }
+)");
+  runner_.Script("a", {{.outputs = "x<<END\nzzz\nlast=1\n"}});
+  ASSERT_TRUE(Execute().ok());
+  auto t = Tasks();
+  EXPECT_EQ(t["a"].state, TaskState::kFailed);
+  EXPECT_EQ(t["a"].cause, "bad_outputs");
+  EXPECT_EQ(t["a"].reason, "$RELAY_OUTPUT line 1: 'x<<END' is never closed by a line 'END'");
+  EXPECT_EQ(t["b"].state, TaskState::kSkipped);
 }
 
 TEST_F(SchedulerTest, ACommandThatExpandsToNothingFailsInsteadOfSucceeding) {

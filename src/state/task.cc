@@ -32,6 +32,8 @@ constexpr Edge<S> kEdges[] = {
     {S::kRunning, S::kFailed, cause::kSignaled, "a step was killed by a signal, no retry left"},
     {S::kRunning, S::kFailed, cause::kTimeout, "the attempt timed out, no retry left"},
     {S::kRunning, S::kFailed, cause::kSpawnError, "the process could not be started"},
+    {S::kRunning, S::kFailed, cause::kBadOutputs,
+     "every step exited 0 but $RELAY_OUTPUT is malformed, no retry left"},
     {S::kRunning, S::kRetryWait, cause::kRetry,
      "the attempt failed; the retry policy allows another"},
     {S::kRunning, S::kLost, cause::kOwnerDied, "the relay that ran it died"},

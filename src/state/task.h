@@ -43,6 +43,7 @@ inline constexpr std::string_view kExitNonzero = "exit_nonzero";
 inline constexpr std::string_view kSignaled = "signaled";
 inline constexpr std::string_view kTimeout = "timeout";
 inline constexpr std::string_view kSpawnError = "spawn_error";
+inline constexpr std::string_view kBadOutputs = "bad_outputs";
 inline constexpr std::string_view kOwnerDied = "owner_died";
 inline constexpr std::string_view kRetry = "retry";
 inline constexpr std::string_view kBackoffElapsed = "backoff_elapsed";

@@ -55,6 +55,9 @@ exec::WaitResult FakeRunner::Wait(Micros timeout) {
     r.cancelled = it->cancelled;
     r.timed_out = it->outcome.timeout;
     r.exit_code = it->cancelled ? -1 : it->outcome.exit_code;
+    r.spawn_error = it->outcome.spawn_error;
+    r.log_error = it->outcome.log_error;
+    if (!r.spawn_error.empty()) r.exit_code = -1;
     r.signal = it->outcome.signal                     ? it->outcome.signal
                : it->cancelled || it->outcome.timeout ? 15
                                                       : 0;
