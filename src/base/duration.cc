@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace relay {
@@ -14,10 +15,32 @@ Status BadDuration(std::string_view text) {
                          "': use a number with a unit (ms, s, m, h, d) such as 30s, 5m, 1h30m");
 }
 
+constexpr double kMaxDuration = 1e6 * 24 * kHour;  // a million days: "no limit"
+
+Result<Micros> Checked(std::string_view text, double total) {
+  if (total > kMaxDuration)
+    return Status::Invalid("duration '" + std::string(text) +
+                           "' is too long: at most 1000000d (use a shorter one, or none)");
+  return static_cast<Micros>(std::llround(total));
+}
+
+// A bare number of seconds as YAML and JSON write numbers, exponent
+// included ("1e3"): the schema allows any positive number there.
+std::optional<double> BareSeconds(std::string_view text) {
+  if (text.find_first_not_of("0123456789.eE+-") != std::string_view::npos) return std::nullopt;
+  if (!std::isdigit(static_cast<unsigned char>(text[0])) && text[0] != '.') return std::nullopt;
+  std::string s(text);
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 Result<Micros> ParseDuration(std::string_view text) {
   if (text.empty()) return BadDuration(text);
+  if (auto seconds = BareSeconds(text)) return Checked(text, *seconds * kSecond);
   size_t i = 0;
   double total = 0;
   bool any = false;
@@ -53,8 +76,7 @@ Result<Micros> ParseDuration(std::string_view text) {
     total += value * scale;
     any = true;
   }
-  if (total > 1e17) return BadDuration(text);
-  return static_cast<Micros>(std::llround(total));
+  return Checked(text, total);
 }
 
 // fmt and integer arithmetic: this runs for every line `relay run` prints,

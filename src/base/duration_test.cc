@@ -35,3 +35,44 @@ TEST(FormatDurationTest, HalfwayRoundsAsPrintfDid) {
 
 }  // namespace
 }  // namespace relay
+
+namespace relay {
+namespace {
+
+Micros Parsed(const char* text) {
+  auto d = ParseDuration(text);
+  EXPECT_TRUE(d.ok()) << text << ": " << d.status().message();
+  return d.ok() ? *d : -1;
+}
+
+TEST(ParseDurationTest, UnitsSumsAndBareSeconds) {
+  EXPECT_EQ(Parsed("500ms"), 500 * kMillisecond);
+  EXPECT_EQ(Parsed("1h30m"), 90 * kMinute);
+  EXPECT_EQ(Parsed("1.5s"), 1500 * kMillisecond);
+  EXPECT_EQ(Parsed("2d"), 48 * kHour);
+  EXPECT_EQ(Parsed("30"), 30 * kSecond);
+  // Numbers as YAML and JSON write them, which the schema accepts.
+  EXPECT_EQ(Parsed("1e3"), 1000 * kSecond);
+  EXPECT_EQ(Parsed("2.5E-1"), 250 * kMillisecond);
+}
+
+TEST(ParseDurationTest, BadOnesSayWhatToWrite) {
+  for (const char* bad : {"", "10x", "s", "1s2", "-1s", "inf", "0x10", "1e400"}) {
+    auto d = ParseDuration(bad);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_EQ(d.status().message(), std::string("bad duration '") + bad +
+                                        "': use a number with a unit (ms, s, m, h, d) such as "
+                                        "30s, 5m, 1h30m");
+  }
+}
+
+TEST(ParseDurationTest, TooLongSaysSoRatherThanBad) {
+  auto d = ParseDuration("9999999999d");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(),
+            "duration '9999999999d' is too long: at most 1000000d (use a shorter one, or none)");
+  EXPECT_TRUE(ParseDuration("1000000d").ok());
+}
+
+}  // namespace
+}  // namespace relay

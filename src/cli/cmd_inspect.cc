@@ -111,7 +111,16 @@ int WithStore(const GlobalOptions& g, F&& f) {
 }  // namespace
 
 int CmdRuns(const GlobalOptions& g, int limit) {
-  return WithStore(g, [&](store::Store& s) {
+  auto store = OpenStoreFor(g, /*create=*/false);
+  if (!store.ok() && store.status().code() == Code::kNotFound) {
+    // No store yet is no runs yet: `relay runs -o json | jq` works in a
+    // fresh checkout, as `docker ps` does with no containers.
+    std::printf(g.output == "json" ? "[]\n" : "no runs yet\n");
+    return kExitOk;
+  }
+  if (!store.ok()) return Fail(store.status());
+  {
+    store::Store& s = **store;
     auto runs = s.ListRuns(limit);
     if (!runs.ok()) return Fail(runs.status());
     if (g.output == "json") {
@@ -126,7 +135,7 @@ int CmdRuns(const GlobalOptions& g, int limit) {
                  Took(r.started_at, r.ended_at), r.reason});
     std::fputs(table.Render().c_str(), stdout);
     return kExitOk;
-  });
+  }
 }
 
 int CmdShow(const GlobalOptions& g, const std::string& ref) {
@@ -203,7 +212,7 @@ int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& t
         }
         auto text = ReadFile(t.log_path);
         if (text.ok()) {
-          std::fputs(text->c_str(), stdout);
+          std::fwrite(text->data(), 1, text->size(), stdout);  // NULs too
         } else {
           std::fflush(stdout);
           std::fprintf(stderr, "relay: %s\n", text.status().message().c_str());
@@ -238,7 +247,7 @@ int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& t
               }
               chunk = prefixed;
             }
-            std::fputs(chunk.c_str(), stdout);
+            std::fwrite(chunk.data(), 1, chunk.size(), stdout);
             std::fflush(stdout);
             off = text->size();
           }

@@ -1,7 +1,9 @@
 // The subcommand table: each subcommand declares its arguments and the one
 // function that runs it.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,19 @@
 
 namespace relay::cli {
 namespace {
+
+// CLI11's own check would answer "-j 0" with a range up to 1.8e308.
+const CLI::Validator kJobs(
+    [](std::string& text) -> std::string {
+      constexpr long kMax = 100000;
+      char* end = nullptr;
+      errno = 0;
+      long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno != 0 || n < 1 || n > kMax)
+        return "must be a whole number from 1 to " + std::to_string(kMax) + ", not '" + text + "'";
+      return "";
+    },
+    "N");
 
 void AddSelection(CLI::App* cmd, plan::Selection* s) {
   cmd->add_option("--only", s->only, "Run only these tasks (repeatable)")->delimiter(',');
@@ -112,7 +127,7 @@ int Main(int argc, char** argv) {
   run->add_option("file", run_args.file, "Pipeline file")->required();
   run->add_option("-i,--input", run_args.inputs, "Input as key=value (repeatable)");
   run->add_option("-j,--jobs", run_args.jobs, "Concurrent processes (default: number of cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(kJobs);
   run->add_flag("--dry-run", run_args.dry_run, "Print the plan instead of running it");
   run->add_option("--durability", g.durability,
                   "normal (survives kill -9) or power (survives power loss)")
@@ -125,7 +140,7 @@ int Main(int argc, char** argv) {
   auto* resume = app.add_subcommand(
       "resume", "Finish a run whose relay stopped, without redoing finished work");
   resume->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
-  resume->add_option("-j,--jobs", jobs, "Concurrent processes")->check(CLI::PositiveNumber);
+  resume->add_option("-j,--jobs", jobs, "Concurrent processes")->check(kJobs);
 
   auto* rerun =
       app.add_subcommand("rerun", "Start a new run reusing the results that need no new work");
@@ -133,7 +148,7 @@ int Main(int argc, char** argv) {
   rerun->add_flag("--failed", failed,
                   "Rerun the tasks that did not succeed and what depends on them");
   rerun->add_option("--from", from_task, "Rerun this task and what depends on it");
-  rerun->add_option("-j,--jobs", jobs, "Concurrent processes")->check(CLI::PositiveNumber);
+  rerun->add_option("-j,--jobs", jobs, "Concurrent processes")->check(kJobs);
 
   auto* cancel = app.add_subcommand("cancel", "Cancel a run (its relay stops the running tasks)");
   cancel->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();

@@ -51,6 +51,11 @@ Status ResolveNames(const spec::Pipeline& p, const std::vector<std::string>& nam
   for (const auto& t : p.tasks) all.push_back(t.name);
   for (const auto& name : names) {
     int t = p.FindTask(name);
+    size_t bracket = name.find('[');
+    if (t < 0 && bracket != std::string::npos && p.FindTask(name.substr(0, bracket)) >= 0)
+      return Status::Invalid(std::string(flag) + ": '" + name +
+                             "' names a matrix instance; selections take whole tasks (use '" +
+                             name.substr(0, bracket) + "')");
     if (t < 0)
       return Status::Invalid(std::string(flag) + ": unknown task '" + name + "'" +
                              DidYouMean(name, all));

@@ -71,6 +71,11 @@ TEST(Plan, SelectionOnlyFromUntil) {
   auto bad = BuildPlan(p, {}, Selection{{"bb"}, {}, {}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "--only: unknown task 'bb' (did you mean 'b'?)");
+  // A matrix instance's name (cut at its comma by the option parser).
+  auto instance = BuildPlan(p, {}, Selection{{"b[os=linux"}, {}, {}});
+  ASSERT_FALSE(instance.ok());
+  EXPECT_EQ(instance.status().message(),
+            "--only: 'b[os=linux' names a matrix instance; selections take whole tasks (use 'b')");
 }
 
 TEST(Plan, ASelectionOfNoTaskIsAnErrorNamingTheOptions) {

@@ -74,6 +74,17 @@ class RunTest(RelayTestCase):
         self.assertRegex(log, r"Z err to-err\n")
         self.assertRegex(log, r"Z out no-newline")
 
+    def test_logs_print_nul_bytes_without_cutting_the_line(self):
+        self.write("p.yaml", """
+            tasks:
+              a:
+                run: printf 'before\\000after\\n'    # plain YAML: no escapes
+              b: { needs: [a], run: "echo next" }
+            """)
+        self.relay("run", "p.yaml", check=0)
+        log = self.relay("logs", "last", check=0).stdout
+        self.assertRegex(log, r"Z out before\x00after\n==> b ")
+
     def test_secrets_are_masked_in_logs(self):
         self.write("p.yaml", """
             secrets: [API_TOKEN]
@@ -84,6 +95,22 @@ class RunTest(RelayTestCase):
         log = self.relay("logs", "last", "t", check=0).stdout
         self.assertIn("token is ***", log)
         self.assertNotIn("s3cr3t-value", log)
+
+    def test_secrets_set_by_the_pipeline_env_are_masked_everywhere(self):
+        self.write("p.yaml", """
+            secrets: [DB_PASSWORD]
+            env: { DB_PASSWORD: hunter2hunter2 }
+            tasks:
+              t: { run: "echo pw=$DB_PASSWORD", cwd: "/nonexistent/${{ env.DB_PASSWORD }}" }
+              u: { run: "echo pw=$DB_PASSWORD" }
+            """)
+        self.relay("run", "p.yaml", check=1)
+        everything = (self.relay("logs", "last", check=0).stdout
+                      + self.relay("show", "last", "--output", "json", check=0).stdout
+                      + self.relay("events", "last", "--jsonl", check=0).stdout)
+        self.assertIn("pw=***", everything)
+        self.assertIn("/nonexistent/***", everything)
+        self.assertNotIn("hunter2hunter2", everything)
 
     def test_attempt_environment_and_retry(self):
         self.write("p.yaml", """

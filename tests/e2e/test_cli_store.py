@@ -160,6 +160,15 @@ class StoreErrorTest(RelayTestCase):
         p = self.relay("show", "last", check=2)
         self.assertIn("no store at", p.stderr)
 
+    def test_no_store_yet_lists_no_runs_and_creates_nothing(self):
+        # `relay runs -o json | jq` in a fresh checkout, even after an invalid run.
+        with open(os.path.join(self.dir, "bad.yaml"), "w") as f:
+            f.write("tasks:\n  a: { run: true, timout: 3s }\n")
+        self.relay("run", "bad.yaml", check=2)
+        self.assertEqual(self.relay_json("runs"), [])
+        self.assertIn("no runs yet", self.relay("runs", check=0).stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".relay", "relay.db")))
+
     def test_durability_power_and_setting(self):
         self.relay("run", "p.yaml", "--durability", "power", check=0)
         self.relay("config", "set", "durability", "power", check=0)

@@ -31,6 +31,17 @@ class UnknownCommandTest(RelayTestCase):
         self.assertIn("relay ledger commands: verify", p.stderr)
 
 
+class JobsTest(RelayTestCase):
+    def test_a_bad_job_count_says_what_is_allowed_and_writes_nothing(self):
+        self.write("p.yaml", "tasks:\n  t: { run: \"true\" }\n")
+        for bad in ("0", "-1", "99999999999", "two", "1.5"):
+            p = self.relay("run", "p.yaml", "-j", bad, check=2)
+            self.assertIn(f"must be a whole number from 1 to 100000, not '{bad}'", p.stderr)
+            self.assertNotIn("179769", p.stderr)
+        self.assertFalse(os.path.exists(self.store))
+        self.relay("run", "p.yaml", "-j", "100000", check=0)
+
+
 class TypedInputTest(RelayTestCase):
     def setUp(self):
         super().setUp()
