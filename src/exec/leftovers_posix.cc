@@ -1,6 +1,11 @@
 // KillLeftovers: after relay itself died, its steps' processes live on. The
 // process group catches most; the environment marker catches those that left
 // the group (setsid, daemons), since children inherit the environment.
+//
+// A stored group id may be stale: once every member of the group has exited,
+// the kernel may give the number to an unrelated process, which may lead a
+// group of its own by that number. Such a leader carries no marker and
+// started after the dead relay stopped; it and its group are left alone.
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,9 +43,10 @@ std::string ReadProcFile(const char* path) {
 struct ProcStat {
   char state = 0;  // 'Z' for a zombie: dead already, nothing to kill
   int pgrp = -1;
+  unsigned long long start_ticks = 0;  // since boot, in clock ticks
 };
 
-// Fields 3 and 5 of /proc/PID/stat; the command name (field 2) may hold
+// Fields 3, 5 and 22 of /proc/PID/stat; the command name (field 2) may hold
 // spaces and parentheses, so parsing starts after its last ')'.
 ProcStat ReadStat(const std::string& pid) {
   ProcStat st;
@@ -48,10 +54,23 @@ ProcStat ReadStat(const std::string& pid) {
   size_t close = text.rfind(')');
   int ppid = 0;
   if (close == std::string::npos ||
-      std::sscanf(text.c_str() + close + 1, " %c %d %d", &st.state, &ppid, &st.pgrp) != 3) {
+      std::sscanf(text.c_str() + close + 1,
+                  " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                  &st.state, &ppid, &st.pgrp, &st.start_ticks) != 4) {
     return ProcStat();
   }
   return st;
+}
+
+// When a process started, as wall-clock micros (boot time has 1 s
+// resolution; callers allow for it). 0 when unknown.
+Micros StartedAt(const ProcStat& st) {
+  std::string text = ReadProcFile("/proc/stat");
+  size_t at = text.find("\nbtime ");
+  long hz = ::sysconf(_SC_CLK_TCK);
+  if (at == std::string::npos || hz <= 0 || st.start_ticks == 0) return 0;
+  long long boot = std::atoll(text.c_str() + at + 7);
+  return boot * kSecond + static_cast<Micros>(st.start_ticks) * kSecond / hz;
 }
 
 bool EnvironHas(const std::string& pid, std::string_view marker) {
@@ -74,9 +93,25 @@ bool IsPid(const char* name) {
   return true;
 }
 
+// Whether process group `pgid`, if it exists, is the one a step of ours led.
+bool GroupIsOurs(int pgid, const std::string& marker, Micros started_by) {
+  const std::string leader = std::to_string(pgid);
+  ProcStat st = ReadStat(leader);
+  // The leader is gone: while any member lives the number cannot be reused,
+  // so members are the step's. A live process with that number in another
+  // group means no group by that number exists.
+  if (st.state == 0 || st.state == 'Z') return true;
+  if (st.pgrp != pgid) return false;
+  if (EnvironHas(leader, marker)) return true;
+  constexpr Micros kSlack = 2 * kSecond;  // boot time's resolution, and then some
+  Micros started = StartedAt(st);
+  return started_by == 0 || started == 0 || started <= started_by + kSlack;
+}
+
 }  // namespace
 
-int KillLeftovers(int pgid, const std::string& marker) {
+int KillLeftovers(const Leftovers& l) {
+  int pgid = l.pgid > 0 && GroupIsOurs(l.pgid, l.marker, l.started_by) ? l.pgid : 0;
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return 0;
   const std::string self = std::to_string(::getpid());
@@ -87,7 +122,7 @@ int KillLeftovers(int pgid, const std::string& marker) {
     ProcStat st = ReadStat(pid);
     if (st.state == 0 || st.state == 'Z') continue;
     bool ours = pgid > 0 && st.pgrp == pgid;
-    if (!ours && !marker.empty()) ours = EnvironHas(pid, marker);
+    if (!ours && l.scan_environ) ours = EnvironHas(pid, l.marker);
     if (ours && ::kill(std::atoi(pid.c_str()), SIGKILL) == 0) ++killed;
   }
   ::closedir(proc);

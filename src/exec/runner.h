@@ -126,9 +126,22 @@ class Runner {
 // are process-wide); a second one aborts.
 std::unique_ptr<Runner> NewPosixRunner();
 
-// Kills (SIGKILL) process group `pgid` and every process whose environment
-// holds `marker` (e.g. "RELAY_RUN_ID=01J…"), so descendants that left the
-// group are found too. Returns how many processes were signalled.
-int KillLeftovers(int pgid, const std::string& marker);
+// What a dead relay may have left running for one attempt.
+struct Leftovers {
+  int pgid = 0;              // the step's process group as stored; 0: none known
+  std::string marker;        // "RELAY_RUN_ID=01J…", which every step's environment holds
+  bool scan_environ = true;  // also kill every process holding `marker` (once per run)
+  // The latest wall-clock time the step could have started (when the dead
+  // relay was last known alive, plus its heartbeat interval); 0: unknown. A
+  // leader of group `pgid` without the marker that started later is not
+  // the step's: its number was reused.
+  Micros started_by = 0;
+};
+
+// Kills (SIGKILL) the step's process group, unless its number now belongs
+// to someone else, and with scan_environ every process whose environment
+// holds the marker, so descendants that left the group are found too.
+// Returns how many processes were signalled.
+int KillLeftovers(const Leftovers& leftovers);
 
 }  // namespace relay::exec

@@ -151,7 +151,8 @@ class PosixRunner final : public Runner {
   int wake_write_ = -1;
   sigset_t old_mask_;
   sigset_t wait_mask_;  // old_mask_ minus the signals we handle
-  struct sigaction old_chld_, old_int_, old_term_, old_poke_;
+  struct sigaction old_chld_, old_int_, old_term_, old_hup_, old_poke_;
+  bool handle_hup_ = false;
 };
 
 PosixRunner::PosixRunner() {
@@ -182,12 +183,19 @@ void PosixRunner::InstallSignals() {
   g_child_exited = 0;
   g_interrupt = 0;
   g_poked = 0;
+  // A closed terminal (SIGHUP) cancels the run as SIGTERM does, rather than
+  // kill relay and leave its steps running unwatched; unless relay was
+  // started under nohup, which asks for the opposite.
+  sigaction(SIGHUP, nullptr, &old_hup_);
+  handle_hup_ = old_hup_.sa_handler != SIG_IGN;
   sigset_t ours;
   sigemptyset(&ours);
   for (int sig : {SIGCHLD, SIGINT, SIGTERM, kPokeSignal}) sigaddset(&ours, sig);
+  if (handle_hup_) sigaddset(&ours, SIGHUP);
   sigprocmask(SIG_BLOCK, &ours, &old_mask_);
   wait_mask_ = old_mask_;
   for (int sig : {SIGCHLD, SIGINT, SIGTERM, kPokeSignal}) sigdelset(&wait_mask_, sig);
+  if (handle_hup_) sigdelset(&wait_mask_, SIGHUP);
 
   struct sigaction act;
   std::memset(&act, 0, sizeof act);
@@ -198,6 +206,7 @@ void PosixRunner::InstallSignals() {
   sigaction(SIGCHLD, &act, &old_chld_);
   sigaction(SIGINT, &act, &old_int_);
   sigaction(SIGTERM, &act, &old_term_);
+  if (handle_hup_) sigaction(SIGHUP, &act, nullptr);
   sigaction(kPokeSignal, &act, &old_poke_);
 }
 
@@ -205,6 +214,7 @@ void PosixRunner::RestoreSignals() {
   sigaction(SIGCHLD, &old_chld_, nullptr);
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
+  if (handle_hup_) sigaction(SIGHUP, &old_hup_, nullptr);
   sigaction(kPokeSignal, &old_poke_, nullptr);
   sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
   g_wake_fd = -1;

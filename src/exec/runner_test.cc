@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -442,18 +443,42 @@ TEST_F(RunnerTest, KillLeftoversFindsEscapeesByEnvironmentMarker) {
   ASSERT_GT(pid, 0);
   EXPECT_EQ(kill(pid, 0), 0);  // left the group, so survived the step's end
 
-  EXPECT_EQ(KillLeftovers(0, marker.substr(0, marker.size() - 1)), 0);  // a prefix is no match
-  EXPECT_EQ(KillLeftovers(0, marker), 1);
+  EXPECT_EQ(KillLeftovers({.marker = marker.substr(0, marker.size() - 1)}), 0);  // a prefix
+  EXPECT_EQ(KillLeftovers({.marker = marker}), 1);
   EXPECT_TRUE(GoneOrZombie(pid));
-  EXPECT_EQ(KillLeftovers(0, marker), 0);
+  EXPECT_EQ(KillLeftovers({.marker = marker}), 0);
 }
 
 TEST_F(RunnerTest, KillLeftoversKillsTheProcessGroup) {
   AttemptSpec spec = Spec({"sleep 5"});
   Started s = runner_->Start(spec);
-  EXPECT_EQ(KillLeftovers(s.pgid, "RELAY_NO_SUCH_MARKER=1"), 1);
+  EXPECT_EQ(KillLeftovers({.pgid = s.pgid, .marker = "RELAY_NO_SUCH_MARKER=1"}), 1);
   AttemptResult r = WaitFor(spec.token);
   EXPECT_EQ(r.signal, SIGKILL);
+}
+
+// A stored group id whose number now leads someone else's group: a process
+// with no marker that started after the dead relay's last sign of life.
+TEST_F(RunnerTest, KillLeftoversSparesAGroupWhoseNumberWasReused) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setpgid(0, 0);
+    execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  while (getpgid(pid) != pid) usleep(1000);
+  Leftovers left{.pgid = pid, .marker = "RELAY_RUN_ID=01NOTTHISONE", .scan_environ = false};
+  left.started_by =
+      SystemClock::Get()->Now() - 60 * kSecond;  // the relay died a minute before it started
+  EXPECT_EQ(KillLeftovers(left), 0);
+  EXPECT_EQ(kill(pid, 0), 0);
+  // Had it started before then, it would be the step's, marker or not.
+  left.started_by = SystemClock::Get()->Now();
+  EXPECT_EQ(KillLeftovers(left), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
 }
 
 TEST_F(RunnerTest, InterruptIsReportedAndChildrenKeepRunning) {

@@ -216,12 +216,15 @@ Status Scheduler::Impl::Recover() {
   for (const auto& m : inst_) any_running = any_running || m.row.state == TaskState::kRunning;
   if (any_running) {
     // Whatever the dead relay started must be gone before its tasks restart.
-    std::string marker = "RELAY_RUN_ID=" + run_.id;
-    bool scanned = false;
+    exec::Leftovers left;
+    left.marker = "RELAY_RUN_ID=" + run_.id;
+    // run_ still holds the dead owner's last heartbeat.
+    left.started_by = run_.heartbeat_at > 0 ? run_.heartbeat_at + options_.heartbeat_interval : 0;
     for (const auto& m : inst_) {
       if (m.row.state != TaskState::kRunning) continue;
-      exec::KillLeftovers(m.row.pgid, scanned ? "" : marker);
-      scanned = true;
+      left.pgid = m.row.pgid;
+      exec::KillLeftovers(left);
+      left.scan_environ = false;
     }
   }
   run_.owner = options_.owner;

@@ -51,8 +51,12 @@ struct TaskModel {
   bool upstream_failed = false;  // any_failed here or in an ancestor
   bool upstream_ok = false;      // Succeeded() here and in every ancestor
   bool Succeeded() const { return any_succeeded && !any_failed && !any_cancelled; }
-  std::vector<int32_t> deferred;            // ready, but max_parallel was reached
-  nlohmann::json outputs;                   // from its last succeeded instance; null: none
+  std::vector<int32_t> deferred;  // ready, but max_parallel was reached
+  // From its last succeeded instance in matrix order, not in time: a
+  // resumed or rerun run, which counts instances in that order, then passes
+  // on the same values as an uninterrupted one. null: none.
+  nlohmann::json outputs;
+  int32_t outputs_from = -1;                // the instance they came from
   std::optional<nlohmann::json> needs_ctx;  // `needs` for expressions, built once complete
   // Parsed once per task.
   std::vector<expr::Template> steps;

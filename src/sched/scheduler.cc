@@ -225,9 +225,12 @@ void Scheduler::Impl::CountFinal(int32_t index) {
   switch (row.state) {
     case TaskState::kSucceeded:
       t.any_succeeded = true;
-      if (!row.outputs_json.empty() && row.outputs_json != "{}") {
+      if (index > t.outputs_from && !row.outputs_json.empty() && row.outputs_json != "{}") {
         auto outputs = nlohmann::json::parse(row.outputs_json, nullptr, false);
-        if (!outputs.is_discarded()) t.outputs = std::move(outputs);
+        if (!outputs.is_discarded()) {
+          t.outputs = std::move(outputs);
+          t.outputs_from = index;
+        }
       }
       break;
     case TaskState::kFailed:

@@ -305,6 +305,21 @@ tasks:
   EXPECT_EQ(t["after_none"].reason, "needs 'none', which was skipped");
 }
 
+TEST_F(SchedulerTest, AMatrixPassesOnTheOutputsOfItsLastLegInMatrixOrder) {
+  // Leg 1 finishes last in time; leg 2 is last in matrix order, which a
+  // resumed run (counting legs in that order) would agree with.
+  Create(R"(
+tasks:
+  m: { matrix: { i: [1, 2] }, run: "emit ${{ matrix.i }}", outputs: [o] }
+  b: { needs: [m], run: "got ${{ needs.m.outputs.o }}" }
+)");
+  runner_.Script("m[i=1]", {{.duration = 500 * kMillisecond, .outputs = "o=one\n"}});
+  runner_.Script("m[i=2]", {{.duration = 10 * kMillisecond, .outputs = "o=two\n"}});
+  ASSERT_TRUE(Execute().ok());
+  ASSERT_EQ(runner_.specs.size(), 3u);
+  EXPECT_EQ(runner_.specs[2].steps[0], "got two");
+}
+
 TEST_F(SchedulerTest, RetriesWithExponentialBackoffOnTheFakeClock) {
   Create(R"(
 tasks:

@@ -211,7 +211,7 @@ class RunTest(RelayTestCase):
         mermaid = self.relay("graph", "p.yaml", "--format", "mermaid", check=0).stdout
         self.assertIn("t0 --> t1", mermaid)
 
-    def test_ctrl_c_cancels_gracefully(self):
+    def cancel_with(self, sig):
         self.write("p.yaml", """
             tasks:
               long: { run: "sleep 30" }
@@ -226,12 +226,18 @@ class RunTest(RelayTestCase):
                 if p.returncode == 0 and json.loads(p.stdout)["tasks"][0]["state"] == "running":
                     break
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30 * SLOW)
         self.assertEqual(proc.returncode, 1, out + err)
         run = self.show()
         self.assertEqual(run["status"], "cancelled")
         self.assertEqual({t["state"] for t in run["tasks"]}, {"cancelled"})
+
+    def test_ctrl_c_cancels_gracefully(self):
+        self.cancel_with(signal.SIGINT)
+
+    def test_a_closed_terminal_cancels_rather_than_orphaning_the_steps(self):
+        self.cancel_with(signal.SIGHUP)
 
     def test_second_ctrl_c_kills_at_once(self):
         # The task ignores SIGTERM, so only the second Ctrl-C (SIGKILL) stops it
