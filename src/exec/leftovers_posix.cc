@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -85,6 +86,28 @@ bool EnvironHas(const std::string& pid, std::string_view marker) {
   return false;
 }
 
+// Whether the process's environment holds `marker` and, when `tasks` is not
+// empty, names one of them as RELAY_TASK.
+bool EnvironMatches(const std::string& pid, std::string_view marker,
+                    const std::vector<std::string>& tasks) {
+  std::string env = ReadProcFile(("/proc/" + pid + "/environ").c_str());
+  bool marked = false, task_ok = tasks.empty();
+  constexpr std::string_view kTask = "RELAY_TASK=";
+  std::string_view rest = env;
+  while (!rest.empty()) {
+    size_t end = rest.find('\0');
+    std::string_view var = rest.substr(0, end);
+    if (var == marker) marked = true;
+    if (!task_ok && var.substr(0, kTask.size()) == kTask) {
+      std::string_view name = var.substr(kTask.size());
+      task_ok = std::find(tasks.begin(), tasks.end(), name) != tasks.end();
+    }
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return marked && task_ok;
+}
+
 bool IsPid(const char* name) {
   if (*name == '\0') return false;
   for (const char* p = name; *p; ++p) {
@@ -122,7 +145,7 @@ int KillLeftovers(const Leftovers& l) {
     ProcStat st = ReadStat(pid);
     if (st.state == 0 || st.state == 'Z') continue;
     bool ours = pgid > 0 && st.pgrp == pgid;
-    if (!ours && l.scan_environ) ours = EnvironHas(pid, l.marker);
+    if (!ours && l.scan_environ) ours = EnvironMatches(pid, l.marker, l.tasks);
     if (ours && ::kill(std::atoi(pid.c_str()), SIGKILL) == 0) ++killed;
   }
   ::closedir(proc);

@@ -131,6 +131,10 @@ struct Leftovers {
   int pgid = 0;              // the step's process group as stored; 0: none known
   std::string marker;        // "RELAY_RUN_ID=01J…", which every step's environment holds
   bool scan_environ = true;  // also kill every process holding `marker` (once per run)
+  // With scan_environ, only those whose RELAY_TASK is one of these (the
+  // attempts that were running): a daemon a finished task left behind on
+  // purpose outlives a crash as it outlives an uninterrupted run. Empty: any.
+  std::vector<std::string> tasks;
   // The latest wall-clock time the step could have started (when the dead
   // relay was last known alive, plus its heartbeat interval); 0: unknown. A
   // leader of group `pgid` without the marker that started later is not

@@ -437,14 +437,18 @@ TEST_F(RunnerTest, KillLeftoversFindsEscapeesByEnvironmentMarker) {
   AttemptSpec spec =
       Spec({"setsid sh -c 'echo $$ > " + pidfile + ".tmp && mv " + pidfile + ".tmp " + pidfile +
             "; exec sleep 30' & while [ ! -e " + pidfile + " ]; do sleep 0.01; done"});
-  spec.env = {{"RELAY_TEST_MARK", marker.substr(marker.find('=') + 1)}};
+  spec.env = {{"RELAY_TEST_MARK", marker.substr(marker.find('=') + 1)},
+              {"RELAY_TASK", "deploy[env=prod]"}};
   EXPECT_TRUE(Run(spec).Succeeded());
   int pid = ReadPid(pidfile);
   ASSERT_GT(pid, 0);
   EXPECT_EQ(kill(pid, 0), 0);  // left the group, so survived the step's end
 
   EXPECT_EQ(KillLeftovers({.marker = marker.substr(0, marker.size() - 1)}), 0);  // a prefix
-  EXPECT_EQ(KillLeftovers({.marker = marker}), 1);
+  // Left by another task (one that finished): spared.
+  EXPECT_EQ(KillLeftovers({.marker = marker, .tasks = {"deploy", "build"}}), 0);
+  EXPECT_EQ(kill(pid, 0), 0);
+  EXPECT_EQ(KillLeftovers({.marker = marker, .tasks = {"build", "deploy[env=prod]"}}), 1);
   EXPECT_TRUE(GoneOrZombie(pid));
   EXPECT_EQ(KillLeftovers({.marker = marker}), 0);
 }

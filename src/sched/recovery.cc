@@ -220,6 +220,8 @@ Status Scheduler::Impl::Recover() {
     left.marker = "RELAY_RUN_ID=" + run_.id;
     // run_ still holds the dead owner's last heartbeat.
     left.started_by = run_.heartbeat_at > 0 ? run_.heartbeat_at + options_.heartbeat_interval : 0;
+    for (const auto& m : inst_)
+      if (m.row.state == TaskState::kRunning) left.tasks.push_back(m.row.name);
     for (const auto& m : inst_) {
       if (m.row.state != TaskState::kRunning) continue;
       left.pgid = m.row.pgid;

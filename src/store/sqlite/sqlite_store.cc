@@ -85,11 +85,21 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
 // -wal or -shm file is already there (a store deleted after a crash): SQLite
 // discards the WAL of the empty file it creates, but would replay it into
 // this one.
+//
+// The file is written unnamed (O_TMPFILE) where the file system allows, so
+// that a relay killed while writing it leaves nothing behind; elsewhere under
+// a name of its own, removed unless the relay dies in between.
 void SqliteStore::WriteNewStore(const string& path, bool sync) {
   if (FileExists(path + "-wal") || FileExists(path + "-shm")) return;
   const std::string_view image = NewStoreImage();
-  const string tmp = path + ".new-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  string tmp;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    tmp = path + ".new-" + std::to_string(::getpid());
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0) return;
   bool ok = true;
   for (size_t done = 0; ok && done < image.size();) {
@@ -99,6 +109,13 @@ void SqliteStore::WriteNewStore(const string& path, bool sync) {
     if (ok) done += static_cast<size_t>(n);
   }
   if (ok && sync) ok = ::fsync(fd) == 0;
+  if (tmp.empty()) {
+    // Naming an O_TMPFILE file through /proc needs no privilege (AT_EMPTY_PATH does).
+    string self = "/proc/self/fd/" + std::to_string(fd);
+    if (ok) (void)::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW);
+    ::close(fd);
+    return;
+  }
   ok = ::close(fd) == 0 && ok;
   if (ok) (void)::link(tmp.c_str(), path.c_str());
   ::unlink(tmp.c_str());
