@@ -47,6 +47,40 @@ class LedgerTest(RelayTestCase):
         lines = [json.loads(l) for l in self.relay("events", run, "--jsonl", check=1).stdout.splitlines()]
         self.assertIn("malformed", lines[0])
 
+    def test_verify_reports_every_broken_run_and_rows_changed_beside_the_chain(self):
+        self.write("p.yaml", "inputs: { n: 1 }\ntasks:\n  a: { run: 'false' }\n")
+        self.write("q.yaml", "tasks:\n  q: { run: 'false' }\n")  # a definition of its own
+        for f in ("p.yaml",) * 4 + ("q.yaml",):
+            self.relay("run", f, check=1)
+        runs = [r["id"] for r in reversed(self.relay_json("runs"))]  # oldest first
+        self.relay("ledger", "verify", check=0)
+        # Event 2 of the first two runs rewritten; then, for the next three,
+        # the row's status, its inputs, its stored definition.
+        for run in runs[:2]:
+            first = f"(SELECT num FROM runs WHERE id = '{run}') * 4294967296"
+            self.sqlite("UPDATE ledger SET events = replace(events, '\"pending\",\"running\"', "
+                        "'\"pending\",\"failed\"') WHERE id = "
+                        f"(SELECT MAX(id) FROM ledger WHERE id <= {first} + 2)")
+        self.sqlite(f"UPDATE runs SET state = 'succeeded' WHERE id = '{runs[2]}'")
+        self.sqlite(f"UPDATE runs SET inputs_json = '{{\"n\":2}}' WHERE id = '{runs[3]}'")
+        self.sqlite("UPDATE definitions SET text = text || ' ' WHERE hash = "
+                    f"(SELECT definition_hash FROM runs WHERE id = '{runs[4]}')")
+        out = self.relay("ledger", "verify", check=1).stdout
+        for run in runs:
+            self.assertIn(f"run {run}", out)
+        self.assertIn("5 of 5 runs broken", out)
+        self.assertIn("its status is succeeded but its last run event", out)
+        self.assertIn("inputs do not match the inputs_hash", out)
+        self.assertIn("does not match its hash", out)
+
+    def test_events_of_an_edited_run_say_it_is_broken(self):
+        self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
+        self.relay("run", "p.yaml", check=0)
+        self.sqlite("UPDATE ledger SET events = replace(events, '\"exit 0', '\"exit 9')")
+        p = self.relay("events", "last", check=1)
+        self.assertIn("exit 9", p.stdout)
+        self.assertIn("does not verify", p.stderr)
+
     def test_events_jsonl_is_a_chain(self):
         self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "p.yaml", check=0)

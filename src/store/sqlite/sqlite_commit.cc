@@ -154,6 +154,9 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
     e.data = events::DataBuilder()
                  .Add("definition_hash", hash)
                  .Add("file", run.file)
+                 // Inputs decide what a resume or rerun runs, as the
+                 // definition does: `relay ledger verify` checks both.
+                 .Add("inputs_hash", events::Sha256Hex(run.inputs_json))
                  .Add("pipeline", run.pipeline)
                  .Add("tasks", static_cast<int64_t>(tasks.size()))
                  .Build();
