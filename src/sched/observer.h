@@ -15,9 +15,12 @@ namespace relay::sched {
 class Observer {
  public:
   virtual ~Observer() = default;
-  // `tasks`: every instance's row as loaded (finished ones are already final).
+  // `tasks`: every instance's row once this relay has made its first
+  // decisions (some may be final already: skipped at once, or reused).
+  // `already_done`: how many were final before this relay took the run (a
+  // resumed run's finished work, a rerun's reused results).
   virtual void OnRunStarted(const store::RunRow& run,
-                            const std::vector<const store::TaskRow*>& tasks) {}
+                            const std::vector<const store::TaskRow*>& tasks, int already_done) {}
   // `row` is the instance's current row; several changes of one row may be
   // reported after one commit (queued → claimed → running).
   virtual void OnTaskChanged(const store::TaskRow& row, state::TaskState from,

@@ -254,6 +254,7 @@ Status Scheduler::Impl::Recover() {
       ++non_final_;
       ++t.remaining;
     } else {
+      ++already_final_;
       CountFinal(static_cast<int32_t>(i));
     }
   }

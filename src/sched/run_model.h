@@ -115,6 +115,7 @@ class Scheduler::Impl {
   void MarkFinal(int32_t index);
   void CountFinal(int32_t index);
   void SummariseUpstream(int32_t task);  // once the task is complete
+  int already_final_ = 0;                // instances final before this relay decided anything
   // Masks `value` from now on (logs, reasons, outputs); empty ones are not
   // secrets.
   void AddSecret(std::string value);

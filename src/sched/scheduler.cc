@@ -56,7 +56,7 @@ Scheduler::Impl::Impl(store::Store* store, exec::Runner* runner, const Clock* cl
 Result<RunState> Scheduler::Impl::Execute(const std::string& run_id, CreatedRun* created) {
   RELAY_RETURN_IF_ERROR(Load(run_id, created));
   RELAY_RETURN_IF_ERROR(Recover());
-  if (observer_) observer_->OnRunStarted(run_, Rows());
+  if (observer_) observer_->OnRunStarted(run_, Rows(), already_final_);
   while (true) {
     Micros now = clock_->Now();
     FireTimers();
@@ -145,25 +145,32 @@ Micros Scheduler::Impl::NextWakeup() const {
 }
 
 RunState Scheduler::Impl::FinalState(std::string* reason) const {
-  std::vector<std::string> failed;
+  // Named in the order they failed, not in the file's order.
+  const store::TaskRow* first = nullptr;
+  const store::TaskRow* first_tolerated = nullptr;
+  int failed = 0, tolerated = 0;
   for (size_t i = 0; i < inst_.size(); ++i) {
-    const auto& m = inst_[i];
-    const auto& spec = plan_->spec_of(plan_->instances[i]);
-    if ((m.row.state == TaskState::kFailed || m.row.state == TaskState::kLost) &&
-        !spec.continue_on_error)
-      failed.push_back(m.row.name);
+    const store::TaskRow& row = inst_[i].row;
+    if (row.state != TaskState::kFailed && row.state != TaskState::kLost) continue;
+    bool counts = !plan_->spec_of(plan_->instances[i]).continue_on_error;
+    const store::TaskRow*& earliest = counts ? first : first_tolerated;
+    ++(counts ? failed : tolerated);
+    if (!earliest || row.ended_at < earliest->ended_at) earliest = &row;
   }
   if (run_.state == RunState::kCancelling) {
     *reason = "cancelled";
     return RunState::kCancelled;
   }
-  if (failed.empty()) {
-    *reason = "every task succeeded or was skipped";
+  if (failed == 0) {
+    *reason = tolerated == 0 ? "every task succeeded or was skipped"
+              : tolerated == 1
+                  ? "task '" + first_tolerated->name + "' failed, under continue_on_error"
+                  : std::to_string(tolerated) + " tasks failed under continue_on_error, first '" +
+                        first_tolerated->name + "'";
     return RunState::kSucceeded;
   }
-  *reason = failed.size() == 1
-                ? "task '" + failed[0] + "' failed"
-                : std::to_string(failed.size()) + " tasks failed, first '" + failed[0] + "'";
+  *reason = failed == 1 ? "task '" + first->name + "' failed"
+                        : std::to_string(failed) + " tasks failed, first '" + first->name + "'";
   return RunState::kFailed;
 }
 

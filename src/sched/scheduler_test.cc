@@ -320,6 +320,49 @@ tasks:
   EXPECT_EQ(runner_.specs[2].steps[0], "got two");
 }
 
+TEST_F(SchedulerTest, TheRunsReasonNamesTheFirstFailureInTimeAndToleratedOnes) {
+  Create(R"(
+tasks:
+  slow: { run: "false" }
+  quick: { run: "false" }
+)");
+  runner_.Script("slow", {{.exit_code = 1, .duration = 2 * kSecond}});
+  runner_.Script("quick", {{.exit_code = 1, .duration = 10 * kMillisecond}});
+  ASSERT_TRUE(Execute().ok());
+  EXPECT_EQ(store_->GetRun(run_id_)->reason, "2 tasks failed, first 'quick'");
+
+  Create(R"(
+tasks:
+  lint: { run: "false", continue_on_error: true }
+  build: { run: "true" }
+)");
+  runner_.Script("lint", {{.exit_code = 1}});
+  auto state = Execute();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, RunState::kSucceeded);
+  EXPECT_EQ(store_->GetRun(run_id_)->reason, "task 'lint' failed, under continue_on_error");
+}
+
+class CountingObserver : public Observer {
+ public:
+  void OnRunStarted(const store::RunRow&, const std::vector<const store::TaskRow*>&,
+                    int already_done) override {
+    done = already_done;
+  }
+  int done = -1;
+};
+
+TEST_F(SchedulerTest, TasksSkippedAtOnceAreNotReportedAsAlreadyDone) {
+  Create(R"(
+tasks:
+  off: { if: "${{ false }}", run: "true" }
+  on: { run: "true" }
+)");
+  CountingObserver observer;
+  ASSERT_TRUE(Execute(2, &observer).ok());
+  EXPECT_EQ(observer.done, 0);
+}
+
 TEST_F(SchedulerTest, RetriesWithExponentialBackoffOnTheFakeClock) {
   Create(R"(
 tasks:

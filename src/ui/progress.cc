@@ -62,7 +62,7 @@ void Progress::Line(const char* color, std::string_view label,
 }
 
 void Progress::OnRunStarted(const store::RunRow& run,
-                            const std::vector<const store::TaskRow*>& tasks) {
+                            const std::vector<const store::TaskRow*>& tasks, int already_done) {
   start_ = clock_->Now();
   total_ = static_cast<int>(tasks.size());
   counted_.assign(tasks.size(), 0);
@@ -70,7 +70,7 @@ void Progress::OnRunStarted(const store::RunRow& run,
     if (state::IsFinal(t->state)) SetFinal(*t, true);
   std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(),
                total_, total_ == 1 ? "" : "s",
-               done_ ? (", " + std::to_string(done_) + " already done").c_str() : "");
+               already_done ? (", " + std::to_string(already_done) + " already done").c_str() : "");
 }
 
 void Progress::SetFinal(const store::TaskRow& row, bool final) {

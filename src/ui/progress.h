@@ -29,8 +29,8 @@ class Progress : public sched::Observer {
   Progress(FILE* out, TerminalInfo term, const Clock* clock);
   ~Progress() override;
 
-  void OnRunStarted(const store::RunRow& run,
-                    const std::vector<const store::TaskRow*>& tasks) override;
+  void OnRunStarted(const store::RunRow& run, const std::vector<const store::TaskRow*>& tasks,
+                    int already_done) override;
   void OnTaskChanged(const store::TaskRow& row, state::TaskState from,
                      state::TaskState to) override;
   void OnRunChanged(const store::RunRow& run, state::RunState from) override;

@@ -30,7 +30,7 @@ class ProgressTest : public ::testing::Test {
     }
     std::vector<const store::TaskRow*> ptrs;
     for (const auto& r : rows_) ptrs.push_back(&r);
-    progress_->OnRunStarted(run_, ptrs);
+    progress_->OnRunStarted(run_, ptrs, 0);
   }
 
   void Change(int i, TaskState to, std::string reason = "", std::string cause = "") {
