@@ -12,6 +12,7 @@
 #include "base/file_util.h"
 #include "events/sha256.h"
 #include "exec/owner.h"
+#include "store/task_record.h"
 #include "ui/table.h"
 
 namespace relay::cli {
@@ -68,10 +69,20 @@ nlohmann::json RunJson(const store::RunRow& r) {
 }
 
 // Every attempt's log of a task: the row names the last one
-// (…/IDX-NAME.N.log); earlier attempts differ only in N.
+// (LOGS/RUN/IDX-NAME.N.log); earlier attempts differ in N and, for a name
+// cut to fit a file name, in how much of the name fits.
 std::vector<std::string> AttemptLogs(const store::TaskRow& t) {
   std::vector<std::string> out;
   const std::string& last = t.log_path;
+  size_t run_dir = last.rfind("/" + t.run_id + "/");
+  if (run_dir != std::string::npos && t.attempts > 1) {
+    std::string log_dir = last.substr(0, run_dir);
+    if (store::AttemptLogPath(log_dir, t.run_id, t.index, t.name, t.attempts) == last) {
+      for (int a = 1; a <= t.attempts; ++a)
+        out.push_back(store::AttemptLogPath(log_dir, t.run_id, t.index, t.name, a));
+      return out;
+    }
+  }
   size_t ext = last.rfind(".log");
   size_t dot = ext == std::string::npos ? std::string::npos : last.rfind('.', ext - 1);
   if (dot == std::string::npos || t.attempts <= 1) {

@@ -12,8 +12,9 @@
 
 namespace relay::exec {
 
-OutputLog::OutputLog(std::string path, Masker masker)
-    : path_(std::move(path)), masker_(std::move(masker)) {}
+OutputLog::OutputLog(std::string path, std::shared_ptr<const Masker> masker)
+    : path_(std::move(path)),
+      masker_(masker ? std::move(masker) : std::make_shared<const Masker>()) {}
 
 OutputLog::~OutputLog() {
   if (fd_ >= 0) ::close(fd_);
@@ -62,7 +63,7 @@ void OutputLog::EndStream(Stream stream, Micros now) {
 
 void OutputLog::WriteSys(std::string_view text, Micros now) {
   if (path_.empty()) return;
-  AddLine("sys", masker_.empty() ? text : masker_.Apply(text, &scratch_), now);
+  AddLine("sys", masker_->empty() ? text : masker_->Apply(text, &scratch_), now);
   Flush();
 }
 

@@ -11,6 +11,7 @@
 // stdout/stderr never mix within a line.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,7 +32,10 @@ class OutputLog {
   // `path` "" discards everything. Nothing touches the disk until the first
   // line is written: then the parent directories are created and the file
   // opened with O_APPEND, so a silent command leaves no file.
-  OutputLog(std::string path, Masker masker);
+  // `masker` is shared: one run's attempts use the same one (null: none).
+  OutputLog(std::string path, std::shared_ptr<const Masker> masker);
+  OutputLog(std::string path, Masker masker)
+      : OutputLog(std::move(path), std::make_shared<const Masker>(std::move(masker))) {}
   ~OutputLog();
   OutputLog(const OutputLog&) = delete;
   OutputLog& operator=(const OutputLog&) = delete;
@@ -58,11 +62,11 @@ class OutputLog {
   bool Open();
 
   std::string path_;
-  Masker masker_;
+  std::shared_ptr<const Masker> masker_;  // never null
   int fd_ = -1;
   std::string error_;
   std::string partial_[2];  // masked unterminated line per Stream
-  MaskStream masking_[2]{MaskStream(&masker_), MaskStream(&masker_)};  // per Stream
+  MaskStream masking_[2]{MaskStream(masker_.get()), MaskStream(masker_.get())};  // per Stream
   std::string pending_;  // formatted lines not yet written
   std::string scratch_;  // masking buffer for sys lines
 };

@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "exec/mask.h"
 
 namespace relay::exec {
 
@@ -33,12 +34,14 @@ struct AttemptSpec {
   bool force_shell = false;  // the pipeline named a shell: never exec directly
   // Added to (and overriding) the inherited environment.
   std::vector<std::pair<std::string, std::string>> env;
-  std::string cwd;                   // "" = inherit
-  std::string log_path;              // created (with parents) when the first byte arrives;
-                                     // "" = discard output
-  std::vector<std::string> secrets;  // values replaced by *** in the log
-  Micros timeout = 0;                // whole attempt, all steps; 0 = none
-  Micros kill_grace = 5 * kSecond;   // SIGTERM → SIGKILL delay
+  std::string cwd;       // "" = inherit
+  std::string log_path;  // created (with parents) when the first byte arrives;
+                         // "" = discard output
+  // Replaces secrets by *** in the log; shared by a run's attempts (one
+  // automaton however many attempts and secrets); null: none.
+  std::shared_ptr<const Masker> masker;
+  Micros timeout = 0;               // whole attempt, all steps; 0 = none
+  Micros kill_grace = 5 * kSecond;  // SIGTERM → SIGKILL delay
 };
 
 // Identifies the processes of a running step, for recording in the store so

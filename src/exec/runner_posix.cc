@@ -76,7 +76,7 @@ bool IsExecutableFile(const std::string& path) {
 struct Attempt {
   // The log path moves from the spec to the log, its one user.
   explicit Attempt(AttemptSpec s)
-      : spec(std::move(s)), log(std::move(spec.log_path), Masker(spec.secrets)) {}
+      : spec(std::move(s)), log(std::move(spec.log_path), spec.masker) {}
 
   AttemptSpec spec;
   OutputLog log;

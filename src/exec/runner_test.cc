@@ -185,7 +185,7 @@ TEST_F(RunnerTest, UnwritableLogIsReportedButTheStepStillRuns) {
 
 TEST_F(RunnerTest, MasksSecrets) {
   AttemptSpec spec = Spec({"echo token=s3cr3t and s3cr3t", "echo done s3cr3t >&2"});
-  spec.secrets = {"s3cr3t", ""};
+  spec.masker = std::make_shared<const Masker>(std::vector<std::string>{"s3cr3t", ""});
   EXPECT_TRUE(Run(spec).Succeeded());
   EXPECT_THAT(Lines(spec),
               ElementsAre("sys step 1: echo token=*** and ***", "out token=*** and ***",

@@ -1,5 +1,7 @@
 // Deciding what an instance whose needs are complete does next (run, skip),
 // and turning an instance into a concrete attempt (rendered commands, env).
+#include <strings.h>
+
 #include <algorithm>
 
 #include "base/strings.h"
@@ -143,9 +145,46 @@ void Scheduler::Impl::Decide(int32_t index) {
 }
 
 void Scheduler::Impl::AddSecret(std::string value) {
-  if (value.empty() || std::find(secrets_.begin(), secrets_.end(), value) != secrets_.end()) return;
+  if (value.empty() || !secret_set_.insert(value).second) return;
   secrets_.push_back(std::move(value));
-  masker_ = exec::Masker(secrets_);
+  masker_stale_ = true;
+}
+
+const exec::Masker& Scheduler::Impl::Mask() {
+  if (masker_stale_ || !masker_) {
+    masker_ = std::make_shared<const exec::Masker>(secrets_);
+    masker_stale_ = false;
+  }
+  return *masker_;
+}
+
+std::string Scheduler::Impl::Redact(std::string text) {
+  if (secrets_.empty() || text.empty()) return text;
+  std::string scratch;
+  std::string_view masked = Mask().Apply(text, &scratch);
+  return masked.data() == text.data() ? text : std::move(scratch);
+}
+
+void Scheduler::Impl::CollectTaskSecrets() {
+  if (pipeline_->secrets.empty()) return;
+  static const nlohmann::json kNoNeeds = nlohmann::json::object();
+  for (size_t t = 0; t < tasks_.size(); ++t) {
+    for (const auto& [key, tmpl] : tasks_[t].env) {
+      if (!IsSecretName(key)) continue;
+      bool reads_needs = false;
+      for (const auto& ref : tmpl.References())
+        reads_needs =
+            reads_needs || (!ref.path.empty() && strcasecmp(ref.path[0].c_str(), "needs") == 0);
+      if (reads_needs) continue;  // known once the needs finish: added then
+      const plan::TaskNode& node = plan_->tasks[t];
+      for (int32_t i = node.first_instance; i < node.first_instance + node.instance_count; ++i) {
+        InstanceContext ctx(&plan_->inputs, &env_, &plan_->instances[i].matrix, &kNoNeeds,
+                            &run_ctx_, expr::StatusFunctions{});
+        auto value = tmpl.Render(ctx);
+        if (value.ok()) AddSecret(*value);
+      }
+    }
+  }
 }
 
 bool Scheduler::Impl::IsSecretName(std::string_view name) const {
@@ -184,7 +223,10 @@ Result<exec::AttemptSpec> Scheduler::Impl::BuildAttempt(int32_t index) {
     }
     env_ctx = &task_env;
   }
-  a.secrets = secrets_;
+  if (!secrets_.empty()) {
+    Mask();
+    a.masker = masker_;
+  }
   InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, &*tm.needs_ctx, &run_ctx_,
                       StatusFor(instance.task));
   a.steps.reserve(tm.steps.size());

@@ -7,16 +7,34 @@
 namespace relay::sched {
 namespace {
 
-constexpr size_t kQuoted = 60;  // of a bad line, in the error
+constexpr size_t kQuoted = 60;  // bytes of a bad line, in the error
 
-std::string Quote(std::string_view line) {
-  if (line.size() <= kQuoted) return "'" + std::string(line) + "'";
-  return "'" + std::string(line.substr(0, kQuoted)) + "…'";
+// Masked first: cutting first could leave part of a secret the masker no
+// longer recognises. Cut on a character boundary; bytes that are not UTF-8
+// become U+FFFD, as reasons travel as JSON.
+std::string Quote(std::string_view line, const exec::Masker* mask) {
+  std::string scratch;
+  if (mask) line = mask->Apply(line, &scratch);
+  bool cut = line.size() > kQuoted;
+  if (cut) {
+    size_t end = kQuoted;
+    while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
+    line = line.substr(0, end);
+  }
+  std::string out = "'";
+  size_t bad = 0;
+  while (!IsValidUtf8(line, &bad)) {
+    out.append(line.substr(0, bad)).append("\uFFFD");
+    line.remove_prefix(bad + 1);
+  }
+  out.append(line);
+  return out + (cut ? "…'" : "'");
 }
 
 }  // namespace
 
-ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::string>& declared) {
+ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::string>& declared,
+                           const exec::Masker* mask) {
   ParsedOutputs out;
   out.values = nlohmann::json::object();
   for (const auto& k : declared) out.values[k] = "";
@@ -43,8 +61,8 @@ ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::strin
     if (heredoc != std::string::npos && (eq == std::string::npos || heredoc < eq)) {
       std::string key(Trim(line.substr(0, heredoc)));
       std::string delim(Trim(line.substr(heredoc + 2)));
-      if (key.empty()) return fail(i, "no name before '<<' in " + Quote(line));
-      if (delim.empty()) return fail(i, "no delimiter after '<<' in " + Quote(line));
+      if (key.empty()) return fail(i, "no name before '<<' in " + Quote(line, mask));
+      if (delim.empty()) return fail(i, "no delimiter after '<<' in " + Quote(line, mask));
       size_t opened = i;
       std::string value;
       bool first = true, closed = false;
@@ -59,14 +77,15 @@ ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::strin
         value += l;
         first = false;
       }
-      if (!closed) return fail(opened, Quote(line) + " is never closed by a line '" + delim + "'");
+      if (!closed)
+        return fail(opened, Quote(line, mask) + " is never closed by a line '" + delim + "'");
       if (const std::string* name = kept(key)) out.values[*name] = std::move(value);
       continue;
     }
     if (eq == std::string::npos)
-      return fail(i, "expected NAME=VALUE or NAME<<DELIMITER, got " + Quote(line));
+      return fail(i, "expected NAME=VALUE or NAME<<DELIMITER, got " + Quote(line, mask));
     std::string key(Trim(line.substr(0, eq)));
-    if (key.empty()) return fail(i, "no name before '=' in " + Quote(line));
+    if (key.empty()) return fail(i, "no name before '=' in " + Quote(line, mask));
     if (const std::string* name = kept(key)) out.values[*name] = line.substr(eq + 1);
   }
   return out;

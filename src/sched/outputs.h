@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "exec/mask.h"
+
 namespace relay::sched {
 
 struct ParsedOutputs {
@@ -21,6 +23,9 @@ struct ParsedOutputs {
 // matched ignoring case as expressions match names, and stored under the
 // declared spelling. A later line for the same key wins. Declared keys never
 // written are "". Blank lines are ignored.
-ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::string>& declared);
+// A bad line quoted in the error is masked with `mask` (if any) before it is
+// cut short, and made valid UTF-8, since the error becomes a reason.
+ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::string>& declared,
+                           const exec::Masker* mask = nullptr);
 
 }  // namespace relay::sched

@@ -179,6 +179,7 @@ Status Scheduler::Impl::PrepareTaskModels() {
     tm.shell = last_words;
     tm.force_shell = last_force;
   }
+  CollectTaskSecrets();
   return Status::Ok();
 }
 

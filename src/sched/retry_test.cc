@@ -72,6 +72,22 @@ TEST(Outputs, KeyValueAndMultilineForms) {
   EXPECT_EQ(ParseOutputs("a=b=c\r\n", {}).values["a"], "b=c");
 }
 
+TEST(Outputs, ABadLineIsMaskedBeforeItIsCutAndCutOnACharacter) {
+  exec::Masker mask({"abcdefghijklmnopqrstuvwxyz0123456789"});
+  std::string line =
+      "this line has no equals sign and the token abcdefghijklmnopqrstuvwxyz0123456789";
+  EXPECT_EQ(ParseOutputs(line + "\n", {"x"}, &mask).error,
+            "$RELAY_OUTPUT line 1: expected NAME=VALUE or NAME<<DELIMITER, got "
+            "'this line has no equals sign and the token ***'");
+  // "é" straddles byte 60; a byte that is not UTF-8 becomes U+FFFD.
+  std::string wide = std::string(59, 'x') + "\xc3\xa9 tail";
+  EXPECT_EQ(ParseOutputs(wide + "\n", {}).error,
+            "$RELAY_OUTPUT line 1: expected NAME=VALUE or NAME<<DELIMITER, got '" +
+                std::string(59, 'x') + "…'");
+  EXPECT_EQ(ParseOutputs("bad \xff line\n", {}).error,
+            "$RELAY_OUTPUT line 1: expected NAME=VALUE or NAME<<DELIMITER, got 'bad \uFFFD line'");
+}
+
 TEST(Outputs, NamesMatchIgnoringCaseUnderTheDeclaredSpelling) {
   auto o = ParseOutputs("Version=2\nNOTE<<X\nn\nX\n", {"version", "note"}).values;
   EXPECT_EQ(o["version"], "2");

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <queue>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "exec/mask.h"
@@ -120,6 +122,14 @@ class Scheduler::Impl {
   // secrets.
   void AddSecret(std::string value);
   bool IsSecretName(std::string_view name) const;
+  // Values of secret-named task env entries that do not read `needs`, for
+  // every instance, up front: masking then does not depend on which task
+  // ran first, in a fresh run or a resumed one.
+  void CollectTaskSecrets();
+  // REQUIRES: !secrets_.empty().
+  const exec::Masker& Mask();
+  // `text` with secrets masked (itself when there are none).
+  std::string Redact(std::string text);
   void DrainCompletions();
   bool Stalled() const;
   void StartReady();
@@ -150,10 +160,14 @@ class Scheduler::Impl {
   std::optional<spec::Pipeline> owned_pipeline_;  // when parsed from the stored definition
   const spec::Pipeline* pipeline_ = nullptr;      // the caller's, or owned_pipeline_
   std::optional<plan::Plan> plan_;
-  nlohmann::json env_;      // pipeline env, rendered
-  nlohmann::json run_ctx_;  // {"id": …}
-  std::vector<std::string> secrets_;
-  exec::Masker masker_;  // of secrets_: outputs are stored masked, as logs are
+  nlohmann::json env_;                // pipeline env, rendered
+  nlohmann::json run_ctx_;            // {"id": …}
+  std::vector<std::string> secrets_;  // values, each once (secret_set_)
+  std::unordered_set<std::string> secret_set_;
+  // Of secrets_, made again (by Mask()) only after one was added, and shared
+  // with the attempts: one automaton however many attempts and secrets.
+  std::shared_ptr<const exec::Masker> masker_;
+  bool masker_stale_ = false;
   std::vector<InstanceModel> inst_;
   std::vector<TaskModel> tasks_;
   int32_t non_final_ = 0;

@@ -155,7 +155,12 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
     bool counts = !plan_->spec_of(plan_->instances[i]).continue_on_error;
     const store::TaskRow*& earliest = counts ? first : first_tolerated;
     ++(counts ? failed : tolerated);
-    if (!earliest || row.ended_at < earliest->ended_at) earliest = &row;
+    // Failed without running (an `if:` that could not be evaluated): no
+    // end time, so ordered after those that have one.
+    auto when = [](const store::TaskRow& r) {
+      return r.ended_at ? r.ended_at : std::numeric_limits<Micros>::max();
+    };
+    if (!earliest || when(row) < when(*earliest)) earliest = &row;
   }
   if (run_.state == RunState::kCancelling) {
     *reason = "cancelled";
@@ -183,11 +188,7 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
   state::CheckTransition(state::TaskMachine(), from, to, cause);
   m.row.state = to;
   m.row.cause.assign(cause);
-  if (!masker_.empty() && !reason.empty()) {
-    std::string scratch;
-    std::string_view masked = masker_.Apply(reason, &scratch);
-    if (masked.data() != reason.data()) reason = std::move(scratch);
-  }
+  if (!secrets_.empty()) reason = Redact(std::move(reason));
   m.row.reason = std::move(reason);
   // Built in place: the snapshot is copied from the row once, never moved.
   auto& t = std::get<store::TaskTransition>(
@@ -383,18 +384,19 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   if (r.Succeeded()) {
     const spec::TaskSpec& spec = pipeline_->tasks[task];
     std::string reason = "exit 0 in " + FormatDuration(took);
-    if (!spec.outputs.empty() || !masker_.empty()) {
+    const exec::Masker* mask = secrets_.empty() ? nullptr : &Mask();
+    if (!spec.outputs.empty() || mask) {
       const std::string out_path = m.row.log_path.substr(0, m.row.log_path.size() - 4) + ".out";
       Result<std::string> text = ReadFile(out_path);
       std::string scratch;
-      if (text.ok() && !masker_.empty() && masker_.Apply(*text, &scratch).data() != text->data()) {
+      if (text.ok() && mask && mask->Apply(*text, &scratch).data() != text->data()) {
         // The file stays next to the log for debugging: hide secrets there.
         (void)WriteFileAtomic(out_path, scratch);
       }
       if (!spec.outputs.empty()) {
-        ParsedOutputs parsed = ParseOutputs(text.ok() ? *text : "", spec.outputs);
+        ParsedOutputs parsed = ParseOutputs(text.ok() ? *text : "", spec.outputs, mask);
         if (!parsed.error.empty()) {
-          FailOrRetry(index, FailureKind::kFailure, 0, tc::kBadOutputs, parsed.error);
+          FailOrRetry(index, FailureKind::kFailure, 0, tc::kBadOutputs, parsed.error + LogNote(r));
           return;
         }
         // As in GitHub Actions, an output holding a secret is dropped, not
@@ -402,7 +404,7 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
         // value and no sign of why.
         for (auto& [key, value] : parsed.values.items()) {
           const std::string& v = value.get_ref<const std::string&>();
-          if (masker_.empty() || masker_.Apply(v, &scratch).data() == v.data()) continue;
+          if (!mask || mask->Apply(v, &scratch).data() == v.data()) continue;
           value = "";
           reason += "; output '" + key + "' dropped: it contains a secret";
         }
@@ -419,8 +421,7 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   }
   if (!r.spawn_error.empty()) {
     // The error may quote the command or its cwd, which may hold a secret.
-    std::string error = r.spawn_error, scratch;
-    if (!masker_.empty() && masker_.Apply(error, &scratch).data() != error.data()) error = scratch;
+    std::string error = Redact(r.spawn_error);
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, error,
                 events::DataBuilder().Add("error", error));
   } else if (r.timed_out) {

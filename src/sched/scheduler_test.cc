@@ -462,11 +462,30 @@ tasks:
   EXPECT_EQ(t["a"].reason, "cwd /nonexistent/***: No such file");
   ASSERT_EQ(runner_.specs.size(), 2u);
   for (const auto& spec : runner_.specs) {
-    EXPECT_NE(std::find(spec.secrets.begin(), spec.secrets.end(), "pipeline-value"),
-              spec.secrets.end());
-    EXPECT_NE(std::find(spec.secrets.begin(), spec.secrets.end(), "from-an-input"),
-              spec.secrets.end());
+    ASSERT_TRUE(spec.masker);
+    std::string scratch;
+    EXPECT_EQ(spec.masker->Apply("pipeline-value, from-an-input", &scratch), "***, ***");
   }
+}
+
+TEST_F(SchedulerTest, ATaskEnvSecretIsMaskedFromTheStartWhateverRunsFirst) {
+  // `b` runs before `a` sets the secret in its env: b's log and outputs
+  // must be treated as a's would, not depend on the order of the file.
+  Create(R"(
+secrets: [RELAY_TEST_ORDER_TOKEN]
+inputs: { t: { type: string, default: "tok-from-input" } }
+tasks:
+  b: { run: "echo", outputs: [x] }
+  a: { env: { RELAY_TEST_ORDER_TOKEN: "${{ inputs.t }}" }, run: "true" }
+  c: { needs: [b], run: "got '${{ needs.b.outputs.x }}'" }
+)");
+  runner_.Script("b", {{.outputs = "x=tok-from-input\n"}});
+  ASSERT_TRUE(Execute(/*jobs=*/1).ok());
+  ASSERT_EQ(runner_.started[0], "b");
+  ASSERT_TRUE(runner_.specs[0].masker);
+  auto t = Tasks();
+  EXPECT_EQ(t["b"].outputs_json, R"({"x":""})");
+  EXPECT_EQ(runner_.specs[2].steps[0], "got ''");
 }
 
 TEST_F(SchedulerTest, ALogThatCouldNotBeWrittenIsNamedInTheReason) {
