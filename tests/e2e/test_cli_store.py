@@ -73,6 +73,25 @@ class LedgerTest(RelayTestCase):
         self.assertIn("inputs do not match the inputs_hash", out)
         self.assertIn("does not match its hash", out)
 
+    def test_rerun_refuses_inputs_or_options_changed_outside_relay(self):
+        self.write("p.yaml", "inputs: { msg: hello }\n"
+                   "tasks:\n  a: { run: 'echo a ${{ inputs.msg }} >> side.txt' }\n"
+                   "  b: { needs: [a], run: 'false' }\n")
+        self.relay("run", "p.yaml", check=1)
+        run = self.show()["id"]
+        self.sqlite(f"UPDATE runs SET inputs_json = '{{\"msg\":\"EVIL\"}}' WHERE id = '{run}'")
+        p = self.relay("rerun", run, "--failed", check=3)
+        self.assertIn("inputs do not match the inputs_hash", p.stderr)
+        self.sqlite(f"UPDATE runs SET inputs_json = '{{\"msg\":\"hello\"}}' WHERE id = '{run}'")
+        self.relay("ledger", "verify", run, check=0)
+        self.sqlite("UPDATE runs SET options_json = '{\"from\":[],\"only\":[\"a\"],"
+                    f"\"until\":[]}}' WHERE id = '{run}'")
+        p = self.relay("rerun", run, "--failed", check=3)
+        self.assertIn("options do not match the options_hash", p.stderr)
+        self.relay("ledger", "verify", run, check=1)
+        with open(os.path.join(self.dir, "side.txt")) as f:
+            self.assertEqual(f.read(), "a hello\n")
+
     def test_events_of_an_edited_run_say_it_is_broken(self):
         self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "p.yaml", check=0)

@@ -21,8 +21,8 @@ void BindRun(Statement& s, const RunRow& r) {
   s.Bind(4, r.workdir);
   s.Bind(5, r.definition);
   s.Bind(6, r.definition_hash);
-  s.Bind(7, r.inputs_json.empty() ? std::string_view("{}") : r.inputs_json);
-  s.Bind(8, r.options_json.empty() ? std::string_view("{}") : r.options_json);
+  s.Bind(7, StoredJson(r.inputs_json));
+  s.Bind(8, StoredJson(r.options_json));
   s.Bind(9, r.parent_run);
   s.Bind(10, state::Name(r.state));
   s.Bind(11, r.reason);

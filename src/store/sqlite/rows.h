@@ -25,6 +25,9 @@ inline constexpr int kTaskColumnCount = 20;
 inline constexpr char kEventV1Columns[] =
     "run_id, seq, ts, kind, subject, from_state, to_state, cause, reason, data, prev_hash, hash";
 
+// A run's inputs or options as stored: a JSON object, "" written as "{}".
+inline std::string_view StoredJson(std::string_view json) { return json.empty() ? "{}" : json; }
+
 // Binds ?1..?17 in kRunColumns order.
 void BindRun(Statement& s, const RunRow& r);
 

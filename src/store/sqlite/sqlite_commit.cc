@@ -154,9 +154,12 @@ Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tas
     e.data = events::DataBuilder()
                  .Add("definition_hash", hash)
                  .Add("file", run.file)
-                 // Inputs decide what a resume or rerun runs, as the
-                 // definition does: `relay ledger verify` checks both.
-                 .Add("inputs_hash", events::Sha256Hex(run.inputs_json))
+                 // Inputs and options (selection, reuse) decide what a
+                 // resume or rerun runs, as the definition does: every
+                 // read of the run's tasks checks all three.
+                 // Of the text stored (rows.cc writes "" as "{}").
+                 .Add("inputs_hash", events::Sha256Hex(StoredJson(run.inputs_json)))
+                 .Add("options_hash", events::Sha256Hex(StoredJson(run.options_json)))
                  .Add("pipeline", run.pipeline)
                  .Add("tasks", static_cast<int64_t>(tasks.size()))
                  .Build();

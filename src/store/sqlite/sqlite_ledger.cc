@@ -38,7 +38,12 @@ Result<SqliteStore::RunLedger> SqliteStore::ReadRunLedger(const std::string& run
   int rc = s.Step();
   if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
   if (rc != SQLITE_ROW) return Error(rc, "read run " + run_id);
-  return RunLedger{s.Int(0), s.Int(2) != 0, s.Int(1), std::string(s.Text(3))};
+  return RunLedger{s.Int(0),
+                   s.Int(2) != 0,
+                   s.Int(1),
+                   std::string(s.Text(3)),
+                   std::string(s.Text(4)),
+                   std::string(s.Text(5))};
 }
 
 Status SqliteStore::ReadBaseRows(const std::string& run_id, const RunLedger& run,
@@ -169,6 +174,31 @@ Result<std::vector<events::Event>> SqliteStore::GetEvents(const std::string& run
   return out;
 }
 
+// What the run's row says it was made from must be what its (verified)
+// created event recorded: a row edited outside relay is not acted on.
+Status SqliteStore::CheckCreatedEvent(const std::string& run_id, const RunLedger& run,
+                                      const events::Event& e) const {
+  auto records = [&e](std::string_view key, const std::string& hash) {
+    return e.data.find("\"" + std::string(key) + "\":\"" + hash + "\"") != std::string::npos;
+  };
+  if (!run.definition_hash.empty() && !records("definition_hash", run.definition_hash)) {
+    return Status::Corrupt("store " + path_ + ": run " + run_id + " says its definition has hash " +
+                           run.definition_hash + ", which its ledger does not record");
+  }
+  // Runs created before these hashes were recorded have neither.
+  for (auto [key, text] : {std::pair{"inputs_hash", &run.inputs_json},
+                           std::pair{"options_hash", &run.options_json}}) {
+    std::string_view what = key == std::string_view("inputs_hash") ? "inputs" : "options";
+    if (e.data.find("\"" + std::string(key) + "\":") != std::string::npos &&
+        !records(key, events::Sha256Hex(*text))) {
+      return Status::Corrupt("store " + path_ + ": run " + run_id + ": its stored " +
+                             std::string(what) + " do not match the " + key +
+                             " its ledger records (they were changed outside relay)");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<TaskRow>> SqliteStore::GetTasks(const std::string& run_id) {
   return ReadTasks(run_id);
 }
@@ -184,12 +214,7 @@ Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
   events::ChainChecker chain(run_id, run.tasks_seq + 1);
   RELAY_RETURN_IF_ERROR(ForEachEvent(run_id, run, run.tasks_seq, [&](events::Event& e) {
     if (!chain.Next(e).ok) return Unverified(run_id, chain.result(), path_);
-    if (e.seq == 1 && !run.definition_hash.empty() &&
-        e.data.find("\"definition_hash\":\"" + run.definition_hash + "\"") == std::string::npos) {
-      return Status::Corrupt("store " + path_ + ": run " + run_id +
-                             " says its definition has hash " + run.definition_hash +
-                             ", which its ledger does not record");
-    }
+    if (e.seq == 1) RELAY_RETURN_IF_ERROR(CheckCreatedEvent(run_id, run, e));
     if (e.kind != "task") return Status::Ok();
     auto it = by_name.find(e.subject);
     if (it == by_name.end()) {

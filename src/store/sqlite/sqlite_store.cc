@@ -329,7 +329,7 @@ void SqliteStore::DefineStatements() {
       {&s.data_version, "PRAGMA data_version"},
       {&s.run_ledger,
        "SELECT num, tasks_seq, EXISTS (SELECT 1 FROM run_instances i WHERE i.num = r.num), "
-       "definition_hash FROM runs r WHERE r.id = ?1"},
+       "definition_hash, inputs_json, options_json FROM runs r WHERE r.id = ?1"},
       {&s.run_instances, "SELECT list FROM run_instances WHERE num = ?1"},
       {&s.insert_instances, "INSERT INTO run_instances (num, list) VALUES (?1, ?2)"},
       // A run's ledger rows are the id range [?1, ?2) (schema 5).

@@ -99,9 +99,13 @@ class SqliteStore final : public Store {
     bool listed = false;
     int64_t tasks_seq = 0;
     std::string definition_hash;  // as the run's row says; its first event must agree
+    std::string inputs_json;      // the same, when the first event records their hashes
+    std::string options_json;
   };
 
   SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
+  Status CheckCreatedEvent(const std::string& run_id, const RunLedger& run,
+                           const events::Event& e) const;
   static bool MayWrite(const std::string& path);
   static void WriteNewStore(const std::string& path, bool sync);
   Status ReadOnly(std::string_view doing) const;  // the error of a write to a read-only store
