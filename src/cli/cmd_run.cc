@@ -137,8 +137,11 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   lp.plan = std::move(plan).value();
   lp.plan.pipeline = &lp.pipeline;
 
-  // Which tasks run again: the chosen one (or those with an instance that did
-  // not succeed) and everything downstream of them.
+  // Which tasks run again: the chosen one (or those with an instance that
+  // failed, was lost or was cancelled) and everything downstream of them. A
+  // task skipped by its own condition is no failure: its dependants that
+  // succeeded are reused, and it is decided again (its condition reads the
+  // same inputs) rather than reused.
   std::set<int32_t> rerun_tasks;
   if (!from.empty()) {
     int t = lp.pipeline.FindTask(from);
@@ -147,7 +150,8 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
     rerun_tasks.insert(t);
   }
   for (const auto& row : *old_tasks)
-    if (row.state != state::TaskState::kSucceeded)
+    if (row.state == state::TaskState::kFailed || row.state == state::TaskState::kLost ||
+        row.state == state::TaskState::kCancelled)
       rerun_tasks.insert(lp.pipeline.FindTask(row.task));
   std::vector<int32_t> stack(rerun_tasks.begin(), rerun_tasks.end());
   std::set<int32_t> downstream;

@@ -140,6 +140,23 @@ class RerunTest(RelayTestCase):
         self.assertEqual(build["state"], "succeeded")
         self.assertIn("reused from run " + first, build["reason"])
 
+    def test_rerun_failed_leaves_what_a_condition_skipped_alone(self):
+        self.write("p.yaml", """
+            tasks:
+              build: { run: "echo build >> calls.txt" }
+              docs: { if: "${{ false }}", run: "echo docs >> calls.txt" }
+              deploy: { needs: [build, docs], if: "${{ !failure() && !cancelled() }}",
+                        run: "echo deploy >> calls.txt" }
+              flaky: { run: "echo flaky >> calls.txt; test -f fixed" }
+            """)
+        self.relay("run", "p.yaml", check=1)
+        open(os.path.join(self.dir, "fixed"), "w").close()
+        self.relay("rerun", "last", "--failed", check=0)
+        self.assertEqual(sorted(self.calls()), ["build", "deploy", "flaky", "flaky"])
+        states = {t["name"]: t["state"] for t in self.show()["tasks"]}
+        self.assertEqual(states, {"build": "succeeded", "docs": "skipped",
+                                  "deploy": "succeeded", "flaky": "succeeded"})
+
     def test_rerun_from_a_task(self):
         self.write("p.yaml", self.PIPELINE)
         open(os.path.join(self.dir, "fixed"), "w").close()
