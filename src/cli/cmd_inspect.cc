@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -123,9 +124,11 @@ int WithStore(const GlobalOptions& g, F&& f) {
 
 int CmdRuns(const GlobalOptions& g, int limit) {
   auto store = OpenStoreFor(g, /*create=*/false);
-  if (!store.ok() && store.status().code() == Code::kNotFound) {
+  const bool default_store = g.store.empty() && !std::getenv("RELAY_STORE");
+  if (!store.ok() && store.status().code() == Code::kNotFound && default_store) {
     // No store yet is no runs yet: `relay runs -o json | jq` works in a
-    // fresh checkout, as `docker ps` does with no containers.
+    // fresh checkout, as `docker ps` does with no containers. A store named
+    // by --store or RELAY_STORE that is not there is more likely a typo.
     std::printf(g.output == "json" ? "[]\n" : "no runs yet\n");
     return kExitOk;
   }

@@ -57,6 +57,18 @@ tasks:
   EXPECT_EQ(combos[3].label, "os=windows,v=3");  // include matching nothing is added
 }
 
+TEST(Matrix, ControlCharactersInValuesAreEscapedInTheName) {
+  auto p = Load(
+      "tasks:\n  t:\n    run: x\n    matrix: { v: [\"two\\nlines\", \"tab\\there\", "
+      "\"esc\\e[31m\"] }\n");
+  auto combos = ExpandMatrix(*p.tasks[0].matrix);
+  ASSERT_EQ(combos.size(), 3u);
+  EXPECT_EQ(combos[0].label, "v=two\\nlines");
+  EXPECT_EQ(combos[1].label, "v=tab\\there");
+  EXPECT_EQ(combos[2].label, "v=esc\\x1b[31m");
+  EXPECT_EQ(combos[0].values["v"], "two\nlines");  // the value itself is unchanged
+}
+
 TEST(Plan, SelectionOnlyFromUntil) {
   auto p = Load(
       "tasks:\n  a: { run: x }\n  b: { needs: [a], run: x }\n  c: { needs: [b], run: x }\n  d: { "

@@ -25,6 +25,29 @@ bool Matches(const nlohmann::json& combo, const nlohmann::json& pattern,
   return true;
 }
 
+// Control characters in a value are written as escapes: the label is part
+// of the instance's name, which tables, the live view and events print on
+// one line (and a raw escape sequence would reach the terminal).
+void AppendPrintable(std::string_view text, std::string* out) {
+  for (char c : text) {
+    auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b != 0x7f) {
+      *out += c;
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else if (c == '\t') {
+      *out += "\\t";
+    } else if (c == '\r') {
+      *out += "\\r";
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      *out += "\\x";
+      *out += kHex[b >> 4];
+      *out += kHex[b & 0xf];
+    }
+  }
+}
+
 std::string Label(const nlohmann::json& values, const std::vector<std::string>& keys) {
   std::string out;
   for (const auto& k : keys) {
@@ -33,7 +56,7 @@ std::string Label(const nlohmann::json& values, const std::vector<std::string>& 
     if (!out.empty()) out += ',';
     out += k;
     out += '=';
-    out += expr::ToDisplayString(*it);
+    AppendPrintable(expr::ToDisplayString(*it), &out);
   }
   return out;
 }

@@ -94,10 +94,11 @@ nlohmann::json Scheduler::Impl::NeedsContext(int32_t task) const {
         {"result", result},
         {"outputs", t.outputs.is_null() ? nlohmann::json::object() : t.outputs}};
   }
-  // Needs left out by --only/--from/--until read as skipped with no outputs.
+  // Needs left out by --only/--from/--until count as satisfied (as
+  // success() says) and have no outputs.
   for (const auto& need : pipeline_->tasks[task].needs) {
     if (!needs.contains(need.value))
-      needs[need.value] = {{"result", "skipped"}, {"outputs", nlohmann::json::object()}};
+      needs[need.value] = {{"result", "success"}, {"outputs", nlohmann::json::object()}};
   }
   return needs;
 }

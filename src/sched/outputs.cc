@@ -79,6 +79,9 @@ ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::strin
       }
       if (!closed)
         return fail(opened, Quote(line, mask) + " is never closed by a line '" + delim + "'");
+      if (value.find('\0') != std::string::npos)
+        return fail(opened,
+                    "the value of '" + key + "' holds a NUL byte, which no command can take");
       if (const std::string* name = kept(key)) out.values[*name] = std::move(value);
       continue;
     }
@@ -86,6 +89,8 @@ ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::strin
       return fail(i, "expected NAME=VALUE or NAME<<DELIMITER, got " + Quote(line, mask));
     std::string key(Trim(line.substr(0, eq)));
     if (key.empty()) return fail(i, "no name before '=' in " + Quote(line, mask));
+    if (line.find('\0', eq) != std::string::npos)
+      return fail(i, "the value of '" + key + "' holds a NUL byte, which no command can take");
     if (const std::string* name = kept(key)) out.values[*name] = line.substr(eq + 1);
   }
   return out;

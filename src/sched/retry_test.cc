@@ -101,6 +101,8 @@ TEST(Outputs, AMalformedFileIsAnErrorNotASwallowedValue) {
   EXPECT_EQ(ParseOutputs("ok=1\njust words\n", {"ok"}).error,
             "$RELAY_OUTPUT line 2: expected NAME=VALUE or NAME<<DELIMITER, got 'just words'");
   EXPECT_EQ(ParseOutputs("=v\n", {}).error, "$RELAY_OUTPUT line 1: no name before '=' in '=v'");
+  EXPECT_EQ(ParseOutputs(std::string("x=a\0b\n", 6), {"x"}).error,
+            "$RELAY_OUTPUT line 1: the value of 'x' holds a NUL byte, which no command can take");
   EXPECT_EQ(ParseOutputs("k<<\n", {}).error,
             "$RELAY_OUTPUT line 1: no delimiter after '<<' in 'k<<'");
 }

@@ -181,6 +181,23 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
 
 // The event records what the row's new state needs (store/task_record.h);
 // `facts` adds what the row does not hold ("error", "from_run").
+namespace {
+
+// A reason is for people, and travels in an event: one that quotes a huge
+// command (an output of 200 KB expanded into it) keeps its start.
+void CapReason(std::string* reason) {
+  constexpr size_t kMaxReason = 2000;
+  constexpr size_t kNoteRoom = 40;  // so that a capped reason is not capped again
+  if (reason->size() <= kMaxReason + kNoteRoom) return;
+  size_t end = kMaxReason;
+  while (end > 0 && (static_cast<unsigned char>((*reason)[end]) & 0xC0) == 0x80) --end;
+  size_t cut = reason->size() - end;
+  reason->resize(end);
+  *reason += "… (" + std::to_string(cut) + " more bytes)";
+}
+
+}  // namespace
+
 void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view cause,
                                  std::string reason, events::DataBuilder facts, Micros ts) {
   InstanceModel& m = inst_[index];
@@ -189,6 +206,7 @@ void Scheduler::Impl::Transition(int32_t index, TaskState to, std::string_view c
   m.row.state = to;
   m.row.cause.assign(cause);
   if (!secrets_.empty()) reason = Redact(std::move(reason));
+  CapReason(&reason);
   m.row.reason = std::move(reason);
   // Built in place: the snapshot is copied from the row once, never moved.
   auto& t = std::get<store::TaskTransition>(
@@ -422,6 +440,7 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
   if (!r.spawn_error.empty()) {
     // The error may quote the command or its cwd, which may hold a secret.
     std::string error = Redact(r.spawn_error);
+    CapReason(&error);  // also kept as the event's "error" fact
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, error,
                 events::DataBuilder().Add("error", error));
   } else if (r.timed_out) {

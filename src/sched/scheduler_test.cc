@@ -502,6 +502,22 @@ tasks:
   EXPECT_EQ(t["b"].reason, "exit code 1; cannot write log /l/b.1.log: Disk quota");
 }
 
+TEST_F(SchedulerTest, AHugeReasonKeepsItsStartAndSaysHowMuchWasCut) {
+  Create(R"(
+tasks:
+  a: { run: "true" }
+)");
+  std::string error = "cannot run echo " + std::string(200000, 'a') + ": Argument list too long";
+  runner_.Script("a", {{.spawn_error = error}});
+  ASSERT_TRUE(Execute().ok());
+  std::string reason = Tasks()["a"].reason;
+  EXPECT_EQ(reason.substr(0, 20), "cannot run echo aaaa");
+  EXPECT_EQ(reason.substr(2000), "… (" + std::to_string(error.size() - 2000) + " more bytes)");
+  auto events = store_->GetEvents(run_id_, 0);
+  ASSERT_TRUE(events.ok());
+  for (const auto& e : *events) EXPECT_LT(e.data.size(), 2100u);
+}
+
 TEST_F(SchedulerTest, AMalformedOutputFileFailsTheAttempt) {
   Create(R"(
 tasks:

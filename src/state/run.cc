@@ -24,7 +24,7 @@ constexpr Edge<S> kEdges[] = {
      "a task instance failed (without continue_on_error)"},
     {S::kRunning, S::kCancelling, run_cause::kCancelRequested,
      "`relay cancel` or the API asked to stop"},
-    {S::kRunning, S::kCancelling, run_cause::kInterrupted, "Ctrl-C (SIGINT) or SIGTERM"},
+    {S::kRunning, S::kCancelling, run_cause::kInterrupted, "Ctrl-C (SIGINT), SIGTERM or SIGHUP"},
     {S::kCancelling, S::kCancelling, run_cause::kResumed,
      "`relay resume` finishes a cancel a dead relay began"},
     {S::kCancelling, S::kCancelled, run_cause::kCancelled, "every process group was stopped"},

@@ -191,6 +191,21 @@ class RunTest(RelayTestCase):
         p = self.relay("run", "p.yaml", "--only", "cc", check=2)
         self.assertIn("did you mean 'c'", p.stderr)
 
+    def test_a_need_left_out_by_the_selection_reads_as_success(self):
+        # The common `if: needs.build.result == 'success'` must not skip the
+        # task just because `--from` left build out.
+        self.write("p.yaml", """
+            tasks:
+              build: { run: "true" }
+              deploy:
+                needs: [build]
+                if: "${{ needs.build.result == 'success' }}"
+                run: "echo [${{ needs.build.result }}] [${{ success() }}]"
+            """)
+        self.relay("run", "p.yaml", "--from", "deploy", check=0)
+        self.assertEqual(self.task_states(), {"deploy": "succeeded"})
+        self.assertIn("[success] [true]", self.relay("logs", "last", "deploy", check=0).stdout)
+
     def test_plan_dry_run_and_graph(self):
         self.write("p.yaml", """
             tasks:
@@ -217,8 +232,10 @@ class RunTest(RelayTestCase):
               long: { run: "sleep 30" }
               next: { needs: [long], run: "true" }
             """)
+        # Default dispositions even if this suite itself runs under nohup.
         proc = subprocess.Popen([RELAY, "run", "p.yaml"], cwd=self.dir, env=self.env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
         deadline = time.time() + 20 * SLOW
         while time.time() < deadline:
             if os.path.exists(self.store):

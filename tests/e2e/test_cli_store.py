@@ -238,6 +238,8 @@ class StoreErrorTest(RelayTestCase):
         self.assertEqual(self.relay_json("runs"), [])
         self.assertIn("no runs yet", self.relay("runs", check=0).stdout)
         self.assertFalse(os.path.exists(os.path.join(self.dir, ".relay", "relay.db")))
+        p = self.relay("runs", "--store", "typo.db", check=2)
+        self.assertIn("no store at typo.db", p.stderr)
 
     def test_durability_power_and_setting(self):
         self.relay("run", "p.yaml", "--durability", "power", check=0)
