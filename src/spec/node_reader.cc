@@ -305,6 +305,9 @@ bool CheckMapping(const YamlNode& n, std::string_view path, const std::vector<st
   for (const auto& e : n.entries) {
     if (!e.key.IsScalar()) continue;
     size_t i = std::find(allowed.begin(), allowed.end(), e.key.text) - allowed.begin();
+    // In a task, as at the top level, x- keys are the user's (notes, anchors).
+    if (i == allowed.size() && section == KeySection::kTask && e.key.text.rfind("x-", 0) == 0)
+      continue;
     if (i == allowed.size()) {
       c.Error(e.key, path, "unknown key '" + e.key.text + "'", UnknownKeyHint(section, e, allowed));
     } else if (i < found.size() && found[i] == nullptr) {

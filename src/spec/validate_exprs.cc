@@ -176,6 +176,10 @@ class ExprChecker {
       if (!second.empty() && !expr::FindName(second, {"id"}))
         Report(site, ref, "unknown property '" + second + "' of run",
                HintOr(second, {"id"}, "run has only 'id'"));
+    } else if (expr::FindName(root, {"secrets"})) {
+      Report(site, ref, "unknown name '" + root + "'",
+             "relay has no secrets context: list the variable under the pipeline's 'secrets:' "
+             "and read it in the command as $NAME (its value is masked in logs)");
     } else {
       Report(site, ref, "unknown name '" + root + "'",
              HintOr(root, kRoots, "expressions can read inputs, env, matrix, needs and run"));

@@ -17,6 +17,13 @@ const char* kHead =
 
 std::vector<std::string> TaskErrors(const std::string& task) { return Errors(kHead + task); }
 
+TEST(ValidateExprs, TheSecretsContextOfActionsSaysWhatToDoInstead) {
+  EXPECT_THAT(TaskErrors("  t:\n    run: echo ${{ secrets.TOKEN }}\n"),
+              ElementsAre(::testing::HasSubstr(
+                  "unknown name 'secrets' [hint: relay has no secrets context: list the variable "
+                  "under the pipeline's 'secrets:' and read it in the command as $NAME")));
+}
+
 TEST(ValidateExprs, GoodReferencesLoad) {
   EXPECT_THAT(TaskErrors("  test:\n    needs: build\n    matrix:\n      os: [linux]\n"
                          "      include: [{os: linux, extra: 1}]\n    env: {MINE: x}\n"

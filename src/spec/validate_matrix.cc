@@ -7,6 +7,16 @@
 namespace relay::spec::internal {
 namespace {
 
+// Actions' `matrix: ${{ fromJSON(needs.x.outputs.list) }}`: the plan, and
+// so every instance, is fixed when a run is created.
+constexpr const char* kNoDynamicMatrix =
+    "relay has no dynamic matrix (values from an expression or an upstream output); "
+    "list the values, or loop over them inside one task";
+
+bool IsDynamic(const YamlNode& n) {
+  return n.IsScalar() && n.text.find("${{") != std::string::npos;
+}
+
 constexpr const char* kMatrixValueHint = "list the values themselves";
 
 // Matrix values are used as written (the planner evaluates nothing), so a
@@ -74,6 +84,10 @@ bool ReadEntries(const YamlNode& n, const std::string& path, const std::vector<s
 
 std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, Checker& c) {
   const std::string path(path_view);
+  if (IsDynamic(n)) {
+    c.Error(n, path, "a matrix must be written in the file", kNoDynamicMatrix);
+    return std::nullopt;
+  }
   if (!ExpectMapping(n, path, "a mapping of axes to lists of values", c)) return std::nullopt;
   Matrix m;
   m.mark = n.mark;
@@ -97,6 +111,11 @@ std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path_view, 
     if (!IsIdentifier(e.key.text, true)) {
       c.Error(e.key, path, "invalid axis name '" + e.key.text + "'",
               "use letters, digits, '_' and '-', starting with a letter or '_'");
+      ok = false;
+      continue;
+    }
+    if (IsDynamic(e.value)) {
+      c.Error(e.value, p, "a matrix axis must be a list written in the file", kNoDynamicMatrix);
       ok = false;
       continue;
     }

@@ -270,6 +270,26 @@ TEST(ValidateMatrix, Rules) {
           "4:13: tasks.t.matrix: expected a mapping of axes to lists of values, got a list"));
 }
 
+TEST(ValidateMatrix, ADynamicMatrixIsNamedAsSuch) {
+  const std::string hint =
+      " [hint: relay has no dynamic matrix (values from an expression or an upstream output); "
+      "list the values, or loop over them inside one task]";
+  EXPECT_THAT(Errors("tasks:\n  t:\n    run: x\n    matrix: ${{ fromJSON(inputs.m) }}\n"),
+              ElementsAre("4:13: tasks.t.matrix: a matrix must be written in the file" + hint));
+  EXPECT_THAT(
+      Errors("tasks:\n  t:\n    run: x\n    matrix: { os: \"${{ fromJSON('[1]') }}\" }\n"),
+      ElementsAre("4:19: tasks.t.matrix.os: a matrix axis must be a list written in the file" +
+                  hint));
+}
+
+TEST(ValidateTask, XKeysAreTheUsersAsAtTheTopLevel) {
+  EXPECT_THAT(Errors("tasks:\n  t:\n    x-owner: team-a\n    x-retry: &r { attempts: 2 }\n"
+                     "    run: x\n    retry: *r\n"),
+              IsEmpty());
+  EXPECT_THAT(Errors("tasks:\n  t: { run: x, y-note: 1 }\n"),
+              ElementsAre("2:16: tasks.t: unknown key 'y-note'"));
+}
+
 TEST(ValidateMatrix, ExcludeSuggestsAxis) {
   EXPECT_THAT(
       Errors("tasks:\n  t:\n    run: x\n    matrix:\n      shard: [1, 2]\n"
