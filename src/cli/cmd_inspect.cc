@@ -143,6 +143,10 @@ int CmdRuns(const GlobalOptions& g, int limit) {
       std::printf("%s\n", arr.dump(2).c_str());
       return kExitOk;
     }
+    if (runs->empty()) {
+      std::printf("no runs yet\n");
+      return kExitOk;
+    }
     ui::Table table({"RUN", "PIPELINE", "STATUS", "STARTED", "DURATION", "REASON"});
     for (const auto& r : *runs)
       table.Add({r.id, r.pipeline, std::string(state::Name(r.state)), Time(r.started_at),
