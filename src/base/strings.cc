@@ -118,4 +118,24 @@ bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
   return true;
 }
 
+std::string ToValidUtf8(std::string_view s) {
+  std::string out;
+  size_t bad = 0;
+  while (!IsValidUtf8(s, &bad)) {
+    out.append(s.substr(0, bad)).append("\uFFFD");
+    s.remove_prefix(bad + 1);
+  }
+  out.append(s);
+  return out;
+}
+
+std::string_view Utf8Prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t end = max;
+  for (int back = 0; back < 3 && end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80;
+       ++back)
+    --end;
+  return s.substr(0, end);
+}
+
 }  // namespace relay

@@ -16,5 +16,10 @@ std::string ReplaceAll(std::string s, std::string_view from, std::string_view to
 std::string ShellQuote(std::string_view s);
 // Checks UTF-8 well-formedness; on failure sets *bad_offset to the first bad byte.
 bool IsValidUtf8(std::string_view s, size_t* bad_offset);
+// `s` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD.
+std::string ToValidUtf8(std::string_view s);
+// The longest prefix of `s` of at most `max` bytes that does not end inside
+// a UTF-8 sequence (it steps back at most 3 bytes).
+std::string_view Utf8Prefix(std::string_view s, size_t max);
 
 }  // namespace relay

@@ -11,6 +11,7 @@
 
 #include "base/duration.h"
 #include "base/file_util.h"
+#include "cli/pipeline_input.h"
 #include "events/sha256.h"
 #include "exec/owner.h"
 #include "store/task_record.h"
@@ -124,7 +125,8 @@ int WithStore(const GlobalOptions& g, F&& f) {
 
 int CmdRuns(const GlobalOptions& g, int limit) {
   auto store = OpenStoreFor(g, /*create=*/false);
-  const bool default_store = g.store.empty() && !std::getenv("RELAY_STORE");
+  const char* env_store = std::getenv("RELAY_STORE");
+  const bool default_store = g.store.empty() && !(env_store && *env_store);
   if (!store.ok() && store.status().code() == Code::kNotFound && default_store) {
     // No store yet is no runs yet: `relay runs -o json | jq` works in a
     // fresh checkout, as `docker ps` does with no containers. A store named
@@ -343,6 +345,17 @@ std::string VerifyRun(store::Store& s, const std::string& id,
   if (!run.ok()) return run.status().message();
   auto tasks = s.GetTasks(id);
   if (!tasks.ok()) return tasks.status().message();
+  plan::Selection selection;
+  auto planned = PlanOfRun(*run, &selection);
+  if (!planned.ok()) return "run " + id + ": " + planned.status().message();
+  if (Status same = CheckRowsMatchPlan(id, *tasks, (*planned)->plan); !same.ok())
+    return same.message();
+  // Also here, whatever the store's reads start from.
+  if (!events.empty()) {
+    std::string wrong = store::CreatedEventMismatch(events[0], run->definition_hash,
+                                                    run->inputs_json, run->options_json);
+    if (!wrong.empty()) return "run " + id + ": " + wrong;
+  }
   const events::Event* last_run = nullptr;
   for (const auto& e : events)
     if (e.kind == "run") last_run = &e;

@@ -116,26 +116,11 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   auto old_tasks = (*store)->GetTasks(*id);
   if (!old_tasks.ok()) return Fail(old_tasks.status());
 
-  spec::LoadResult loaded = spec::LoadPipelineText(old->definition, old->file);
-  if (!loaded.ok())
-    return Fail(Status::Corrupt("the definition stored with run " + old->id + " does not load"));
-  LoadedPipeline lp;
-  lp.pipeline = std::move(*loaded.pipeline);
-  nlohmann::json options =
-      nlohmann::json::parse(old->options_json.empty() ? "{}" : old->options_json, nullptr, false);
-  if (options.is_discarded()) options = nlohmann::json::object();
   plan::Selection sel;
-  for (const char* k : {"only", "from", "until"})
-    if (options.contains(k)) {
-      auto& dst = std::string(k) == "only"   ? sel.only
-                  : std::string(k) == "from" ? sel.from
-                                             : sel.until;
-      for (const auto& v : options[k]) dst.push_back(v.get<std::string>());
-    }
-  auto plan = plan::BuildPlan(lp.pipeline, nlohmann::json::parse(old->inputs_json), sel);
-  if (!plan.ok()) return Fail(plan.status());
-  lp.plan = std::move(plan).value();
-  lp.plan.pipeline = &lp.pipeline;
+  auto planned = PlanOfRun(*old, &sel);
+  if (!planned.ok()) return Fail(planned.status());
+  LoadedPipeline& lp = **planned;
+  if (Status same = CheckRowsMatchPlan(old->id, *old_tasks, lp.plan); !same.ok()) return Fail(same);
 
   // Which tasks run again: the chosen one (or those with an instance that
   // failed, was lost or was cancelled) and everything downstream of them. A

@@ -1,6 +1,7 @@
 #include "cli/pipeline_input.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
 #include "plan/inputs.h"
@@ -57,6 +58,45 @@ Result<std::unique_ptr<LoadedPipeline>> LoadAndPlan(const std::string& file,
   out->plan = std::move(plan).value();
   out->plan.pipeline = &out->pipeline;
   return out;
+}
+
+Result<std::unique_ptr<LoadedPipeline>> PlanOfRun(const store::RunRow& run,
+                                                  plan::Selection* selection) {
+  spec::LoadResult loaded = spec::LoadPipelineText(run.definition, run.file);
+  if (!loaded.ok())
+    return Status::Corrupt("the definition stored with run " + run.id + " does not load");
+  auto lp = std::make_unique<LoadedPipeline>();
+  lp->pipeline = std::move(*loaded.pipeline);
+  nlohmann::json options =
+      nlohmann::json::parse(run.options_json.empty() ? "{}" : run.options_json, nullptr, false);
+  nlohmann::json inputs =
+      nlohmann::json::parse(run.inputs_json.empty() ? "{}" : run.inputs_json, nullptr, false);
+  if (!options.is_object() || !inputs.is_object())
+    return Status::Corrupt("the inputs or options stored with run " + run.id + " do not parse");
+  *selection = plan::Selection{};
+  for (auto [key, dst] : {std::pair{"only", &selection->only}, std::pair{"from", &selection->from},
+                          std::pair{"until", &selection->until}}) {
+    auto it = options.find(key);
+    if (it == options.end()) continue;
+    for (const auto& v : *it)
+      if (v.is_string()) dst->push_back(v.get<std::string>());
+  }
+  auto plan = plan::BuildPlan(lp->pipeline, inputs, *selection);
+  if (!plan.ok()) return plan.status();
+  lp->plan = std::move(plan).value();
+  lp->plan.pipeline = &lp->pipeline;
+  return lp;
+}
+
+Status CheckRowsMatchPlan(const std::string& run_id, const std::vector<store::TaskRow>& rows,
+                          const plan::Plan& plan) {
+  bool same = rows.size() == plan.instances.size();
+  for (size_t i = 0; same && i < rows.size(); ++i) same = rows[i].name == plan.instances[i].name;
+  if (same) return Status::Ok();
+  return Status::Corrupt("run " + run_id +
+                         ": its task list does not match the plan of its definition (changed "
+                         "outside relay?); `relay ledger verify " +
+                         run_id + "` checks it");
 }
 
 }  // namespace relay::cli

@@ -172,11 +172,14 @@ void Scheduler::Impl::CollectTaskSecrets() {
   for (size_t t = 0; t < tasks_.size(); ++t) {
     for (const auto& [key, tmpl] : tasks_[t].env) {
       if (!IsSecretName(key)) continue;
-      bool reads_needs = false;
+      // Only what the start of the run decides: not needs' outputs or
+      // results, nor status functions, whose values come later (added then).
+      bool later = false;
       for (const auto& ref : tmpl.References())
-        reads_needs =
-            reads_needs || (!ref.path.empty() && strcasecmp(ref.path[0].c_str(), "needs") == 0);
-      if (reads_needs) continue;  // known once the needs finish: added then
+        later = later || (!ref.path.empty() && strcasecmp(ref.path[0].c_str(), "needs") == 0);
+      for (const auto& piece : tmpl.pieces())
+        later = later || (piece.expr && piece.expr->UsesStatusFunction());
+      if (later) continue;
       const plan::TaskNode& node = plan_->tasks[t];
       for (int32_t i = node.first_instance; i < node.first_instance + node.instance_count; ++i) {
         InstanceContext ctx(&plan_->inputs, &env_, &plan_->instances[i].matrix, &kNoNeeds,

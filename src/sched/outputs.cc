@@ -15,20 +15,8 @@ constexpr size_t kQuoted = 60;  // bytes of a bad line, in the error
 std::string Quote(std::string_view line, const exec::Masker* mask) {
   std::string scratch;
   if (mask) line = mask->Apply(line, &scratch);
-  bool cut = line.size() > kQuoted;
-  if (cut) {
-    size_t end = kQuoted;
-    while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-    line = line.substr(0, end);
-  }
-  std::string out = "'";
-  size_t bad = 0;
-  while (!IsValidUtf8(line, &bad)) {
-    out.append(line.substr(0, bad)).append("\uFFFD");
-    line.remove_prefix(bad + 1);
-  }
-  out.append(line);
-  return out + (cut ? "…'" : "'");
+  std::string_view kept = Utf8Prefix(line, kQuoted);
+  return "'" + std::string(kept) + (kept.size() < line.size() ? "…'" : "'");
 }
 
 }  // namespace
@@ -47,8 +35,10 @@ ParsedOutputs ParseOutputs(const std::string& text, const std::vector<std::strin
       if (d.size() == key.size() && strncasecmp(d.data(), key.data(), d.size()) == 0) return &d;
     return nullptr;
   };
-  auto fail = [&](size_t line_no, std::string what) {
-    out.error = "$RELAY_OUTPUT line " + std::to_string(line_no + 1) + ": " + what;
+  // Names and delimiters are the step's bytes too: the whole message is made
+  // UTF-8 (the scheduler masks it and caps its length, as every reason).
+  auto fail = [&](size_t line_no, const std::string& what) {
+    out.error = ToValidUtf8("$RELAY_OUTPUT line " + std::to_string(line_no + 1) + ": " + what);
     return out;
   };
   std::vector<std::string> lines = Split(text, '\n');

@@ -84,6 +84,12 @@ TEST(Outputs, ABadLineIsMaskedBeforeItIsCutAndCutOnACharacter) {
   EXPECT_EQ(ParseOutputs(wide + "\n", {}).error,
             "$RELAY_OUTPUT line 1: expected NAME=VALUE or NAME<<DELIMITER, got '" +
                 std::string(59, 'x') + "…'");
+  // Names and delimiters are the step's bytes too.
+  EXPECT_EQ(ParseOutputs("k\xff<<\n", {}).error,
+            "$RELAY_OUTPUT line 1: no delimiter after '<<' in 'k\uFFFD<<'");
+  EXPECT_EQ(ParseOutputs(std::string("k\xfe=a\0b\n", 7), {}).error,
+            "$RELAY_OUTPUT line 1: the value of 'k\uFFFD' holds a NUL byte, which no command can "
+            "take");
   EXPECT_EQ(ParseOutputs("bad \xff line\n", {}).error,
             "$RELAY_OUTPUT line 1: expected NAME=VALUE or NAME<<DELIMITER, got 'bad \uFFFD line'");
 }

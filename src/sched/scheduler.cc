@@ -6,6 +6,7 @@
 
 #include "base/duration.h"
 #include "base/file_util.h"
+#include "base/strings.h"
 #include "events/event.h"
 #include "sched/outputs.h"
 #include "sched/run_model.h"
@@ -184,16 +185,21 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
 namespace {
 
 // A reason is for people, and travels in an event: one that quotes a huge
-// command (an output of 200 KB expanded into it) keeps its start.
+// command (an output of 200 KB expanded into it) keeps its start and its
+// end, where what relay adds goes ("(failure); retry 2 of 3 in 1s"). Short
+// enough after capping that such an addition does not make it capped again.
 void CapReason(std::string* reason) {
-  constexpr size_t kMaxReason = 2000;
-  constexpr size_t kNoteRoom = 40;  // so that a capped reason is not capped again
-  if (reason->size() <= kMaxReason + kNoteRoom) return;
-  size_t end = kMaxReason;
-  while (end > 0 && (static_cast<unsigned char>((*reason)[end]) & 0xC0) == 0x80) --end;
-  size_t cut = reason->size() - end;
-  reason->resize(end);
-  *reason += "… (" + std::to_string(cut) + " more bytes)";
+  constexpr size_t kMaxReason = 2000, kHead = 1400, kTail = 400;
+  if (reason->size() <= kMaxReason) return;
+  std::string_view all = *reason;
+  std::string_view head = Utf8Prefix(all, kHead);
+  size_t tail_at = all.size() - kTail;
+  for (int back = 0; back < 3 && (static_cast<unsigned char>(all[tail_at]) & 0xC0) == 0x80; ++back)
+    ++tail_at;
+  std::string capped(head);
+  capped += " … (" + std::to_string(tail_at - head.size()) + " bytes cut) … ";
+  capped += all.substr(tail_at);
+  *reason = std::move(capped);
 }
 
 }  // namespace

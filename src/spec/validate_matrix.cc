@@ -37,7 +37,10 @@ void CheckValuesNotTemplates(const YamlNode& n, const std::string& path, Checker
 bool ReadEntries(const YamlNode& n, const std::string& path, const std::vector<std::string>* axes,
                  std::vector<nlohmann::json>* out, Checker& c) {
   if (!n.IsSequence()) {
-    c.Error(n, path, "expected a list of mappings, got " + Describe(n));
+    if (IsDynamic(n))
+      c.Error(n, path, "a matrix's entries must be written in the file", kNoDynamicMatrix);
+    else
+      c.Error(n, path, "expected a list of mappings, got " + Describe(n));
     return false;
   }
   bool ok = true;

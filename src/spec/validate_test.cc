@@ -277,6 +277,10 @@ TEST(ValidateMatrix, ADynamicMatrixIsNamedAsSuch) {
   EXPECT_THAT(Errors("tasks:\n  t:\n    run: x\n    matrix: ${{ fromJSON(inputs.m) }}\n"),
               ElementsAre("4:13: tasks.t.matrix: a matrix must be written in the file" + hint));
   EXPECT_THAT(
+      Errors("tasks:\n  t:\n    run: x\n    matrix: { include: \"${{ fromJSON('[]') }}\" }\n"),
+      ElementsAre("4:24: tasks.t.matrix.include: a matrix's entries must be written in the file" +
+                  hint));
+  EXPECT_THAT(
       Errors("tasks:\n  t:\n    run: x\n    matrix: { os: \"${{ fromJSON('[1]') }}\" }\n"),
       ElementsAre("4:19: tasks.t.matrix.os: a matrix axis must be a list written in the file" +
                   hint));

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "events/canonical_json.h"
+#include "events/sha256.h"
 
 namespace relay::store {
 namespace {
@@ -259,6 +260,25 @@ Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow*
     }
   }
   return Status::Ok();
+}
+
+std::string CreatedEventMismatch(const events::Event& created, std::string_view definition_hash,
+                                 std::string_view inputs_json, std::string_view options_json) {
+  auto field = [&created](std::string_view key) { return "\"" + std::string(key) + "\":"; };
+  auto records = [&](std::string_view key, const std::string& hash) {
+    return created.data.find(field(key) + "\"" + hash + "\"") != std::string::npos;
+  };
+  if (!definition_hash.empty() && !records("definition_hash", std::string(definition_hash)))
+    return "it says its definition has hash " + std::string(definition_hash) +
+           ", which its ledger does not record";
+  for (auto [key, text, what] : {std::tuple{"inputs_hash", inputs_json, "inputs"},
+                                 std::tuple{"options_hash", options_json, "options"}}) {
+    if (created.data.find(field(key)) != std::string::npos &&
+        !records(key, events::Sha256Hex(text)))
+      return std::string("its stored ") + what + " do not match the " + key +
+             " its ledger records (they were changed outside relay)";
+  }
+  return "";
 }
 
 }  // namespace relay::store

@@ -47,4 +47,11 @@ bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
 // kCorrupt, naming the event, when its state or data cannot be read.
 Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow* row);
 
+// What a run's row says it was made from against what its created event
+// (seq 1, verified) records: the definition's hash, and SHA-256 of the
+// inputs' and options' stored text (runs made before those two were
+// recorded have neither). "" when they agree, else what does not.
+std::string CreatedEventMismatch(const events::Event& created, std::string_view definition_hash,
+                                 std::string_view inputs_json, std::string_view options_json);
+
 }  // namespace relay::store

@@ -92,6 +92,23 @@ class LedgerTest(RelayTestCase):
         with open(os.path.join(self.dir, "side.txt")) as f:
             self.assertEqual(f.read(), "a hello\n")
 
+    def test_rows_that_would_skip_or_change_the_checks_are_refused(self):
+        self.write("p.yaml", "inputs: { msg: hello }\n"
+                   "tasks:\n  a: { run: 'true' }\n  b: { needs: [a], run: 'false' }\n")
+        self.relay("run", "p.yaml", check=1)
+        run = self.show()["id"]
+        # A checkpoint that would start the fold after the created event.
+        self.sqlite(f"UPDATE runs SET tasks_seq = 1 WHERE id = '{run}'")
+        p = self.relay("rerun", run, "--failed", check=3)
+        self.assertIn("lists its tasks but says its rows reflect events up to 1", p.stderr)
+        self.relay("ledger", "verify", run, check=1)
+        self.sqlite(f"UPDATE runs SET tasks_seq = 0 WHERE id = '{run}'")
+        self.relay("ledger", "verify", run, check=0)
+        # A task list that is not the plan's.
+        self.sqlite("UPDATE run_instances SET list = replace(list, '\"b\"', '\"zzz\"')")
+        out = self.relay("ledger", "verify", run, check=1).stdout
+        self.assertIn("names task 'b', which the run does not have", out)
+
     def test_events_of_an_edited_run_say_it_is_broken(self):
         self.write("p.yaml", "tasks:\n  a: { run: 'true' }\n")
         self.relay("run", "p.yaml", check=0)
@@ -240,6 +257,8 @@ class StoreErrorTest(RelayTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.dir, ".relay", "relay.db")))
         p = self.relay("runs", "--store", "typo.db", check=2)
         self.assertIn("no store at typo.db", p.stderr)
+        self.assertEqual(self.relay("runs", env={"RELAY_STORE": ""}, check=0).stdout,
+                         "no runs yet\n")
 
     def test_durability_power_and_setting(self):
         self.relay("run", "p.yaml", "--durability", "power", check=0)
