@@ -124,29 +124,43 @@ TEST(TaskRecordTest, ApplyingTheEventRebuildsTheRecordedFields) {
   EXPECT_FALSE(got.exit_code.has_value());
 }
 
-TEST(TaskRecordTest, ALogWhereTheStoreKeepsLogsNeedNotBeRecorded) {
-  EXPECT_EQ(AttemptLogPath(kLogs, "01R", 3, "test[os=linux, n=2]", 2),
-            "/store/logs/01R/3-test_os=linux__n=2_.2.log");
+// A running attempt of instance `index` of run 01R, logging where the store
+// keeps logs.
+TaskRow Started(int32_t index, const std::string& name, int32_t attempt) {
   TaskRow r;
   r.run_id = "01R";
-  r.index = 3;
-  r.name = "build";
-  r.attempts = 2;
-  r.log_path = AttemptLogPath(kLogs, "01R", 3, "build", 2);
-  TaskTransition t = To(r, TaskState::kClaimed, TaskState::kRunning, "started");
-  EXPECT_EQ(Data(t), R"({"attempt":2})");
+  r.index = index;
+  r.name = name;
+  r.attempts = attempt;
+  r.log_path = AttemptLogPath(kLogs, "01R", index, name, attempt);
+  return r;
+}
+
+// The log path the ledger gives back for `r`: its claimed → running event
+// folded onto the row as it was before (claimed, no path).
+std::string FoldedLogPath(const TaskRow& r) {
   events::Event e;
-  e.run_id = "01R";
+  e.run_id = r.run_id;
   e.kind = "task";
-  e.subject = "build";
+  e.subject = r.name;
   e.from = "claimed";
   e.to = "running";
-  e.data = Data(t);
+  e.data = Data(To(r, TaskState::kClaimed, TaskState::kRunning, "started"));
   TaskRow got = r;
   got.state = TaskState::kClaimed;
   got.log_path.clear();
-  ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
-  EXPECT_EQ(got.log_path, r.log_path);
+  Status applied = ApplyTaskEvent(e, kLogs, &got);
+  EXPECT_TRUE(applied.ok()) << applied.message();
+  return got.log_path;
+}
+
+TEST(TaskRecordTest, ALogWhereTheStoreKeepsLogsNeedNotBeRecorded) {
+  EXPECT_EQ(AttemptLogPath(kLogs, "01R", 3, "test[os=linux, n=2]", 2),
+            "/store/logs/01R/3-test_os=linux__n=2_.2.log");
+  TaskRow r = Started(3, "build", 2);
+  TaskTransition t = To(r, TaskState::kClaimed, TaskState::kRunning, "started");
+  EXPECT_EQ(Data(t), R"({"attempt":2})");
+  EXPECT_EQ(FoldedLogPath(r), r.log_path);
   // Anywhere else, the path is recorded.
   t.row.log_path = "/elsewhere/build.2.log";
   EXPECT_EQ(Data(t), R"({"attempt":2,"log":"/elsewhere/build.2.log"})");
@@ -182,26 +196,10 @@ TEST(TaskRecordTest, ALongNameIsCutToFitAFileNameAndStillFoldsBack) {
   EXPECT_EQ(AttemptLogPath(kLogs, "01R", 7, fits, 3),
             std::string(kLogs) + "/01R/7-" + fits + ".3.log");
   // Default paths are not recorded, and fold back to the same path.
-  TaskRow r;
-  r.run_id = "01R";
-  r.index = 7;
-  r.name = name;
-  r.attempts = 3;
-  r.log_path = path;
-  TaskTransition t = To(r, TaskState::kClaimed, TaskState::kRunning, "started");
-  EXPECT_EQ(Data(t), R"({"attempt":3})");
-  events::Event e;
-  e.run_id = "01R";
-  e.kind = "task";
-  e.subject = name;
-  e.from = "claimed";
-  e.to = "running";
-  e.data = Data(t);
-  TaskRow got = r;
-  got.state = TaskState::kClaimed;
-  got.log_path.clear();
-  ASSERT_TRUE(ApplyTaskEvent(e, kLogs, &got).ok());
-  EXPECT_EQ(got.log_path, path);
+  TaskRow r = Started(7, name, 3);
+  EXPECT_EQ(r.log_path, path);
+  EXPECT_EQ(Data(To(r, TaskState::kClaimed, TaskState::kRunning, "started")), R"({"attempt":3})");
+  EXPECT_EQ(FoldedLogPath(r), path);
 }
 
 TEST(TaskRecordTest, UnreadableEventsAreCorrupt) {
