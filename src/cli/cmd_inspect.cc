@@ -70,6 +70,13 @@ nlohmann::json RunJson(const store::RunRow& r) {
       {"definition_hash", r.definition_hash}};
 }
 
+// For people and tools alike: whatever bytes a stored field holds (a
+// reason quoting a step's output), the output is JSON, with U+FFFD for
+// bytes that are not UTF-8, rather than an exception.
+std::string PrettyJson(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // Every attempt's log of a task: the row names the last one
 // (LOGS/RUN/IDX-NAME.N.log); earlier attempts differ in N and, for a name
 // cut to fit a file name, in how much of the name fits.
@@ -142,7 +149,7 @@ int CmdRuns(const GlobalOptions& g, int limit) {
     if (g.output == "json") {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& r : *runs) arr.push_back(RunJson(r));
-      std::printf("%s\n", arr.dump(2).c_str());
+      std::printf("%s\n", PrettyJson(arr).c_str());
       return kExitOk;
     }
     if (runs->empty()) {
@@ -167,21 +174,13 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
     auto tasks = s.GetTasks(*id);
     if (!tasks.ok()) return Fail(tasks.status());
     // A run keeps the definition it started with; say when the file moved on.
-    std::string drift;
-    std::string file = run->file;
-    if (!file.empty() && file[0] != '/') file = run->workdir + "/" + file;
-    auto on_disk = ReadFile(file);
-    if (!on_disk.ok())
-      drift = "the pipeline file " + run->file + " is gone; the run uses its stored definition";
-    else if (events::Sha256Hex(*on_disk) != run->definition_hash)
-      drift = "the pipeline file " + run->file +
-              " changed since this run started; the run uses its stored definition";
+    std::string drift = DefinitionDrift(*run);
     if (g.output == "json") {
       nlohmann::json j = RunJson(*run);
       j["definition_changed"] = !drift.empty();
       j["tasks"] = nlohmann::json::array();
       for (const auto& t : *tasks) j["tasks"].push_back(TaskJson(t));
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", PrettyJson(j).c_str());
       return kExitOk;
     }
     std::printf(

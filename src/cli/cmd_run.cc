@@ -165,6 +165,9 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   if (!created.ok()) return Fail(created);
   std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", old->id.c_str(),
               reuse.size(), old_tasks->size());
+  // A fix made to the file is not picked up: say so before it runs.
+  if (std::string drift = DefinitionDrift(*old); !drift.empty())
+    std::printf("relay: note: %s (start a new run to use the file)\n", drift.c_str());
   return Drive(g, **store, run.id, jobs);
 }
 

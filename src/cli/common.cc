@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/file_util.h"
+#include "events/sha256.h"
 #include "exec/owner.h"
 
 namespace relay::cli {
@@ -102,6 +103,18 @@ int Fail(const Status& status) {
 
 Result<std::string> ResolveRun(store::Store& store, const std::string& ref) {
   return store.ResolveRunId(ref);
+}
+
+std::string DefinitionDrift(const store::RunRow& run) {
+  std::string file = run.file;
+  if (!file.empty() && file[0] != '/') file = run.workdir + "/" + file;
+  auto on_disk = ReadFile(file);
+  if (!on_disk.ok())
+    return "the pipeline file " + run.file + " is gone; the run uses its stored definition";
+  if (events::Sha256Hex(*on_disk) != run.definition_hash)
+    return "the pipeline file " + run.file +
+           " changed since this run started; the run uses its stored definition";
+  return "";
 }
 
 }  // namespace relay::cli

@@ -34,4 +34,8 @@ int ExitCodeFor(const Status& status);
 // Resolves RUN ("last", a prefix or an id) or fails with a message.
 Result<std::string> ResolveRun(store::Store& store, const std::string& ref);
 
+// The note `show` and `rerun` give when the pipeline file on disk is not
+// the definition the run keeps; "" when it is.
+std::string DefinitionDrift(const store::RunRow& run);
+
 }  // namespace relay::cli

@@ -191,8 +191,10 @@ class RerunTest(RelayTestCase):
             f.write("tasks:\n  a: { run: 'echo two >> out.txt' }\n  b: { run: 'true' }\n")
         self.assertIn("changed since this run started", self.relay("show", "last", check=0).stdout)
         self.assertTrue(self.show()["definition_changed"])
-        # The rerun uses the stored definition, not the edited file.
-        self.relay("rerun", "last", "--failed", check=1)
+        # The rerun uses the stored definition, not the edited file, and says so.
+        p = self.relay("rerun", "last", "--failed", check=1)
+        self.assertIn("relay: note: the pipeline file p.yaml changed since this run started",
+                      p.stdout)
         with open(os.path.join(self.dir, "out.txt")) as f:
             self.assertEqual(f.read().split(), ["one", "one"])
         self.assertEqual(set(self.task_states()), {"a"})
