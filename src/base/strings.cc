@@ -129,6 +129,13 @@ std::string ToValidUtf8(std::string_view s) {
   return out;
 }
 
+std::string_view Utf8Suffix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t start = s.size() - max;
+  for (int on = 0; on < 3 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80; ++on) ++start;
+  return s.substr(start);
+}
+
 std::string_view Utf8Prefix(std::string_view s, size_t max) {
   if (s.size() <= max) return s;
   size_t end = max;

@@ -21,5 +21,8 @@ std::string ToValidUtf8(std::string_view s);
 // The longest prefix of `s` of at most `max` bytes that does not end inside
 // a UTF-8 sequence (it steps back at most 3 bytes).
 std::string_view Utf8Prefix(std::string_view s, size_t max);
+// The longest suffix of at most `max` bytes that does not start inside a
+// UTF-8 sequence (it steps forward at most 3 bytes).
+std::string_view Utf8Suffix(std::string_view s, size_t max);
 
 }  // namespace relay

@@ -1,10 +1,10 @@
 #include "cli/pipeline_input.h"
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
 #include "plan/inputs.h"
+#include "sched/new_run.h"
 #include "spec/load.h"
 
 namespace relay::cli {
@@ -62,26 +62,8 @@ Result<std::unique_ptr<LoadedPipeline>> LoadAndPlan(const std::string& file,
 
 Result<std::unique_ptr<LoadedPipeline>> PlanOfRun(const store::RunRow& run,
                                                   plan::Selection* selection) {
-  spec::LoadResult loaded = spec::LoadPipelineText(run.definition, run.file);
-  if (!loaded.ok())
-    return Status::Corrupt("the definition stored with run " + run.id + " does not load");
   auto lp = std::make_unique<LoadedPipeline>();
-  lp->pipeline = std::move(*loaded.pipeline);
-  nlohmann::json options =
-      nlohmann::json::parse(run.options_json.empty() ? "{}" : run.options_json, nullptr, false);
-  nlohmann::json inputs =
-      nlohmann::json::parse(run.inputs_json.empty() ? "{}" : run.inputs_json, nullptr, false);
-  if (!options.is_object() || !inputs.is_object())
-    return Status::Corrupt("the inputs or options stored with run " + run.id + " do not parse");
-  *selection = plan::Selection{};
-  for (auto [key, dst] : {std::pair{"only", &selection->only}, std::pair{"from", &selection->from},
-                          std::pair{"until", &selection->until}}) {
-    auto it = options.find(key);
-    if (it == options.end()) continue;
-    for (const auto& v : *it)
-      if (v.is_string()) dst->push_back(v.get<std::string>());
-  }
-  auto plan = plan::BuildPlan(lp->pipeline, inputs, *selection);
+  auto plan = sched::PlanOfStoredRun(run, &lp->pipeline, selection);
   if (!plan.ok()) return plan.status();
   lp->plan = std::move(plan).value();
   lp->plan.pipeline = &lp->pipeline;

@@ -1,6 +1,9 @@
 #include "sched/new_run.h"
 
+#include <nlohmann/json.hpp>
+
 #include "events/sha256.h"
+#include "spec/load.h"
 
 namespace relay::sched {
 
@@ -35,6 +38,41 @@ std::vector<store::TaskRow> NewTaskRows(const std::string& run_id, const plan::P
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+namespace {
+
+std::vector<std::string> JsonStrings(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it != j.end() && it->is_array())
+    for (const auto& v : *it)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+Result<plan::Plan> PlanOfStoredRun(const store::RunRow& run, spec::Pipeline* pipeline,
+                                   plan::Selection* selection) {
+  spec::LoadResult loaded = spec::LoadPipelineText(run.definition, run.file);
+  if (!loaded.ok()) {
+    std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
+    return Status::Corrupt("the definition stored with run " + run.id + " does not load" + first);
+  }
+  *pipeline = std::move(*loaded.pipeline);
+  pipeline->file = run.file;
+  nlohmann::json options =
+      nlohmann::json::parse(run.options_json.empty() ? "{}" : run.options_json, nullptr, false);
+  nlohmann::json inputs =
+      nlohmann::json::parse(run.inputs_json.empty() ? "{}" : run.inputs_json, nullptr, false);
+  if (!options.is_object() || !inputs.is_object())
+    return Status::Corrupt("run " + run.id + ": stored inputs or options are not JSON objects");
+  *selection = plan::Selection{JsonStrings(options, "only"), JsonStrings(options, "from"),
+                               JsonStrings(options, "until")};
+  auto plan = plan::BuildPlan(*pipeline, std::move(inputs), *selection);
+  if (!plan.ok()) return Status::Corrupt("run " + run.id + ": " + plan.status().message());
+  return plan;
 }
 
 }  // namespace relay::sched

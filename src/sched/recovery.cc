@@ -7,8 +7,8 @@
 
 #include "base/file_util.h"
 #include "exec/owner.h"
+#include "sched/new_run.h"
 #include "sched/run_model.h"
-#include "spec/load.h"
 
 namespace relay::sched {
 
@@ -17,13 +17,6 @@ using state::TaskState;
 namespace tc = state::cause;
 
 namespace {
-
-std::vector<std::string> JsonStrings(const nlohmann::json& j, const char* key) {
-  std::vector<std::string> out;
-  if (j.contains(key) && j[key].is_array())
-    for (const auto& v : j[key]) out.push_back(v.get<std::string>());
-  return out;
-}
 
 std::vector<std::string> ShellFor(const std::string& shell, bool* force) {
   *force = !shell.empty();
@@ -72,26 +65,11 @@ Status Scheduler::Impl::Load(const std::string& run_id, CreatedRun* created) {
                           exec::DescribeOwner(run_.owner) + "; stop it first or wait");
     }
   }
-  spec::LoadResult loaded = spec::LoadPipelineText(run_.definition, run_.file);
-  if (!loaded.ok()) {
-    std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
-    return Status::Corrupt("the definition stored with run " + run_.id + " does not load" + first);
-  }
-  owned_pipeline_ = std::move(*loaded.pipeline);
-  owned_pipeline_->file = run_.file;
+  owned_pipeline_.emplace();
   pipeline_ = &*owned_pipeline_;
-
-  nlohmann::json options =
-      nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);
-  if (options.is_discarded()) options = nlohmann::json::object();
-  plan::Selection selection{JsonStrings(options, "only"), JsonStrings(options, "from"),
-                            JsonStrings(options, "until")};
-  nlohmann::json inputs =
-      nlohmann::json::parse(run_.inputs_json.empty() ? "{}" : run_.inputs_json, nullptr, false);
-  if (inputs.is_discarded())
-    return Status::Corrupt("run " + run_.id + ": stored inputs are not JSON");
-  auto plan = plan::BuildPlan(*pipeline_, std::move(inputs), selection);
-  if (!plan.ok()) return Status::Corrupt("run " + run_.id + ": " + plan.status().message());
+  plan::Selection selection;
+  auto plan = PlanOfStoredRun(run_, &*owned_pipeline_, &selection);
+  if (!plan.ok()) return plan.status();
   plan_ = std::move(plan).value();
   RELAY_ASSIGN_OR_RETURN(rows, store_->GetTasks(run_.id));
   return Adopt(std::move(rows));

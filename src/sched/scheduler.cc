@@ -146,7 +146,12 @@ Micros Scheduler::Impl::NextWakeup() const {
 }
 
 RunState Scheduler::Impl::FinalState(std::string* reason) const {
-  // Named in the order they failed, not in the file's order.
+  // Named in the order they failed, not in the file's order. A task that
+  // failed without running (an `if:` that could not be evaluated) has no end
+  // time: it is ordered after those that have one.
+  auto when = [](const store::TaskRow& r) {
+    return r.ended_at ? r.ended_at : std::numeric_limits<Micros>::max();
+  };
   const store::TaskRow* first = nullptr;
   const store::TaskRow* first_tolerated = nullptr;
   int failed = 0, tolerated = 0;
@@ -156,11 +161,6 @@ RunState Scheduler::Impl::FinalState(std::string* reason) const {
     bool counts = !plan_->spec_of(plan_->instances[i]).continue_on_error;
     const store::TaskRow*& earliest = counts ? first : first_tolerated;
     ++(counts ? failed : tolerated);
-    // Failed without running (an `if:` that could not be evaluated): no
-    // end time, so ordered after those that have one.
-    auto when = [](const store::TaskRow& r) {
-      return r.ended_at ? r.ended_at : std::numeric_limits<Micros>::max();
-    };
     if (!earliest || when(row) < when(*earliest)) earliest = &row;
   }
   if (run_.state == RunState::kCancelling) {
@@ -193,12 +193,10 @@ void CapReason(std::string* reason) {
   if (reason->size() <= kMaxReason) return;
   std::string_view all = *reason;
   std::string_view head = Utf8Prefix(all, kHead);
-  size_t tail_at = all.size() - kTail;
-  for (int back = 0; back < 3 && (static_cast<unsigned char>(all[tail_at]) & 0xC0) == 0x80; ++back)
-    ++tail_at;
+  std::string_view tail = Utf8Suffix(all, kTail);
   std::string capped(head);
-  capped += " … (" + std::to_string(tail_at - head.size()) + " bytes cut) … ";
-  capped += all.substr(tail_at);
+  capped += " … (" + std::to_string(all.size() - head.size() - tail.size()) + " bytes cut) … ";
+  capped += tail;
   *reason = std::move(capped);
 }
 
@@ -438,7 +436,7 @@ void Scheduler::Impl::OnFinished(const exec::AttemptResult& r) {
             parsed.values.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     }
-    if (!r.log_error.empty()) reason += "; " + r.log_error;
+    reason += LogNote(r);
     Transition(index, TaskState::kSucceeded, tc::kExitZero, std::move(reason));
     MarkFinal(index);
     return;

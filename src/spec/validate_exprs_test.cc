@@ -17,7 +17,7 @@ const char* kHead =
 
 std::vector<std::string> TaskErrors(const std::string& task) { return Errors(kHead + task); }
 
-TEST(ValidateExprs, TheSecretsContextOfActionsSaysWhatToDoInstead) {
+TEST(ValidateExprs, TheSecretsContextOfActionsGetsAHintToTheSecretsList) {
   EXPECT_THAT(TaskErrors("  t:\n    run: echo ${{ secrets.TOKEN }}\n"),
               ElementsAre(::testing::HasSubstr(
                   "unknown name 'secrets' [hint: relay has no secrets context: list the variable "
