@@ -44,13 +44,20 @@ std::string DefaultName(const std::string& file) {
 
 }  // namespace
 
-LoadResult LoadPipelineFile(const std::string& path) {
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) return Fail(path, {}, text.status().message());
-  return LoadPipelineText(*text, path);
+std::string ResolveUsesPath(const std::string& uses_path, const std::string& from_file) {
+  std::filesystem::path p(uses_path);
+  if (!p.is_absolute()) p = std::filesystem::path(from_file).parent_path() / p;
+  return p.lexically_normal().string();
 }
 
-LoadResult LoadPipelineText(const std::string& original, const std::string& display_name) {
+LoadResult LoadPipelineFile(const std::string& path, const LoadOptions& options) {
+  Result<std::string> text = ReadFileCapped(path, kMaxPipelineFileBytes);
+  if (!text.ok()) return Fail(path, {}, text.status().message());
+  return LoadPipelineText(*text, path, options);
+}
+
+LoadResult LoadPipelineText(const std::string& original, const std::string& display_name,
+                            const LoadOptions& options) {
   const std::string& file = display_name;
   std::string_view text = original;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark

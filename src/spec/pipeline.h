@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -67,6 +68,51 @@ struct Step {
   Mark mark;         // position of the command text
 };
 
+struct Pipeline;
+
+// `approval:` on a task: once the task is otherwise ready it waits in
+// `waiting_approval` until enough reviewers approve (or one rejects).
+// `approval: true` is the default of every field.
+struct ApprovalSpec {
+  Mark mark;
+  std::vector<std::string> reviewers;  // who may decide; empty: anyone
+  int required = 1;                    // distinct approvals needed
+  std::optional<Micros> timeout;       // none: wait for ever
+  enum class OnTimeout { kReject, kApprove } on_timeout = OnTimeout::kReject;
+  bool allow_self = true;  // may the user who started the run approve it?
+};
+
+// `concurrency:` on the pipeline or a task: at most `limit` runs (or task
+// instances) of one group at a time, across every relay sharing the store.
+// Actions' form (a string, or {group, cancel-in-progress}) means limit 1 and
+// on_conflict queue or cancel-running.
+struct ConcurrencySpec {
+  Mark mark;
+  Located<std::string> group;  // a template (may hold ${{ }})
+  int limit = 1;
+  enum class OnConflict { kQueue, kCancelRunning, kSkip } on_conflict = OnConflict::kQueue;
+};
+
+// `uses: ./child.yaml` on a task: the task runs another pipeline file as a
+// run of its own (a sub-pipeline), with `with:` as its inputs.
+struct UsesSpec {
+  Located<std::string> path;  // as written, relative to the file that names it
+  std::string resolved;       // the path the child was read from (as the resolver named it)
+  // Input name → template; rendered when the task starts, then typed as the
+  // child's `inputs:` say.
+  std::vector<std::pair<Located<std::string>, Located<std::string>>> with;
+  std::shared_ptr<const Pipeline> pipeline;  // the child, loaded and validated
+};
+
+// One entry of the pipeline's `outputs:`: a template over the tasks'
+// outputs and results (`tasks.<name>.outputs.<key>`, `tasks.<name>.result`),
+// evaluated when every task is final.
+struct OutputSpec {
+  std::string name;
+  Located<std::string> value;
+  std::string description;
+};
+
 struct TaskSpec {
   std::string name;
   Mark mark;  // position of the task's key
@@ -82,6 +128,9 @@ struct TaskSpec {
   bool continue_on_error = false;
   std::vector<Step> steps;  // `run:` is one step
   std::string shell;        // "" = defaults.shell or direct exec / sh -c
+  std::optional<UsesSpec> uses;  // a sub-pipeline (then steps is empty)
+  std::optional<ApprovalSpec> approval;
+  std::optional<ConcurrencySpec> concurrency;
 };
 
 struct Defaults {
@@ -100,6 +149,8 @@ struct Pipeline {
   Defaults defaults;
   std::vector<std::string> secrets;  // names of environment variables to mask
   std::vector<TaskSpec> tasks;       // in file order
+  std::vector<OutputSpec> outputs;   // pipeline outputs, in file order
+  std::optional<ConcurrencySpec> concurrency;
 
   // Index of a task by name, or -1. O(1): the index is built on first use
   // (and rebuilt if tasks were added since).
