@@ -7,6 +7,8 @@
 // group of its own by that number. Such a leader carries no marker and
 // started after the dead relay stopped; it and its group are left alone.
 
+#include "exec/leftovers_posix.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,38 +76,61 @@ Micros StartedAt(const ProcStat& st) {
   return boot * kSecond + static_cast<Micros>(st.start_ticks) * kSecond / hz;
 }
 
-bool EnvironHas(const std::string& pid, std::string_view marker) {
+// Calls f with each "NAME=value" of a process's environment until it
+// returns false.
+template <typename F>
+void ForEachVar(const std::string& pid, F f) {
   std::string env = ReadProcFile(("/proc/" + pid + "/environ").c_str());
   std::string_view rest = env;
   while (!rest.empty()) {
     size_t end = rest.find('\0');
-    if (rest.substr(0, end) == marker) return true;
-    if (end == std::string_view::npos) break;
+    if (!f(rest.substr(0, end)) || end == std::string_view::npos) break;
     rest.remove_prefix(end + 1);
   }
-  return false;
+}
+
+bool EnvironHas(const std::string& pid, std::string_view marker) {
+  bool found = false;
+  ForEachVar(pid, [&](std::string_view var) { return !(found = var == marker); });
+  return found;
 }
 
 // Whether the process's environment holds `marker` and, when `tasks` is not
 // empty, names one of them as RELAY_TASK.
 bool EnvironMatches(const std::string& pid, std::string_view marker,
                     const std::vector<std::string>& tasks) {
-  std::string env = ReadProcFile(("/proc/" + pid + "/environ").c_str());
   bool marked = false, task_ok = tasks.empty();
   constexpr std::string_view kTask = "RELAY_TASK=";
-  std::string_view rest = env;
-  while (!rest.empty()) {
-    size_t end = rest.find('\0');
-    std::string_view var = rest.substr(0, end);
+  ForEachVar(pid, [&](std::string_view var) {
     if (var == marker) marked = true;
     if (!task_ok && var.substr(0, kTask.size()) == kTask) {
       std::string_view name = var.substr(kTask.size());
       task_ok = std::find(tasks.begin(), tasks.end(), name) != tasks.end();
     }
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 1);
-  }
+    return true;
+  });
   return marked && task_ok;
+}
+
+// Whether the environment holds every entry of one of `markers`.
+bool EnvironHasAll(const std::string& pid, const std::vector<std::vector<std::string>>& markers) {
+  std::vector<std::string> present;  // the variables that some marker names
+  ForEachVar(pid, [&](std::string_view var) {
+    for (const std::vector<std::string>& marker : markers) {
+      if (std::find(marker.begin(), marker.end(), var) != marker.end()) {
+        present.emplace_back(var);
+        break;
+      }
+    }
+    return true;
+  });
+  for (const std::vector<std::string>& marker : markers) {
+    bool all = !marker.empty();
+    for (const std::string& entry : marker)
+      all = all && std::find(present.begin(), present.end(), entry) != present.end();
+    if (all) return true;
+  }
+  return false;
 }
 
 bool IsPid(const char* name) {
@@ -131,10 +156,10 @@ bool GroupIsOurs(int pgid, const std::string& marker, Micros started_by) {
   return started_by == 0 || started == 0 || started <= started_by + kSlack;
 }
 
-}  // namespace
-
-int KillLeftovers(const Leftovers& l) {
-  int pgid = l.pgid > 0 && GroupIsOurs(l.pgid, l.marker, l.started_by) ? l.pgid : 0;
+// SIGKILLs each live process but this one for which ours(pid, stat) holds.
+// Returns how many were signalled.
+template <typename Pred>
+int KillEach(Pred ours) {
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return 0;
   const std::string self = std::to_string(::getpid());
@@ -144,14 +169,28 @@ int KillLeftovers(const Leftovers& l) {
     const std::string pid = entry->d_name;
     ProcStat st = ReadStat(pid);
     if (st.state == 0 || st.state == 'Z') continue;
-    bool ours = pgid > 0 && st.pgrp == pgid;
-    if (!ours && l.scan_environ) ours = EnvironMatches(pid, l.marker, l.tasks);
-    if (ours && ::kill(std::atoi(pid.c_str()), SIGKILL) == 0) ++killed;
+    if (ours(pid, st) && ::kill(std::atoi(pid.c_str()), SIGKILL) == 0) ++killed;
   }
   ::closedir(proc);
+  return killed;
+}
+
+}  // namespace
+
+int KillLeftovers(const Leftovers& l) {
+  int pgid = l.pgid > 0 && GroupIsOurs(l.pgid, l.marker, l.started_by) ? l.pgid : 0;
+  int killed = KillEach([&](const std::string& pid, const ProcStat& st) {
+    return (pgid > 0 && st.pgrp == pgid) ||
+           (l.scan_environ && EnvironMatches(pid, l.marker, l.tasks));
+  });
   // Again for the group as a whole: a member may have forked during the scan.
   if (pgid > 0) ::kill(-pgid, SIGKILL);
   return killed;
+}
+
+int KillByEnvironment(const std::vector<std::vector<std::string>>& markers) {
+  return KillEach(
+      [&](const std::string& pid, const ProcStat&) { return EnvironHasAll(pid, markers); });
 }
 
 }  // namespace relay::exec

@@ -28,7 +28,10 @@ void AddSecret(std::string_view s, std::vector<std::string>* out) {
 
 Masker::Masker(const std::vector<std::string>& secrets) {
   std::vector<std::string> parts;
-  for (const std::string& s : secrets) AddSecret(s, &parts);
+  for (const std::string& s : secrets) {
+    if (!s.empty()) secrets_.push_back(s);
+    AddSecret(s, &parts);
+  }
   if (parts.empty()) return;
 
   nodes_.emplace_back();

@@ -28,6 +28,10 @@ class Masker {
 
   bool empty() const { return nodes_.empty(); }
 
+  // The secrets it was made from, empty ones left out: Masker(secrets())
+  // masks exactly as this one does (a keeper rebuilds it from them).
+  const std::vector<std::string>& secrets() const { return secrets_; }
+
   // Returns `line` with every secret masked. When nothing matches (always,
   // with no secrets) the result is `line` itself and nothing is copied;
   // otherwise it points into *scratch.
@@ -48,6 +52,7 @@ class Masker {
   int32_t Step(int32_t node, uint8_t byte) const;
   bool Matches(std::string_view text) const;
 
+  std::vector<std::string> secrets_;
   std::vector<Node> nodes_;  // nodes_[0] is the root; empty without secrets
   // The root's children, dense: 256 entries (0: none), or none without
   // secrets, so that the usual Masker, with none, is cheap to make and move.
