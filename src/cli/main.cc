@@ -3,6 +3,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <exception>
+#include <new>
 
 #include "cli/commands.h"
 
@@ -20,5 +23,19 @@ int main(int argc, char** argv) {
   // writes fail quietly instead, and the run goes on to its recorded end.
   // (Attempts get the default SIGPIPE back when they are spawned.)
   std::signal(SIGPIPE, SIG_IGN);
-  return relay::cli::Main(argc, argv);
+  // Expected failures are Status values; what still arrives here as an
+  // exception (allocation failure above all) must end as a message and
+  // exit 3, not as std::terminate's abort and core dump. Nothing here may
+  // allocate: stderr is unbuffered and the texts are static.
+  try {
+    return relay::cli::Main(argc, argv);
+  } catch (const std::bad_alloc& e) {
+    std::fprintf(stderr, "relay: out of memory: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "relay: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fputs("relay: internal error: an unknown exception\n", stderr);
+  }
+  // A run in progress is left as after a crash: `relay resume` finishes it.
+  return 3;
 }
