@@ -77,32 +77,6 @@ std::string PrettyJson(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Every attempt's log of a task: the row names the last one
-// (LOGS/RUN/IDX-NAME.N.log); earlier attempts differ in N and, for a name
-// cut to fit a file name, in how much of the name fits.
-std::vector<std::string> AttemptLogs(const store::TaskRow& t) {
-  std::vector<std::string> out;
-  const std::string& last = t.log_path;
-  size_t run_dir = last.rfind("/" + t.run_id + "/");
-  if (run_dir != std::string::npos && t.attempts > 1) {
-    std::string log_dir = last.substr(0, run_dir);
-    if (store::AttemptLogPath(log_dir, t.run_id, t.index, t.name, t.attempts) == last) {
-      for (int a = 1; a <= t.attempts; ++a)
-        out.push_back(store::AttemptLogPath(log_dir, t.run_id, t.index, t.name, a));
-      return out;
-    }
-  }
-  size_t ext = last.rfind(".log");
-  size_t dot = ext == std::string::npos ? std::string::npos : last.rfind('.', ext - 1);
-  if (dot == std::string::npos || t.attempts <= 1) {
-    if (!last.empty()) out.push_back(last);
-    return out;
-  }
-  for (int a = 1; a <= t.attempts; ++a)
-    out.push_back(last.substr(0, dot) + "." + std::to_string(a) + ".log");
-  return out;
-}
-
 // A run that is not final but whose relay is gone will not change any more
 // until someone resumes it: followers should stop instead of waiting forever.
 bool Abandoned(const store::RunRow& run) {
@@ -204,78 +178,6 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
     }
     std::fputs(table.Render().c_str(), stdout);
     return kExitOk;
-  });
-}
-
-int CmdLogs(const GlobalOptions& g, const std::string& ref, const std::string& task, bool follow) {
-  return WithStore(g, [&](store::Store& s) {
-    auto id = ResolveRun(s, ref);
-    if (!id.ok()) return Fail(id.status());
-    auto tasks = s.GetTasks(*id);
-    if (!tasks.ok()) return Fail(tasks.status());
-    std::vector<store::TaskRow> chosen;
-    for (const auto& t : *tasks)
-      if (task.empty() || t.name == task || t.task == task) chosen.push_back(t);
-    if (chosen.empty()) return Fail(Status::NotFound("run " + *id + " has no task '" + task + "'"));
-    if (!follow) {
-      Status failed;
-      for (const auto& t : chosen) {
-        if (chosen.size() > 1)
-          std::printf("==> %s (%s, attempt %d) <==\n", t.name.c_str(),
-                      std::string(state::Name(t.state)).c_str(), t.attempts);
-        // A task that printed nothing has no log file (logs are created on
-        // first output): say so, in the place its output would be.
-        if (t.log_path.empty() || !FileExists(t.log_path)) {
-          std::printf("(no output)\n");
-          continue;
-        }
-        auto text = ReadFile(t.log_path);
-        if (text.ok()) {
-          std::fwrite(text->data(), 1, text->size(), stdout);  // NULs too
-        } else {
-          std::fflush(stdout);
-          std::fprintf(stderr, "relay: %s\n", text.status().message().c_str());
-          if (failed.ok()) failed = text.status();
-        }
-      }
-      return ExitCodeFor(failed);
-    }
-    // Follow: print what each log gains until the run is final.
-    std::map<std::string, size_t> offsets;
-    while (true) {
-      auto run = s.GetRun(*id);
-      if (!run.ok()) return Fail(run.status());
-      auto rows = s.GetTasks(*id);
-      if (!rows.ok()) return Fail(rows.status());
-      for (const auto& t : *rows) {
-        if (!(task.empty() || t.name == task || t.task == task)) continue;
-        for (const std::string& path : AttemptLogs(t)) {
-          auto text = ReadFile(path);
-          if (!text.ok()) continue;
-          size_t& off = offsets[path];
-          if (text->size() > off) {
-            std::string chunk = text->substr(off);
-            if (task.empty()) {
-              std::string prefixed;
-              size_t start = 0;
-              while (start < chunk.size()) {
-                size_t nl = chunk.find('\n', start);
-                if (nl == std::string::npos) nl = chunk.size() - 1;
-                prefixed += t.name + " | " + chunk.substr(start, nl - start + 1);
-                start = nl + 1;
-              }
-              chunk = prefixed;
-            }
-            std::fwrite(chunk.data(), 1, chunk.size(), stdout);
-            std::fflush(stdout);
-            off = text->size();
-          }
-        }
-      }
-      if (state::IsFinal(run->state)) return kExitOk;
-      if (Abandoned(*run)) return SayAbandoned(*run);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
   });
 }
 

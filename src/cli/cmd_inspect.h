@@ -1,4 +1,5 @@
-// Read-only commands over the store: runs, show, logs, events, ledger verify.
+// Read-only commands over the store: runs, show, logs (cmd_logs.cc), events,
+// ledger verify.
 #pragma once
 
 #include <string>

@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/clock.h"
 #include "base/file_util.h"
 #include "events/sha256.h"
 #include "exec/owner.h"
+#include "state/run.h"
 
 namespace relay::cli {
 
@@ -103,6 +105,35 @@ int Fail(const Status& status) {
 
 Result<std::string> ResolveRun(store::Store& store, const std::string& ref) {
   return store.ResolveRunId(ref);
+}
+
+namespace {
+
+bool OwnerGone(const store::RunRow& run) {
+  if (state::IsFinal(run.state)) return false;
+  // A run that was just created has no owner until its relay takes it.
+  if (run.state == state::RunState::kPending &&
+      SystemClock::Get()->Now() - run.created_at < 10 * kSecond)
+    return false;
+  return run.owner.empty() || exec::CheckOwner(run.owner) == exec::OwnerLiveness::kDead;
+}
+
+}  // namespace
+
+Result<FollowedRun> CheckFollowedRun(store::Store& store, store::RunRow* run) {
+  if (state::IsFinal(run->state)) return FollowedRun::kEnded;
+  if (!OwnerGone(*run)) return FollowedRun::kGoingOn;
+  // Its owner was found gone after this read: read it again, so that the
+  // end its relay committed before exiting is seen.
+  RELAY_ASSIGN_OR_RETURN(*run, store.GetRun(run->id));
+  if (state::IsFinal(run->state)) return FollowedRun::kEnded;
+  return OwnerGone(*run) ? FollowedRun::kStopped : FollowedRun::kGoingOn;
+}
+
+void SayRunStopped(const store::RunRow& run) {
+  std::fprintf(stderr,
+               "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
+               run.id.c_str(), run.id.c_str());
 }
 
 std::string DefinitionDrift(const store::RunRow& run) {

@@ -34,6 +34,20 @@ int ExitCodeFor(const Status& status);
 // Resolves RUN ("last", a prefix or an id) or fails with a message.
 Result<std::string> ResolveRun(store::Store& store, const std::string& ref);
 
+// What a follower (`logs -f`, `events -f`) makes of a run once it has shown
+// what the run had so far. `run` must have been read before that was read:
+// a run final there has nothing more to show (kEnded). A run whose relay
+// seems gone is read again before it is called stopped, because a relay
+// commits its run's end before it exits: a run that ended in between is
+// kEnded too. Only a run still not final with no live owner is kStopped
+// (`relay resume` finishes it); a run created moments ago is not, since
+// its relay has yet to take it. *run is left as it was read last.
+enum class FollowedRun { kGoingOn, kEnded, kStopped };
+Result<FollowedRun> CheckFollowedRun(store::Store& store, store::RunRow* run);
+
+// Tells the user that `run` is kStopped and how to finish it.
+void SayRunStopped(const store::RunRow& run);
+
 // The note `show` and `rerun` give when the pipeline file on disk is not
 // the definition the run keeps; "" when it is.
 std::string DefinitionDrift(const store::RunRow& run);
