@@ -8,7 +8,8 @@
 
 #include "base/status.h"
 #include "expr/ast.h"
-#include "expr/eval.h"
+#include "expr/expr.h"
+#include "expr/operand.h"
 
 namespace relay::expr {
 
