@@ -2,8 +2,6 @@
 
 #include <charconv>
 
-#include "events/event.h"
-
 namespace relay::events::canonical {
 namespace {
 
@@ -289,3 +287,57 @@ bool IsCanonical(std::string_view value) {
 }
 
 }  // namespace relay::events::canonical
+
+namespace relay::events {
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t i = 0;
+  while (i < s.size() && !canonical::kNeedsEscape[static_cast<unsigned char>(s[i])]) ++i;
+  out += '"';
+  if (i == s.size()) {  // the common case: nothing to escape
+    out += s;
+    out += '"';
+    return;
+  }
+  // Copy runs that need no escaping in one append, not a byte at a time.
+  out.append(s, 0, i);
+  size_t run = i;
+  for (; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (!canonical::kNeedsEscape[c]) continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+    }
+  }
+  out.append(s, run, s.size() - run);
+  out += '"';
+}
+
+}  // namespace relay::events

@@ -1,18 +1,36 @@
-// Reading the JSON that relay writes into its ledger (canonical JSON, see
-// docs/ledger-format.md) without a general JSON library, for two reasons:
+// The JSON that relay writes into its ledger (canonical JSON, see
+// docs/ledger-format.md): its string escaping, and reading it back without
+// a general JSON library, for two reasons:
 // a reader must hand back the exact bytes of a value (an event's `data`,
 // a task's outputs) so that hashes and rows are reproduced byte for byte,
 // and strings may hold any bytes a step printed, valid UTF-8 or not, which
 // strict JSON parsers refuse. Whitespace between tokens is tolerated.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+namespace relay::events {
+
+// Appends s to out as a JSON string literal in the canonical escaping.
+void AppendJsonString(std::string& out, std::string_view s);
+
+}  // namespace relay::events
+
 namespace relay::events::canonical {
+
+// The bytes the canonical escaping writes as escapes: control characters,
+// '"' and '\\'. Every other byte, valid UTF-8 or not, is written as it is.
+inline constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
 
 // The elements of a JSON array, each as its exact text. False if `text` is
 // not one array (with nothing after it).

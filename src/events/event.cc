@@ -69,20 +69,13 @@ class Writer {
   char* p_;
 };
 
-constexpr std::array<bool, 256> kNeedsEscape = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = true;
-  t['"'] = t['\\'] = true;
-  return t;
-}();
-
 void Writer::PutString(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   Put('"');
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (!kNeedsEscape[c]) continue;
+    if (!canonical::kNeedsEscape[c]) continue;
     Put(s.substr(run, i - run));
     run = i + 1;
     Put('\\');
@@ -149,56 +142,6 @@ Sha256Digest GenesisDigest(int format, std::string_view run_id) {
 
 std::string GenesisHash(int format, std::string_view run_id) {
   return DigestToHex(GenesisDigest(format, run_id));
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  size_t i = 0;
-  while (i < s.size() && !kNeedsEscape[static_cast<unsigned char>(s[i])]) ++i;
-  out += '"';
-  if (i == s.size()) {  // the common case: nothing to escape
-    out += s;
-    out += '"';
-    return;
-  }
-  // Copy runs that need no escaping in one append, not a byte at a time.
-  out.append(s, 0, i);
-  size_t run = i;
-  for (; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (!kNeedsEscape[c]) continue;
-    out.append(s, run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-    }
-  }
-  out.append(s, run, s.size() - run);
-  out += '"';
 }
 
 void AppendCanonicalBytes(std::string& out, const Event& e) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "events/canonical_json.h"  // AppendJsonString
 #include "events/sha256.h"
 
 namespace relay::events {
@@ -138,8 +139,5 @@ class DataBuilder {
   // Kept sorted by key; a later Add of the same key replaces the value.
   std::vector<std::pair<std::string, std::string>> fields_;  // key, encoded value
 };
-
-// Appends s to out as a JSON string literal in the canonical escaping.
-void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace relay::events
