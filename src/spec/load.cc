@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <new>
 
 #include "base/file_util.h"
 #include "base/strings.h"
@@ -42,23 +45,112 @@ std::string DefaultName(const std::string& file) {
   return stem.empty() ? "pipeline" : stem;
 }
 
-}  // namespace
-
-std::string ResolveUsesPath(const std::string& uses_path, const std::string& from_file) {
-  std::filesystem::path p(uses_path);
-  if (!p.is_absolute()) p = std::filesystem::path(from_file).parent_path() / p;
-  return p.lexically_normal().string();
+std::string Plural(size_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
 
-LoadResult LoadPipelineFile(const std::string& path, const LoadOptions& options) {
-  Result<std::string> text = ReadFileCapped(path, kMaxPipelineFileBytes);
-  if (!text.ok()) return Fail(path, {}, text.status().message());
-  return LoadPipelineText(*text, path, options);
-}
+// What one load of a pipeline and its sub-pipelines shares.
+struct Session {
+  const LoadOptions& options;
+  size_t bytes = 0;  // text read so far, every file counted
+  // Children by (resolved path, depth): a child used by many tasks (or
+  // files) is read and checked once; the depth is part of the key because
+  // whether a child's own children fit under kMaxPipelineDepth depends on it.
+  struct Loaded {
+    std::shared_ptr<const Pipeline> pipeline;  // null: it did not load
+    std::string read_error;                    // why it could not be read, if so
+  };
+  std::map<std::pair<std::string, size_t>, Loaded> children;
+};
 
-LoadResult LoadPipelineText(const std::string& original, const std::string& display_name,
-                            const LoadOptions& options) {
-  const std::string& file = display_name;
+LoadResult LoadText(const std::string& original, const std::string& file, Session& session,
+                    std::vector<std::string> chain);
+
+// Loads the children of one file. `chain_` is the files from the top one
+// to this one (resolved, lexically normal): a child already on it is a cycle.
+class Loader final : public internal::ChildLoader {
+ public:
+  Loader(Session& session, std::string file, std::vector<std::string> chain)
+      : session_(session), file_(std::move(file)), chain_(std::move(chain)) {}
+
+  Child Load(const std::string& uses, const YamlNode& at, const std::string& path,
+             internal::Checker& c) override {
+    Child out{ResolveUsesPath(uses, file_), nullptr};
+    const std::string& resolved = out.resolved;
+    auto seen = std::find(chain_.begin(), chain_.end(), resolved);
+    if (seen != chain_.end()) {
+      c.Error(at, path, "cycle of pipelines: " + Path(seen, resolved),
+              "a pipeline cannot use itself, directly or through others");
+      return out;
+    }
+    const size_t depth = chain_.size() + 1;
+    if (depth > static_cast<size_t>(kMaxPipelineDepth)) {
+      c.Error(at, path,
+              "sub-pipelines nest more than " + std::to_string(kMaxPipelineDepth) +
+                  " deep: " + Path(chain_.begin(), resolved),
+              "use fewer levels of uses:");
+      return out;
+    }
+    auto key = std::make_pair(resolved, depth);
+    if (auto it = session_.children.find(key); it != session_.children.end()) {
+      const Session::Loaded& loaded = it->second;
+      if (!loaded.read_error.empty())
+        c.Error(at, path, loaded.read_error);
+      else if (!loaded.pipeline)
+        c.Error(at, path, uses + " is not a valid pipeline (its errors are shown above)");
+      out.pipeline = loaded.pipeline;
+      return out;
+    }
+    Session::Loaded& loaded = session_.children[key];
+    Result<std::string> text = session_.options.resolve
+                                   ? session_.options.resolve(resolved)
+                                   : ReadFileCapped(resolved, kMaxPipelineFileBytes);
+    if (text.ok() && text->size() > kMaxPipelineFileBytes) {  // a resolver's text, unchecked
+      text = Status::Invalid("cannot read " + resolved + ": larger than " +
+                             FormatByteSize(kMaxPipelineFileBytes) + ", the limit for this file");
+    } else if (text.ok() && session_.bytes + text->size() > kMaxPipelineTreeBytes) {
+      text = Status::Invalid("cannot read " + resolved + ": a pipeline and its sub-pipelines " +
+                             "may hold at most " + FormatByteSize(kMaxPipelineTreeBytes) +
+                             " together");
+    }
+    if (!text.ok()) {
+      loaded.read_error = text.status().message();
+      c.Error(at, path, loaded.read_error);
+      return out;
+    }
+    session_.bytes += text->size();
+    std::vector<std::string> chain = chain_;
+    chain.push_back(resolved);
+    LoadResult child = LoadText(*text, resolved, session_, std::move(chain));
+    if (!child.ok()) {
+      size_t n = child.diagnostics.size();
+      c.ErrorWithDetails(
+          at.mark,
+          path + ": " + uses + " is not a valid pipeline (" + Plural(n, "error") + " below)",
+          std::move(child.diagnostics));
+      return out;
+    }
+    child.pipeline->FindTask("");  // builds the index now: the child is shared, and const
+    loaded.pipeline = std::make_shared<const Pipeline>(std::move(*child.pipeline));
+    out.pipeline = loaded.pipeline;
+    return out;
+  }
+
+ private:
+  // "a.yaml → b.yaml → a.yaml": the chain from `from`, then `last`.
+  std::string Path(std::vector<std::string>::const_iterator from, const std::string& last) const {
+    std::string out;
+    for (auto it = from; it != chain_.end(); ++it) out += *it + " → ";
+    return out + last;
+  }
+
+  Session& session_;
+  std::string file_;
+  std::vector<std::string> chain_;
+};
+
+LoadResult LoadText(const std::string& original, const std::string& file, Session& session,
+                    std::vector<std::string> chain) {
   std::string_view text = original;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
 
@@ -89,26 +181,48 @@ LoadResult LoadPipelineText(const std::string& original, const std::string& disp
   pipeline.source = original;
   internal::Checker checker(file, text);
   internal::CheckDuplicateKeys(root, checker);
+  Loader loader(session, file, std::move(chain));
   internal::Build build{checker, pipeline, {}, {}};
+  build.children = &loader;
   internal::BuildPipeline(root, build);
   if (pipeline.name.empty()) pipeline.name = DefaultName(file);
 
   LoadResult result;
-  result.diagnostics = std::move(checker.diagnostics());
-  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) {
-                     if (a.mark.line != b.mark.line) return a.mark.line < b.mark.line;
-                     return a.mark.col < b.mark.col;
-                   });
-  if (checker.dropped() > 0) {
-    result.diagnostics.push_back(
-        {file,
-         {},
-         "too many errors: " + std::to_string(checker.dropped()) + " more not shown",
-         "fix the errors above first"});
-  }
+  result.diagnostics = checker.Finish();
   if (result.diagnostics.empty()) result.pipeline = std::move(pipeline);
   return result;
+}
+
+}  // namespace
+
+std::string ResolveUsesPath(const std::string& uses_path, const std::string& from_file) {
+  std::filesystem::path p(uses_path);
+  if (!p.is_absolute()) p = std::filesystem::path(from_file).parent_path() / p;
+  return p.lexically_normal().string();
+}
+
+LoadResult LoadPipelineFile(const std::string& path, const LoadOptions& options) {
+  try {
+    Result<std::string> text = ReadFileCapped(path, kMaxPipelineFileBytes);
+    if (!text.ok()) return Fail(path, {}, text.status().message());
+    return LoadPipelineText(*text, path, options);
+  } catch (const std::bad_alloc&) {
+    return Fail(path, {}, "out of memory while loading the pipeline");
+  }
+}
+
+LoadResult LoadPipelineText(const std::string& text, const std::string& display_name,
+                            const LoadOptions& options) {
+  // Inputs are capped, but a machine short of memory must still get an
+  // error, not an abort (relay serve loads pipelines for many runs).
+  try {
+    Session session{options};
+    session.bytes = text.size();
+    std::string top = std::filesystem::path(display_name).lexically_normal().string();
+    return LoadText(text, display_name, session, {top});
+  } catch (const std::bad_alloc&) {
+    return Fail(display_name, {}, "out of memory while loading the pipeline");
+  }
 }
 
 }  // namespace relay::spec

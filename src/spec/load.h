@@ -15,8 +15,11 @@
 namespace relay::spec {
 
 struct LoadResult {
-  std::optional<Pipeline> pipeline;     // set only when diagnostics is empty
-  std::vector<Diagnostic> diagnostics;  // every error, in file order
+  std::optional<Pipeline> pipeline;  // set only when diagnostics is empty
+  // Every error, in file order. An error at a `uses:` whose child does not
+  // load is followed by the child's own errors (their `file` is the
+  // child's), before the next error of this file.
+  std::vector<Diagnostic> diagnostics;
   bool ok() const { return diagnostics.empty() && pipeline.has_value(); }
 };
 
@@ -24,6 +27,8 @@ struct LoadResult {
 // anything that is not a regular file (/dev/zero, a FIFO, a directory), is
 // refused before it can exhaust memory or block.
 constexpr size_t kMaxPipelineFileBytes = size_t{16} << 20;
+// A pipeline and the sub-pipelines it loads, counted each time one is read.
+constexpr size_t kMaxPipelineTreeBytes = size_t{64} << 20;
 
 // Sub-pipelines (`uses: ./child.yaml`) nest at most this deep: the top
 // file is depth 1 (documented in docs/pipeline.md).

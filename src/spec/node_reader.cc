@@ -83,8 +83,6 @@ constexpr ForeignKey kForeignKeys[] = {
     {KeySection::kTask, "runs-on", "relay runs every task on this machine; remove it"},
     {KeySection::kTask, "timeout-minutes", "use 'timeout: {}m'"},
     {KeySection::kTask, "strategy", "put 'matrix' (and 'max_parallel') directly under the task"},
-    {KeySection::kTask, "uses", kNoActions},
-    {KeySection::kTask, "with", kNoActions},
     {KeySection::kTask, "continue-on-error", "did you mean 'continue_on_error'?"},
     {KeySection::kTask, "max-parallel", "did you mean 'max_parallel'?"},
     {KeySection::kTask, "working-directory", "relay calls it 'cwd'"},
@@ -101,6 +99,43 @@ void Checker::Error(Mark mark, std::string message, std::string hint) {
     return;
   }
   diagnostics_.push_back({file_, mark, std::move(message), std::move(hint)});
+}
+
+void Checker::ErrorWithDetails(Mark mark, std::string message, std::vector<Diagnostic> details) {
+  if (full()) {
+    ++dropped_;
+    return;
+  }
+  diagnostics_.push_back({file_, mark, std::move(message), ""});
+  details_.resize(diagnostics_.size());
+  details_.back() = std::move(details);
+}
+
+std::vector<Diagnostic> Checker::Finish() {
+  details_.resize(diagnostics_.size());
+  std::vector<size_t> order(diagnostics_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Mark &x = diagnostics_[a].mark, &y = diagnostics_[b].mark;
+    if (x.line != y.line) return x.line < y.line;
+    return x.col < y.col;
+  });
+  std::vector<Diagnostic> out;
+  out.reserve(diagnostics_.size());
+  for (size_t i : order) {
+    out.push_back(std::move(diagnostics_[i]));
+    for (auto& d : details_[i]) out.push_back(std::move(d));
+  }
+  if (dropped_ > 0) {
+    out.push_back({file_,
+                   {},
+                   "too many errors: " + std::to_string(dropped_) + " more not shown",
+                   "fix the errors above first"});
+  }
+  diagnostics_.clear();
+  details_.clear();
+  dropped_ = 0;
+  return out;
 }
 
 void Checker::Error(const YamlNode& node, std::string_view path, std::string_view message,

@@ -126,8 +126,8 @@ struct TaskSpec {
   std::vector<std::pair<std::string, std::string>> env;  // templates, in order
   std::string cwd;                                       // template; "" = run's cwd
   bool continue_on_error = false;
-  std::vector<Step> steps;  // `run:` is one step
-  std::string shell;        // "" = defaults.shell or direct exec / sh -c
+  std::vector<Step> steps;       // `run:` is one step
+  std::string shell;             // "" = defaults.shell or direct exec / sh -c
   std::optional<UsesSpec> uses;  // a sub-pipeline (then steps is empty)
   std::optional<ApprovalSpec> approval;
   std::optional<ConcurrencySpec> concurrency;

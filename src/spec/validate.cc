@@ -7,8 +7,9 @@
 namespace relay::spec::internal {
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",     "description", "inputs", "env",
-                                           "defaults", "secrets",     "tasks"};
+const std::vector<std::string> kTopKeys = {"name",  "description", "inputs",
+                                           "env",   "defaults",    "secrets",
+                                           "tasks", "outputs",     "concurrency"};
 const std::vector<std::string> kInputKeys = {"type", "default", "required", "enum", "description"};
 const std::vector<std::string> kInputTypes = {"string", "number", "boolean", "choice"};
 const std::vector<std::string> kDefaultsKeys = {"timeout", "shell", "retry", "cwd"};
@@ -176,6 +177,59 @@ void ReadDefaults(const YamlNode& n, Build& b) {
   }
 }
 
+const std::vector<std::string> kOutputKeys = {"value", "description"};
+constexpr const char* kOutputsHint =
+    "map each name to a value: outputs: { version: ${{ tasks.build.outputs.version }} }";
+
+// One pipeline output: a template, or Actions' {value, description}.
+void ReadPipelineOutput(const YamlNode& key, const YamlNode& value, Build& b) {
+  Checker& c = b.checker;
+  const std::string path = Child("outputs", key.text);
+  if (!IsIdentifier(key.text, true)) {
+    c.Error(key, "outputs", "invalid output name '" + key.text + "'",
+            "use letters, digits, '_' and '-', starting with a letter or '_'");
+    return;
+  }
+  OutputSpec out;
+  out.name = key.text;
+  const YamlNode* v = &value;
+  std::string vpath = path;
+  if (value.IsMapping()) {
+    if (!CheckMapping(value, path, kOutputKeys, "a mapping", c)) return;
+    if (const YamlNode* d = Find(value, "description")) {
+      if (auto s = ReadString(*d, Child(path, "description"), c)) out.description = *s;
+    }
+    v = Find(value, "value");
+    vpath = Child(path, "value");
+    if (!v) {
+      c.Error(value, path, "missing 'value'", "e.g. value: ${{ tasks.build.outputs.version }}");
+      return;
+    }
+  }
+  if (!v->IsScalar()) {
+    c.Error(*v, vpath,
+            "expected a value such as ${{ tasks.build.outputs.version }}, got " + Describe(*v),
+            v == &value ? "or a mapping with 'value' and 'description'" : "");
+    return;
+  }
+  out.value = {v->text, v->mark};
+  b.pipeline.outputs.push_back(std::move(out));
+  b.sites.push_back({v, vpath, -1, SiteKind::kPipelineOutput});
+}
+
+void ReadPipelineOutputs(const YamlNode& n, Build& b) {
+  if (n.IsSequence()) {  // a task's form: names only
+    b.checker.Error(n, "outputs", "expected a mapping of output names to values, got a list",
+                    kOutputsHint);
+    return;
+  }
+  if (!ExpectMapping(n, "outputs", "a mapping of output names to values", b.checker)) return;
+  for (const auto& e : n.entries) {
+    if (!e.key.IsScalar() || e.duplicate) continue;
+    ReadPipelineOutput(e.key, e.value, b);
+  }
+}
+
 }  // namespace
 
 void ReadEnv(const YamlNode& n, const std::string& path, int task,
@@ -225,6 +279,13 @@ void BuildPipeline(const YamlNode& root, Build& b) {
   if (const YamlNode* n = Find(root, "env")) ReadEnv(*n, "env", -1, &b.pipeline.env, b);
   if (const YamlNode* n = Find(root, "secrets")) ReadSecrets(*n, b);
   if (const YamlNode* n = Find(root, "defaults")) ReadDefaults(*n, b);
+  if (const YamlNode* n = Find(root, "outputs")) ReadPipelineOutputs(*n, b);
+  for (const auto& e : root.entries) {
+    if (e.key.IsScalar() && e.key.text == "concurrency") {
+      b.pipeline.concurrency = ReadConcurrency(e.key, e.value, "concurrency", -1, b);
+      break;
+    }
+  }
 
   const YamlNode* tasks = nullptr;
   for (const auto& e : root.entries) {
@@ -259,6 +320,7 @@ void BuildPipeline(const YamlNode& root, Build& b) {
   }
   CheckNeeds(b);
   CheckInstanceCount(b);
+  CheckUses(b);
   CheckExpressions(b);
 }
 

@@ -1,10 +1,13 @@
 // Internal to the spec module: turning a YamlNode tree into a typed Pipeline
 // while collecting every diagnostic. Split by section: validate.cc (top level,
-// inputs, env, defaults), validate_tasks.cc, validate_matrix.cc,
-// validate_graph.cc (needs, cycles), validate_exprs.cc (${{ }} references).
+// inputs, env, defaults, outputs), validate_tasks.cc, validate_matrix.cc,
+// validate_policies.cc (approval, concurrency), validate_uses.cc
+// (sub-pipelines and with:), validate_graph.cc (needs, cycles),
+// validate_exprs.cc (${{ }} references).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -28,9 +31,11 @@ class Checker {
   // "path: message" at the node (no prefix when path is empty).
   void Error(const YamlNode& node, std::string_view path, std::string_view message,
              std::string hint = "");
+  // An error that stands for the diagnostics of another file (a
+  // sub-pipeline's): they are listed right below it, whatever their order.
+  void ErrorWithDetails(Mark mark, std::string message, std::vector<Diagnostic> details);
 
   std::string_view source() const { return source_; }
-  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
 
   // Errors kept per file; later ones are only counted (a generated file that
   // repeats one mistake 100,000 times would otherwise print gigabytes).
@@ -38,10 +43,16 @@ class Checker {
   bool full() const { return diagnostics_.size() >= kMaxErrors; }
   size_t dropped() const { return dropped_; }
 
+  // Every diagnostic in file order (each followed by its details), then a
+  // note of those dropped, if any. Leaves the checker empty.
+  std::vector<Diagnostic> Finish();
+
  private:
   std::string file_;
   std::string_view source_;
   std::vector<Diagnostic> diagnostics_;
+  // details_[i] belongs to diagnostics_[i]; empty for most.
+  std::vector<std::vector<Diagnostic>> details_;
   size_t dropped_ = 0;
 };
 
@@ -97,11 +108,15 @@ constexpr const char* kShellHint = "write the shell's name or command line, e.g.
 // scheduler evaluates it (src/sched/recovery.cc, decide.cc). The rules are one
 // table in validate_exprs.cc, documented in docs/pipeline.md.
 enum class SiteKind {
-  kPipelineEnv,  // top-level env values: inputs and run only
-  kDefaultsCwd,  // defaults.cwd: inputs, the pipeline's env, run
-  kTaskEnv,      // a task's env values: env is the pipeline's env only
-  kCondition,    // a task's if: env is the pipeline's env only
-  kCommand,      // run, steps, cwd: everything, env including the task's own
+  kPipelineEnv,          // top-level env values: inputs and run only
+  kDefaultsCwd,          // defaults.cwd: inputs, the pipeline's env, run
+  kPipelineConcurrency,  // concurrency.group at the top level: as defaults.cwd
+  kPipelineOutput,       // outputs.*: inputs, the pipeline's env, run, tasks.*
+  kTaskEnv,              // a task's env values: env is the pipeline's env only
+  kWith,                 // a uses task's with: values: as a task's env values
+  kCondition,            // a task's if: env is the pipeline's env only
+  kTaskConcurrency,      // a task's concurrency.group: as its if:
+  kCommand,              // run, steps, cwd: everything, env including the task's own
 };
 
 // A string that may hold ${{ }}; checked once every task is known.
@@ -113,6 +128,28 @@ struct TemplateSite {
   bool condition() const { return kind == SiteKind::kCondition; }  // bare expression allowed
 };
 
+// Loads the sub-pipeline a `uses:` names, with everything it uses in turn
+// (load.cc: the resolver, cycles, the depth limit, shared children).
+class ChildLoader {
+ public:
+  virtual ~ChildLoader() = default;
+  struct Child {
+    std::string resolved;                      // ResolveUsesPath(uses, this file)
+    std::shared_ptr<const Pipeline> pipeline;  // null when it did not load
+  };
+  // `uses` as written; problems are reported at `at` as "path: …", a
+  // child's own errors below that report, in the child's file.
+  virtual Child Load(const std::string& uses, const YamlNode& at, const std::string& path,
+                     Checker& c) = 0;
+};
+
+// A task's `uses:` (and `with:`), checked against the child once it loads.
+struct UsesSite {
+  int task = -1;
+  const YamlNode* uses = nullptr;      // the value
+  const YamlNode* with_key = nullptr;  // the `with` key, if any
+};
+
 struct Build {
   Checker& checker;
   Pipeline& pipeline;
@@ -121,6 +158,8 @@ struct Build {
   // Tasks whose `matrix:` was reported invalid: their matrix.* references
   // are not checked (a second error about the same mistake would mislead).
   std::unordered_set<int> bad_matrix;
+  ChildLoader* children = nullptr;  // null: `uses:` is read but not loaded
+  std::vector<UsesSite> uses;
 };
 
 void BuildPipeline(const YamlNode& root, Build& b);
@@ -129,6 +168,21 @@ void ReadEnv(const YamlNode& n, const std::string& path, int task,
 void BuildTask(const YamlNode& key, const YamlNode& value, Build& b);
 std::optional<RetrySpec> ReadRetry(const YamlNode& n, std::string_view path, Checker& c);
 std::optional<Matrix> ReadMatrix(const YamlNode& n, std::string_view path, Checker& c);
+// `approval:` (key and value): nullopt for `false` and for a value of the
+// wrong kind (reported); a mapping with bad fields is reported and still
+// returned, so the task counts as having an approval.
+std::optional<ApprovalSpec> ReadApproval(const YamlNode& key, const YamlNode& n,
+                                         const std::string& path, Checker& c);
+// `concurrency:` of the pipeline (task -1) or of a task; its group is a
+// template site.
+std::optional<ConcurrencySpec> ReadConcurrency(const YamlNode& key, const YamlNode& n,
+                                               const std::string& path, int task, Build& b);
+// A task's `uses:` value and `with:` (key and value, or nulls).
+void ReadUses(const YamlNode& n, const YamlNode* with_key, const YamlNode* with,
+              const std::string& path, TaskSpec& t, int task, Build& b);
+// Loads each task's sub-pipeline and checks its `with:` against the child's
+// inputs. Before CheckExpressions, which reads the children's outputs.
+void CheckUses(Build& b);
 // Instances limit per task and per pipeline.
 void CheckInstanceCount(Build& b);
 // Unknown needs, self-needs and cycles.

@@ -11,7 +11,11 @@
 namespace relay::spec::internal {
 namespace {
 
-const std::vector<std::string> kRoots = {"inputs", "env", "matrix", "needs", "run"};
+const std::vector<std::string> kRoots = {"inputs", "env", "matrix", "needs", "run", "tasks"};
+// What a task's roots are called in hints; the pipeline's outputs read
+// tasks.* instead of matrix and needs.
+const std::vector<std::string> kTaskRoots = {"inputs", "env", "matrix", "needs", "run"};
+const std::vector<std::string> kOutputRoots = {"inputs", "env", "tasks", "run"};
 
 struct Names {
   std::vector<std::string> list;
@@ -43,12 +47,22 @@ FieldRules RulesFor(SiteKind kind) {
               "use the value directly, or read it in run as $NAME"};
     case SiteKind::kDefaultsCwd:
       return {EnvScope::kPipeline, "defaults.cwd", ""};
+    case SiteKind::kPipelineConcurrency:
+      return {EnvScope::kPipeline, "concurrency", ""};
+    case SiteKind::kPipelineOutput:
+      return {EnvScope::kPipeline, "the pipeline's outputs", ""};
     case SiteKind::kTaskEnv:
       return {EnvScope::kPipeline, "a task's env values, which read only the pipeline's env",
               "use the value directly, or read it in run as $NAME"};
+    case SiteKind::kWith:
+      return {EnvScope::kPipeline, "with, which reads only the pipeline's env",
+              "move NAME to the pipeline's env"};
     case SiteKind::kCondition:
       return {EnvScope::kPipeline, "if, which reads only the pipeline's env",
               "move NAME to the pipeline's env, or test $NAME in run"};
+    case SiteKind::kTaskConcurrency:
+      return {EnvScope::kPipeline, "a task's concurrency, which reads only the pipeline's env",
+              "move NAME to the pipeline's env"};
     case SiteKind::kCommand:
       break;
   }
@@ -171,7 +185,17 @@ class ExprChecker {
     } else if (known == "matrix") {
       CheckMatrix(site, ref, second);
     } else if (known == "needs") {
-      CheckNeeds(site, ref);
+      if (site.kind == SiteKind::kPipelineOutput)
+        Report(site, ref, "'needs' is not available in the pipeline's outputs",
+               "read a task as tasks.<name>.outputs.<key> or tasks.<name>.result");
+      else
+        CheckNeeds(site, ref);
+    } else if (known == "tasks") {
+      if (site.kind == SiteKind::kPipelineOutput)
+        CheckTasks(site, ref);
+      else
+        Report(site, ref, "'tasks' is only available in the pipeline's outputs",
+               site.task >= 0 ? "in a task, read another task through needs.<name>" : "");
     } else if (known == "run") {
       if (!second.empty() && !expr::FindName(second, {"id"}))
         Report(site, ref, "unknown property '" + second + "' of run",
@@ -180,9 +204,13 @@ class ExprChecker {
       Report(site, ref, "unknown name '" + root + "'",
              "relay has no secrets context: list the variable under the pipeline's 'secrets:' "
              "and read it in the command as $NAME (its value is masked in logs)");
+    } else if (site.kind == SiteKind::kPipelineOutput) {
+      Report(
+          site, ref, "unknown name '" + root + "'",
+          HintOr(root, kOutputRoots, "the pipeline's outputs can read tasks, inputs, env and run"));
     } else {
       Report(site, ref, "unknown name '" + root + "'",
-             HintOr(root, kRoots, "expressions can read inputs, env, matrix, needs and run"));
+             HintOr(root, kTaskRoots, "expressions can read inputs, env, matrix, needs and run"));
     }
   }
 
@@ -212,7 +240,10 @@ class ExprChecker {
 
   void CheckMatrix(const TemplateSite& site, const expr::Reference& ref, const std::string& key) {
     if (site.task < 0) {
-      Report(site, ref, "'matrix' is only available in a task with a matrix", "");
+      Report(site, ref, "'matrix' is only available in a task with a matrix",
+             site.kind == SiteKind::kPipelineOutput
+                 ? "read a task's outputs as tasks.<name>.outputs.<key>"
+                 : "");
       return;
     }
     // The matrix's own error is the one to fix; its keys are unknown.
@@ -270,17 +301,66 @@ class ExprChecker {
       return;
     }
     if (ref.path.size() < 4) return;
-    const auto& outputs = b_.pipeline.tasks[*task].outputs;
-    const std::string& out = ref.path[3];
-    if (expr::FindName(out, outputs)) return;
-    Report(site, ref, "task '" + need + "' has no output '" + out + "'",
-           HintOr(out, outputs, "declare it in tasks." + need + ".outputs"));
+    CheckOutput(site, ref, static_cast<int>(*task), ref.path[3]);
+  }
+
+  // tasks.<task>(.outputs.<key> | .result) in the pipeline's outputs.
+  void CheckTasks(const TemplateSite& site, const expr::Reference& ref) {
+    if (ref.path.size() < 2) return;
+    const std::string& written = ref.path[1];
+    auto task = expr::FindName(written, TaskNames());
+    if (!task) {
+      Report(site, ref, "unknown task '" + written + "'", SuggestHint(written, TaskNames()));
+      return;
+    }
+    const std::string& name = TaskNames()[*task];
+    if (ref.path.size() < 3) return;
+    const std::string& prop = ref.path[2];
+    auto which = expr::FindName(prop, {"outputs", "result"});
+    if (which == 1u) return;
+    if (!which) {
+      Report(site, ref, "unknown property '" + prop + "' of tasks." + name,
+             HintOr(prop, {"outputs", "result"},
+                    "use tasks." + name + ".outputs.<name> or tasks." + name + ".result"));
+      return;
+    }
+    if (ref.path.size() < 4) return;
+    CheckOutput(site, ref, static_cast<int>(*task), ref.path[3]);
+  }
+
+  // An output a task declares: its `outputs:`, or for a sub-pipeline task
+  // the child pipeline's `outputs:` (not checked when the child failed to
+  // load: that is the error to fix).
+  void CheckOutput(const TemplateSite& site, const expr::Reference& ref, int task,
+                   const std::string& out) {
+    const TaskSpec& t = b_.pipeline.tasks[task];
+    if (t.uses) {
+      if (!t.uses->pipeline) return;
+      const Names& outputs = ChildOutputs(task);
+      if (outputs.Has(out)) return;
+      Report(site, ref, "task '" + t.name + "' has no output '" + out + "'",
+             HintOr(out, outputs.list,
+                    "declare it under the outputs: of " + t.uses->path.value +
+                        " (a sub-pipeline task's outputs are its pipeline's)"));
+      return;
+    }
+    if (expr::FindName(out, t.outputs)) return;
+    Report(site, ref, "task '" + t.name + "' has no output '" + out + "'",
+           HintOr(out, t.outputs, "declare it in tasks." + t.name + ".outputs"));
+  }
+
+  const Names& ChildOutputs(int task) {
+    auto it = child_outputs_.find(task);
+    if (it != child_outputs_.end()) return it->second;
+    Names names;
+    for (const auto& o : b_.pipeline.tasks[task].uses->pipeline->outputs) names.Add(o.name);
+    return child_outputs_.emplace(task, std::move(names)).first->second;
   }
 
   Build& b_;
   Names inputs_, env_;
   std::vector<std::string> task_names_;
-  std::unordered_map<int, Names> task_env_, matrix_keys_;
+  std::unordered_map<int, Names> task_env_, matrix_keys_, child_outputs_;
 };
 
 }  // namespace

@@ -27,11 +27,34 @@ enum TaskKey {
   kContinueOnError,
   kShell,
   kDescription,
+  kUses,
+  kWith,
+  kApproval,
+  kConcurrency,
   kTaskKeyCount
 };
 const std::vector<std::string> kTaskKeys = {
-    "run",   "steps",   "needs", "matrix", "max_parallel",      "if",    "timeout",
-    "retry", "outputs", "env",   "cwd",    "continue_on_error", "shell", "description"};
+    "run",     "steps",       "needs",   "matrix", "max_parallel", "if",
+    "timeout", "retry",       "outputs", "env",    "cwd",          "continue_on_error",
+    "shell",   "description", "uses",    "with",   "approval",     "concurrency"};
+
+// Keys that only a task with a command has: what a sub-pipeline task or an
+// approval-only task says instead of each.
+struct CommandKey {
+  TaskKey key;
+  const char* uses;  // "… is not supported on a sub-pipeline task: " + this
+  const char* uses_hint;
+};
+constexpr CommandKey kCommandKeys[] = {
+    {kShell, "set shell in the child's defaults", ""},
+    {kCwd, "set cwd in the child's defaults or tasks", ""},
+    {kEnv, "a child inherits nothing but its with: inputs",
+     "pass the value under with:, and set env in the child"},
+    {kRetry, "put retry on the child's tasks", ""},
+    {kTimeout, "put timeout on the child's tasks", ""},
+    {kOutputs, "its outputs are the child pipeline's outputs",
+     "declare them under the child's top-level outputs:"},
+};
 const std::vector<std::string> kRetryKeys = {"attempts", "backoff", "delay",     "max_delay",
                                              "jitter",   "on",      "exit_codes"};
 const std::vector<std::string> kBackoffs = {"fixed", "exponential"};
@@ -246,10 +269,42 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
 
   const YamlNode* run = field(kRun);
   const YamlNode* steps = field(kSteps);
-  if (run && steps) {
+  const YamlNode::Entry* uses = keys[kUses];
+  // An approval of the wrong kind is reported as such, not as a missing command.
+  const bool approval = keys[kApproval] && !(keys[kApproval]->value.IsPlain() &&
+                                             ToJson(keys[kApproval]->value) == false);
+  if (uses) {
+    for (const YamlNode::Entry* e : {keys[kRun], keys[kSteps]})
+      if (e)
+        c.Error(e->key, path,
+                "use either 'uses' or '" + e->key.text +
+                    "', not both: a sub-pipeline task runs the child's tasks",
+                "put the command in a task of the child, or in a task of its own");
+    run = steps = nullptr;
+  } else if (run && steps) {
     c.Error(*steps, path, "use either 'run' or 'steps', not both");
-  } else if (!run && !steps) {
-    c.Error(key, path, "missing 'run' or 'steps': a task needs a command");
+  } else if (!run && !steps && !approval) {
+    c.Error(key, path,
+            "missing 'run', 'steps', 'uses' or 'approval': a task needs a command, a "
+            "sub-pipeline or an approval");
+  }
+  // Without a command, the keys that shape one mean nothing: each is an
+  // error (read no further), rather than being silently ignored.
+  const bool no_command = uses || (!run && !steps && approval);
+  if (no_command) {
+    for (const CommandKey& k : kCommandKeys) {
+      const YamlNode::Entry* e = keys[k.key];
+      if (!e) continue;
+      if (uses) {
+        c.Error(e->key, path, e->key.text + " is not supported on a sub-pipeline task: " + k.uses,
+                k.uses_hint);
+      } else {
+        c.Error(e->key, path,
+                e->key.text + " is not supported on an approval-only task: it runs no command",
+                k.key == kTimeout ? "to limit the wait for a decision, set approval.timeout" : "");
+      }
+      keys[k.key] = nullptr;
+    }
   }
   if (run) {
     std::string run_path = Child(path, "run");
@@ -261,6 +316,19 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   } else if (steps) {
     ReadSteps(*steps, Child(path, "steps"), t, index, b);
   }
+  if (uses) {
+    const YamlNode::Entry* with = keys[kWith];
+    ReadUses(uses->value, with ? &with->key : nullptr, with ? &with->value : nullptr, path, t,
+             index, b);
+  } else if (const YamlNode::Entry* with = keys[kWith]) {
+    c.Error(with->key, path,
+            "'with' gives the inputs of a sub-pipeline, but the task has no 'uses'",
+            "add uses: ./PIPELINE.yaml, or remove with");
+  }
+  if (const YamlNode::Entry* e = keys[kApproval])
+    t.approval = ReadApproval(e->key, e->value, Child(path, "approval"), c);
+  if (const YamlNode::Entry* e = keys[kConcurrency])
+    t.concurrency = ReadConcurrency(e->key, e->value, Child(path, "concurrency"), index, b);
   if (const YamlNode* n = field(kNeeds)) {
     if (auto v = ReadNameList(*n, Child(path, "needs"), c)) t.needs = std::move(*v);
   }

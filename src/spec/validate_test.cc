@@ -128,14 +128,16 @@ TEST(ValidateTask, ActionsKeysSayWhatRelayHasInstead) {
           "4:5: tasks.a: unknown key 'timeout-minutes' [hint: use 'timeout: 30m']",
           "5:5: tasks.a: unknown key 'strategy' [hint: put 'matrix' (and 'max_parallel') "
           "directly under the task]",
-          "6:5: tasks.a: unknown key 'uses' [hint: relay has no actions; write the command in "
-          "'run']",
-          "7:5: tasks.a: unknown key 'with' [hint: relay has no actions; write the command in "
-          "'run']",
+          // A task's uses: runs a pipeline file; an action is a remote reference.
+          "6:11: tasks.a.uses: 'actions/checkout@v4' is a remote reference: relay runs pipeline "
+          "files, not remote workflows [hint: write the path of a pipeline file relative to this "
+          "one (e.g. uses: ./ci/build.yaml), or the command itself in 'run']",
           "8:5: tasks.a: unknown key 'continue-on-error' [hint: did you mean "
           "'continue_on_error'?]",
           "9:5: tasks.a: unknown key 'max-parallel' [hint: did you mean 'max_parallel'?]",
           "10:5: tasks.a: unknown key 'working-directory' [hint: relay calls it 'cwd']",
+          "11:5: tasks.a: use either 'uses' or 'run', not both: a sub-pipeline task runs the "
+          "child's tasks [hint: put the command in a task of the child, or in a task of its own]",
           "13:5: tasks.b: unknown key 'timeout-minutes' [hint: use 'timeout: Nm']",
           // An Actions step gets the hint instead of "missing 'run'".
           "15:9: tasks.b.steps[0]: unknown key 'uses' [hint: relay has no actions; write the "
@@ -172,7 +174,8 @@ TEST(ValidateTask, BadTaskName) {
 
 TEST(ValidateTask, ExactlyOneOfRunAndSteps) {
   EXPECT_THAT(Errors("tasks:\n  a:\n    timeout: 1m\n"),
-              ElementsAre("2:3: tasks.a: missing 'run' or 'steps': a task needs a command"));
+              ElementsAre("2:3: tasks.a: missing 'run', 'steps', 'uses' or 'approval': a task "
+                          "needs a command, a sub-pipeline or an approval"));
   EXPECT_THAT(Errors("tasks:\n  a:\n    run: x\n    steps: [y]\n"),
               ElementsAre("4:12: tasks.a: use either 'run' or 'steps', not both"));
   EXPECT_THAT(
