@@ -4,12 +4,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <new>
 
 #include "spec/spec_test_util.h"
+#include "support/temp_dir.h"
 
 namespace relay::spec {
 namespace {
@@ -36,9 +39,54 @@ TEST(LoadFile, MissingFileIsOneDiagnosticWithoutPosition) {
 }
 
 TEST(LoadFile, DirectoryIsNotReadable) {
-  LoadResult r = LoadPipelineFile(std::filesystem::temp_directory_path().string());
+  std::string dir = std::filesystem::temp_directory_path().string();
+  LoadResult r = LoadPipelineFile(dir);
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_NE(r.diagnostics[0].message.find("is a directory"), std::string::npos);
+  EXPECT_EQ(FormatHeadline(r.diagnostics[0]),
+            dir + ": error: cannot read " + dir + ": is a directory");
+}
+
+// Issue: `relay validate /dev/zero` read until memory ran out.
+TEST(LoadFile, DevZeroIsRefusedWithoutReading) {
+  LoadResult r = LoadPipelineFile("/dev/zero");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(FormatHeadline(r.diagnostics[0]),
+            "/dev/zero: error: cannot read /dev/zero: is a character device");
+}
+
+// Opened with O_NONBLOCK: a FIFO nobody writes to cannot hang relay.
+TEST(LoadFile, FifoIsRefusedWithoutBlocking) {
+  relay::testing::TempDir dir;
+  std::string path = dir.Join("pipe.yaml");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  LoadResult r = LoadPipelineFile(path);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].message, "cannot read " + path + ": is a FIFO (named pipe)");
+}
+
+TEST(LoadFile, FileOverTheCapIsRefused) {
+  relay::testing::TempDir dir;
+  std::string path = dir.Join("big.yaml");
+  std::string at_cap = "tasks: {a: {run: x}}\n";
+  at_cap += std::string(kMaxPipelineFileBytes - at_cap.size() - 1, '#') + "\n";
+  std::ofstream(path, std::ios::binary) << at_cap;
+  EXPECT_TRUE(LoadPipelineFile(path).ok());  // exactly 16 MiB: allowed
+  std::ofstream(path, std::ios::app | std::ios::binary) << "#";
+  LoadResult r = LoadPipelineFile(path);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].message,
+            "cannot read " + path + ": larger than 16 MiB, the limit for this file");
+  EXPECT_EQ(r.diagnostics[0].mark.line, 0);
+}
+
+// However a load runs out of memory, the caller gets a diagnostic, not an
+// abort (here the resolver of a sub-pipeline is where it happens).
+TEST(LoadText, OutOfMemoryIsADiagnostic) {
+  LoadOptions options{[](const std::string&) -> Result<std::string> { throw std::bad_alloc(); }};
+  LoadResult r = LoadPipelineText("tasks: {a: {uses: child.yaml}}\n", "p.yaml", options);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(FormatHeadline(r.diagnostics[0]),
+            "p.yaml: error: out of memory while loading the pipeline");
 }
 
 TEST(LoadFile, BinaryFileNamesTheNulByte) {

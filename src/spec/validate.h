@@ -147,7 +147,8 @@ class ChildLoader {
 struct UsesSite {
   int task = -1;
   const YamlNode* uses = nullptr;      // the value
-  const YamlNode* with_key = nullptr;  // the `with` key, if any
+  const YamlNode* with_key = nullptr;  // the `with` key and value, if any
+  const YamlNode* with = nullptr;
 };
 
 struct Build {

@@ -48,7 +48,14 @@ void CheckWith(const UsesSite& site, const UsesSpec& uses, const Pipeline& child
   const std::string& shown = uses.path.value;
   std::vector<std::string> names;
   for (const auto& in : child.inputs) names.push_back(in.name);
+  // Given: every name written, also those whose value was reported bad.
   std::vector<bool> given(child.inputs.size(), false);
+  if (site.with && site.with->IsMapping()) {
+    for (const auto& e : site.with->entries) {
+      auto it = std::find(names.begin(), names.end(), e.key.text);
+      if (e.key.IsScalar() && it != names.end()) given[it - names.begin()] = true;
+    }
+  }
   for (const auto& [name, value] : uses.with) {
     auto it = std::find(names.begin(), names.end(), name.value);
     if (it == names.end()) {
@@ -59,7 +66,6 @@ void CheckWith(const UsesSite& site, const UsesSpec& uses, const Pipeline& child
       continue;
     }
     const InputSpec& in = child.inputs[it - names.begin()];
-    given[it - names.begin()] = true;
     if (value.value.find("${{") != std::string::npos) continue;  // typed when rendered
     Result<nlohmann::json> typed = ParseInputValue(in, value.value);
     if (typed.ok()) continue;
@@ -112,7 +118,7 @@ void ReadUses(const YamlNode& n, const YamlNode* with_key, const YamlNode* with,
   UsesSpec& uses = t.uses.emplace();
   uses.path = {n.text, n.mark};
   if (with) ReadWith(*with, Child(path, "with"), uses, task, b);
-  b.uses.push_back({task, &n, with_key});
+  b.uses.push_back({task, &n, with_key, with});
 }
 
 void CheckUses(Build& b) {
