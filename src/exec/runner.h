@@ -24,8 +24,19 @@
 
 namespace relay::exec {
 
+// The durable identity of an attempt: which run, which task instance (its
+// index in the plan) and which try. A keeper knows its attempts by it, so a
+// relay that did not start an attempt can still ask for it (Runner::Adopt).
+struct AttemptKey {
+  std::string run_id;
+  int32_t index = 0;
+  int32_t attempt = 0;
+  bool operator==(const AttemptKey&) const = default;
+};
+
 struct AttemptSpec {
   uint64_t token = 0;  // the caller's handle for this attempt; echoed in results
+  AttemptKey key;
   // Each step is a command line. A line without shell syntax whose program is
   // found on PATH is exec'd directly (rules: exec/command_line.h); anything
   // else runs as shell + {line}. An empty list succeeds at once.
@@ -46,7 +57,9 @@ struct AttemptSpec {
 
 // Identifies the processes of a running step, for recording in the store so
 // a later `relay resume` can kill what a dead relay left behind. Reported
-// once per step: by Start for the first, by Wait for the others.
+// once per step: by Start for the first, by Wait for the others; a runner
+// whose steps are spawned by another process (the keeper) reports every
+// step by Wait, possibly only together with the attempt's end.
 struct Started {
   uint64_t token = 0;
   int pid = 0;   // the step's process; 0 when it could not be started
@@ -71,8 +84,12 @@ struct AttemptResult {
   Micros user_cpu = 0;     // summed over the steps' processes and
   Micros system_cpu = 0;   // the descendants they waited for
   int64_t max_rss_kb = 0;  // largest of any one step
+  // The process that kept the attempt (its keeper) died: whether the step
+  // still runs and how it ended are unknown. exit_code is then -1.
+  bool keeper_lost = false;
   bool Succeeded() const {
-    return spawn_error.empty() && exit_code == 0 && signal == 0 && !timed_out && !cancelled;
+    return spawn_error.empty() && exit_code == 0 && signal == 0 && !timed_out && !cancelled &&
+           !keeper_lost;
   }
 };
 
@@ -86,16 +103,40 @@ struct WaitResult {
   bool poked = false;
 };
 
+// Runner::Adopt asks for an attempt that another relay started (it died).
+struct AdoptRequest {
+  // The owner id ("HOST:PID:START", exec::SelfOwnerId) of the relay that
+  // started the attempt: its keeper is found by it.
+  std::string started_by;
+  AttemptKey key;
+  std::string log_path;  // the attempt's log; its exit record is beside it
+  uint64_t token = 0;    // the token results will carry once it is adopted
+};
+
+struct AdoptResult {
+  enum class Outcome {
+    kRunning,   // still running: Wait reports it finished later, under the token
+    kFinished,  // it ended while no relay watched it: `result` is how
+    kGone,      // neither its keeper nor an exit record knows it: it is lost
+  } outcome = Outcome::kGone;
+  AttemptResult result;  // kFinished: the real result (exit, times, usage)
+  int pid = 0;           // kRunning: the step running now, and its group
+  int pgid = 0;
+};
+
 class Runner {
  public:
   virtual ~Runner() = default;
 
   // Starts the first step of an attempt. On success the process exists and
-  // Started describes it; failing to spawn (missing cwd, shell not found, out
-  // of file descriptors) is reported as a finished attempt with spawn_error
-  // by the next Wait, not here. A program missing from PATH is no spawn
-  // error: the shell runs the line and exits 127 with its usual message.
-  // The runner keeps the spec for the attempt's life: move it in.
+  // Started describes it, or has pid 0 when the runner learns the process
+  // later (the keeper's: Start only queues the request, sent by the next
+  // Wait, so that a loop's starts travel together). Failing to spawn
+  // (missing cwd, shell not found, out of file descriptors) is reported as a
+  // finished attempt with spawn_error by the next Wait, not here. A program
+  // missing from PATH is no spawn error: the shell runs the line and exits
+  // 127 with its usual message. The runner keeps the spec for the attempt's
+  // life: move it in.
   virtual Started Start(AttemptSpec spec) = 0;
 
   // Blocks until an attempt finishes, a step starts, a signal arrives, or
@@ -108,7 +149,10 @@ class Runner {
 
   // Stops an attempt: SIGTERM to its group, SIGKILL after the grace period.
   // The attempt is later reported finished with cancelled = true. Unknown or
-  // finished tokens are ignored.
+  // finished tokens are ignored. Processes of the attempt that left its
+  // group (setsid) are killed too, found by the RELAY_RUN_ID, RELAY_TASK and
+  // RELAY_ATTEMPT values of its env; so are they when it times out. (A step
+  // that ends by itself may leave a daemon behind: that one is spared.)
   virtual void Cancel(uint64_t token) = 0;
 
   // SIGKILL to every group now (second Ctrl-C); results follow from Wait,
@@ -117,9 +161,27 @@ class Runner {
 
   // Attempts started and not yet reported finished by Wait.
   virtual size_t running() const = 0;
+
+  // The caller has made these results durable (tokens of finished
+  // attempts): whoever keeps them may forget them. Until then a result
+  // survives the caller's death (a relay that restarts finds it by Adopt);
+  // a result never acknowledged is written to an exit record when the
+  // runner goes. Starting a token again acknowledges its last result.
+  virtual void Acknowledge(const std::vector<uint64_t>& tokens) {}
+
+  // Finds an attempt a dead relay started and takes it over: a running one
+  // is then reported by Wait (and stopped by Cancel) under request.token;
+  // a finished one's result is acknowledged like any other. The attempt
+  // stays with the keeper of request.started_by, so whoever adopts it later
+  // still asks for it by that owner id, not the adopter's.
+  // Never blocks for long: it asks the keeper, or reads the exit record.
+  virtual AdoptResult Adopt(const AdoptRequest& request) { return {}; }
 };
 
-// The real runner (posix_spawn, process groups, ppoll). While it exists,
+// The in-process runner (vfork, process groups, ppoll): when relay dies its
+// steps run on unwatched and their results are lost (keeper::StartKeeper's
+// runner has a keeper that outlives relay; this one serves tests and
+// tools). While it exists,
 // SIGCHLD, SIGINT and SIGTERM are blocked in the creating thread (threads
 // created later inherit that) and handled by the runner; Wait must be called
 // from the creating thread. The inherited environment is the process's at

@@ -1,0 +1,450 @@
+// The keeper process: runs attempts for the relay that forked it, and keeps
+// them running, logged, timed and recorded after that relay is gone. One
+// ppoll loop over its connections, the rendezvous socket and the steps'
+// pipes, woken by SIGCHLD (it is a child subreaper, so it also reaps what
+// the steps orphan).
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "exec/attempt_set_posix.h"
+#include "exec/owner.h"
+#include "exec/signals_posix.h"
+#include "keeper/channel_posix.h"
+#include "keeper/exit_record.h"
+#include "keeper/keeper_process.h"
+#include "keeper/rendezvous_posix.h"
+
+namespace relay::keeper {
+namespace {
+
+using exec::AttemptResult;
+using exec::kNever;
+
+// How long a kStarted frame may wait for a kFinished to travel with: most
+// steps end sooner, and relay then wakes once per attempt instead of twice.
+constexpr Micros kHoldStarted = 50 * kMillisecond;
+
+// A relay connected to this keeper: the one that forked it (primary) or
+// one that adopts attempts of it.
+struct Conn {
+  explicit Conn(int fd, bool is_primary) : ch(fd), primary(is_primary) {}
+  Channel ch;
+  bool primary;
+  std::unordered_map<uint64_t, uint64_t> by_token;  // relay's token → attempt id
+  std::unordered_map<uint32_t, std::shared_ptr<const exec::Masker>> maskers;
+  std::string held;            // kStarted frames not sent yet
+  Micros held_since = kNever;  // monotonic time the oldest of them was held
+};
+
+// An attempt from its start until its relay acknowledges its result.
+struct Entry {
+  Conn* owner = nullptr;  // null: its relay is gone and none adopted it
+  uint64_t token = 0;     // the owner's token for it
+  exec::AttemptKey key;
+  std::string log_path;
+  bool finished = false;
+  bool recorded = false;  // its exit record holds `result`
+  AttemptResult result;
+};
+
+class Keeper {
+ public:
+  Keeper(int relay_fd, int listen_fd);
+  [[noreturn]] void Run();
+
+ private:
+  void PollOnce();
+  void Accept();
+  void Serve(Conn* conn);
+  void Handle(Conn* conn, Frame type, std::string_view payload);
+  void StartAttempt(Conn* conn, std::string_view payload);
+  void Acknowledge(Conn* conn, std::string_view payload);
+  void Adopt(Conn* conn, std::string_view payload);
+  void Detach(Conn* conn, uint64_t token);
+  void Route();
+  void SendStarted(Conn* conn, const exec::Started& s);
+  void Record(Entry* e);
+  void Closed(Conn* conn);
+  void Flush(Micros now);
+  Micros NextWake() const;
+  bool Done() const;
+
+  exec::SignalWatch signals_;
+  exec::AttemptSet attempts_;
+  exec::AttemptEvents events_;
+  int listen_fd_;
+  std::vector<std::unique_ptr<Conn>> conns_;  // conns_[0] is the primary while open
+  bool primary_open_ = true;
+  std::unordered_map<uint64_t, Entry> entries_;  // by attempt id (the AttemptSet's token)
+  uint64_t next_id_ = 1;
+  std::vector<pollfd> fds_;
+};
+
+Keeper::Keeper(int relay_fd, int listen_fd)
+    : signals_(exec::SignalOptions{.child = true}),
+      attempts_(exec::AttemptSet::Options{.reap_strangers = true}),
+      listen_fd_(listen_fd) {
+  conns_.push_back(std::make_unique<Conn>(relay_fd, true));
+  FrameWriter w(conns_[0]->ch.out());
+  w.Begin(Frame::kWelcome);
+  w.U32(kProtocolVersion);
+  w.U32(static_cast<uint32_t>(::getpid()));
+  w.End();
+  if (!Listen(listen_fd_).ok()) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;  // no adopters: still serves its relay
+  }
+}
+
+void Keeper::Run() {
+  while (true) {
+    PollOnce();
+    if (signals_.TakeChildExited()) attempts_.ReapExited(&events_);
+    Micros now = MonotonicNow();
+    attempts_.FireDeadlines(now);
+    Route();
+    Flush(now);
+    conns_.erase(std::remove_if(conns_.begin(), conns_.end(),
+                                [](const std::unique_ptr<Conn>& c) { return !c->ch.open(); }),
+                 conns_.end());
+    if (Done()) ::_exit(0);
+  }
+}
+
+// Sleeps until a frame, a connection, a step's output, a child's exit or
+// the next deadline, then takes in what is ready.
+void Keeper::PollOnce() {
+  fds_.resize(1);
+  fds_.push_back(pollfd{listen_fd_, POLLIN, 0});
+  for (const auto& c : conns_)
+    fds_.push_back(
+        pollfd{c->ch.fd(), static_cast<short>(POLLIN | (c->ch.wants_send() ? POLLOUT : 0)), 0});
+  attempts_.AddPollFds(&fds_);
+  Micros now = MonotonicNow();
+  Micros wake = NextWake();
+  if (signals_.Poll(&fds_, wake == kNever ? -1 : std::max<Micros>(0, wake - now)) <= 0) return;
+  attempts_.ReadReady(fds_);
+  // Connections first seen in this round are polled from the next one.
+  const size_t polled = conns_.size();
+  if (fds_[1].revents != 0) Accept();
+  for (size_t i = 0; i < polled; ++i) {
+    Conn* c = conns_[i].get();
+    short revents = fds_[2 + i].revents;
+    if ((revents & POLLOUT) != 0) c->ch.Send();
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) Serve(c);
+  }
+}
+
+void Keeper::Accept() {
+  while (true) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (!PeerIsSameUser(fd)) {
+      ::close(fd);
+      continue;
+    }
+    conns_.push_back(std::make_unique<Conn>(fd, false));
+  }
+}
+
+// Reads what the connection sent and acts on each whole frame; a closed
+// connection is let go after its last frames.
+void Keeper::Serve(Conn* conn) {
+  bool open = conn->ch.Receive();
+  Frame type;
+  std::string_view payload;
+  while (conn->ch.Next(&type, &payload)) Handle(conn, type, payload);
+  if (!open || !conn->ch.open()) Closed(conn);
+}
+
+void Keeper::Handle(Conn* conn, Frame type, std::string_view payload) {
+  FrameReader r(payload);
+  switch (type) {
+    case Frame::kHello:
+      if (r.U32() != kProtocolVersion) {
+        // Says which version it speaks, then hangs up: the adopter falls
+        // back to exit records.
+        FrameWriter w(conn->ch.out());
+        w.Begin(Frame::kWelcome);
+        w.U32(kProtocolVersion);
+        w.U32(static_cast<uint32_t>(::getpid()));
+        w.End();
+        conn->ch.Send();
+        conn->ch.Close();
+      }
+      break;
+    case Frame::kMasker: {
+      uint32_t id = r.U32();
+      uint32_t n = r.U32();
+      std::vector<std::string> secrets;
+      for (uint32_t i = 0; i < n && r.ok(false); ++i) secrets.emplace_back(r.Str());
+      if (r.ok()) conn->maskers[id] = std::make_shared<const exec::Masker>(secrets);
+      break;
+    }
+    case Frame::kDropMasker:
+      conn->maskers.erase(r.U32());
+      break;
+    case Frame::kStart:
+      if (conn->primary) StartAttempt(conn, payload);
+      break;
+    case Frame::kCancel:
+    case Frame::kKillAll: {
+      const bool all = type == Frame::kKillAll;
+      uint64_t token = all ? 0 : r.U64();
+      for (const auto& [t, id] : conn->by_token) {
+        if (all || t == token) attempts_.Cancel(id, /*now=*/all);
+      }
+      break;
+    }
+    case Frame::kAck:
+      Acknowledge(conn, payload);
+      break;
+    case Frame::kAdopt:
+      Adopt(conn, payload);
+      break;
+    default:
+      break;  // a newer relay's frame: not for this keeper
+  }
+}
+
+void Keeper::StartAttempt(Conn* conn, std::string_view payload) {
+  exec::AttemptSpec spec;
+  uint32_t masker_id = 0;
+  if (!ReadStart(payload, &spec, &masker_id)) return;
+  if (masker_id != 0) {
+    auto it = conn->maskers.find(masker_id);
+    if (it != conn->maskers.end()) spec.masker = it->second;
+  }
+  // A token is used again only once its last result was reported; a
+  // relay that starts it again is done with that result.
+  Detach(conn, spec.token);
+  const uint64_t id = next_id_++;
+  Entry& e = entries_[id];
+  e.owner = conn;
+  e.token = spec.token;
+  e.key = spec.key;
+  e.log_path = spec.log_path;
+  conn->by_token[spec.token] = id;
+  spec.token = id;
+  exec::Started s = attempts_.Start(std::move(spec), &events_);
+  if (s.pid > 0) SendStarted(conn, s);
+}
+
+// Forgets what `conn` knew as `token`: a finished result is dropped (with
+// its record), a running attempt is left without an owner.
+void Keeper::Detach(Conn* conn, uint64_t token) {
+  auto it = conn->by_token.find(token);
+  if (it == conn->by_token.end()) return;
+  auto e = entries_.find(it->second);
+  conn->by_token.erase(it);
+  if (e == entries_.end()) return;
+  if (!e->second.finished) {
+    e->second.owner = nullptr;
+    return;
+  }
+  if (e->second.recorded) (void)RemoveExitRecord(e->second.log_path);
+  entries_.erase(e);
+}
+
+void Keeper::Acknowledge(Conn* conn, std::string_view payload) {
+  FrameReader r(payload);
+  uint32_t n = r.U32();
+  for (uint32_t i = 0; i < n && r.ok(false); ++i) {
+    uint64_t token = r.U64();
+    auto it = conn->by_token.find(token);
+    if (it == conn->by_token.end()) continue;
+    auto e = entries_.find(it->second);
+    if (e != entries_.end() && !e->second.finished) continue;  // nothing to acknowledge yet
+    Detach(conn, token);
+  }
+}
+
+void Keeper::Adopt(Conn* conn, std::string_view payload) {
+  FrameReader r(payload);
+  uint64_t token = r.U64();
+  exec::AttemptKey key = ReadKey(&r);
+  auto found = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const auto& kv) { return kv.second.key == key; });
+  FrameWriter w(conn->ch.out());
+  w.Begin(Frame::kAdopted);
+  w.U64(token);
+  if (!r.ok() || found == entries_.end()) {
+    w.U8(static_cast<uint8_t>(exec::AdoptResult::Outcome::kGone));
+    w.End();
+    return;
+  }
+  const uint64_t id = found->first;
+  Entry& e = found->second;
+  // The previous owner is presumed gone (a live relay's attempts are not
+  // adopted); if it is not, it hears no more of this attempt.
+  if (e.owner != nullptr) e.owner->by_token.erase(e.token);
+  Detach(conn, token);
+  e.owner = conn;
+  e.token = token;
+  conn->by_token[token] = id;
+  const int pid = attempts_.StepPid(id);
+  w.U8(static_cast<uint8_t>(e.finished ? exec::AdoptResult::Outcome::kFinished
+                                       : exec::AdoptResult::Outcome::kRunning));
+  w.I32(pid);
+  w.I32(pid);
+  AttemptResult res = e.result;
+  res.token = token;
+  WriteResult(&w, res);
+  w.End();
+}
+
+void Keeper::SendStarted(Conn* conn, const exec::Started& s) {
+  if (conn->held.empty()) conn->held_since = MonotonicNow();
+  FrameWriter w(&conn->held);
+  w.Begin(Frame::kStarted);
+  w.U64(s.token);
+  w.I32(s.pid);
+  w.I32(s.pgid);
+  w.End();
+}
+
+// Hands what the attempts did to their owners, or to exit records.
+void Keeper::Route() {
+  for (exec::Started& s : events_.started) {
+    auto it = entries_.find(s.token);
+    if (it == entries_.end() || it->second.owner == nullptr) continue;
+    s.token = it->second.token;
+    SendStarted(it->second.owner, s);
+  }
+  events_.started.clear();
+  for (AttemptResult& res : events_.finished) {
+    auto it = entries_.find(res.token);
+    if (it == entries_.end()) continue;
+    Entry& e = it->second;
+    e.finished = true;
+    e.result = std::move(res);
+    if (e.owner == nullptr) {
+      Record(&e);
+      continue;
+    }
+    e.result.token = e.token;
+    Conn* c = e.owner;
+    // Held kStarted frames go first: relay hears of a step before its end.
+    c->ch.out()->append(c->held);
+    c->held.clear();
+    c->held_since = kNever;
+    FrameWriter w(c->ch.out());
+    w.Begin(Frame::kFinished);
+    WriteResult(&w, e.result);
+    w.End();
+  }
+  events_.finished.clear();
+}
+
+void Keeper::Record(Entry* e) {
+  if (e->recorded) return;
+  AttemptResult res = e->result;
+  res.token = 0;
+  e->recorded = WriteExitRecord(e->log_path, ExitRecord{e->key, std::move(res)}).ok();
+}
+
+// A relay hung up (it exited, or died): its attempts run on, owned by
+// nobody, and its results not acknowledged go to exit records.
+void Keeper::Closed(Conn* conn) {
+  conn->ch.Close();
+  if (conn->primary) primary_open_ = false;
+  for (const auto& [token, id] : conn->by_token) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) continue;
+    it->second.owner = nullptr;
+    if (it->second.finished) Record(&it->second);
+  }
+  conn->by_token.clear();
+}
+
+void Keeper::Flush(Micros now) {
+  for (const auto& c : conns_) {
+    if (!c->held.empty() && now >= c->held_since + kHoldStarted) {
+      c->ch.out()->append(c->held);
+      c->held.clear();
+      c->held_since = kNever;
+    }
+    if (c->ch.wants_send() && !c->ch.Send()) Closed(c.get());
+  }
+}
+
+Micros Keeper::NextWake() const {
+  Micros wake = attempts_.NextDeadline();
+  for (const auto& c : conns_) {
+    if (c->held_since != kNever) wake = std::min(wake, c->held_since + kHoldStarted);
+  }
+  return wake;
+}
+
+// Nobody can need this keeper any more: its relay hung up, no adopter is
+// connected, nothing runs, and every result not acknowledged is in its exit
+// record (written when its relay hung up, or when it ended after that).
+bool Keeper::Done() const { return !primary_open_ && conns_.empty() && attempts_.size() == 0; }
+
+// Descriptors: 0, 1 and 2 on /dev/null, the two sockets kept (close on
+// exec, so steps do not inherit them), everything else relay had open
+// closed, so that the keeper holds no file, pipe or lock of relay's.
+void SetUpDescriptors(int* relay_fd, int* listen_fd) {
+  for (int* fd : {relay_fd, listen_fd}) {
+    if (*fd < 3) *fd = ::fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+  }
+  int null_fd = ::open("/dev/null", O_RDWR);
+  for (int target = 0; target < 3; ++target) {
+    if (null_fd != target) ::dup2(null_fd, target);
+  }
+  int keep[2] = {std::min(*relay_fd, *listen_fd), std::max(*relay_fd, *listen_fd)};
+  unsigned int from = 3;
+  for (int fd : keep) {
+    if (static_cast<unsigned int>(fd) > from) ::syscall(SYS_close_range, from, fd - 1, 0);
+    from = static_cast<unsigned int>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0u, 0);
+}
+
+// Whatever relay installed is not the keeper's: the terminal's signals do
+// not reach it (own session); SIGTERM or SIGINT sent to it on purpose end
+// it; SIGPIPE is ignored (a relay that died must not kill it).
+void SetUpSignals() {
+  exec::SignalWatch::ForgetAfterFork();
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, exec::kPokeSignal})
+    ::sigaction(sig, &dfl, nullptr);
+  struct sigaction ign = {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+void RunKeeper(int relay_fd, int listen_fd) {
+  ::setsid();
+  ::prctl(PR_SET_NAME, "relay-keeper", 0, 0, 0);
+  // Steps' orphans (double-forked daemons) are reparented here, not to
+  // init, so the keeper reaps them; and relay's death does not stop it
+  // (no PR_SET_PDEATHSIG, on purpose).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  SetUpDescriptors(&relay_fd, &listen_fd);
+  SetUpSignals();
+  // Never returns: the keeper ends with _exit, so none of relay's atexit
+  // handlers or static destructors run in it.
+  Keeper* keeper = new Keeper(relay_fd, listen_fd);
+  keeper->Run();
+}
+
+}  // namespace relay::keeper
