@@ -120,6 +120,9 @@ Status LogFollower::Emit(Cursor& c, const char* data, size_t n) {
       RELAY_RETURN_IF_ERROR(Write(c.prefix.data(), c.prefix.size()));
       RELAY_RETURN_IF_ERROR(Write(c.held.data(), c.held.size()));
       c.held.clear();
+      // One long line must not leave every log it passed through holding
+      // its size for good.
+      if (c.held.capacity() > kLogChunk) c.held.shrink_to_fit();
     }
     RELAY_RETURN_IF_ERROR(Write(data, len));
     c.mid_line = false;
