@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,9 +8,40 @@
 
 #include "keeper/keeper.h"
 #include "keeper/keeper_process.h"
+#include "keeper/protocol.h"
 #include "keeper/rendezvous_posix.h"
 
 namespace relay::keeper {
+namespace {
+
+// How long a keeper may take to come up (fork, close descriptors, listen).
+constexpr int kStartPatienceMs = 10'000;
+
+// Waits for the keeper's kWelcome: it is listening and speaks our version.
+Status AwaitWelcome(int fd) {
+  char buf[13];  // u32 length, type, u32 version, u32 pid
+  size_t got = 0;
+  while (got < sizeof buf) {
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, kStartPatienceMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return Status::Io("cannot start the keeper: it did not answer");
+    ssize_t n = ::read(fd, buf + got, sizeof buf - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::Io("cannot start the keeper: it exited at once");
+    got += static_cast<size_t>(n);
+  }
+  size_t pos = 0;
+  Frame type;
+  std::string_view payload;
+  bool broken;
+  if (!NextFrame(std::string_view(buf, sizeof buf), &pos, &type, &payload, &broken) ||
+      type != Frame::kWelcome || FrameReader(payload).U32() != kProtocolVersion)
+    return Status::Io("cannot start the keeper: it does not speak this relay's protocol");
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<exec::Runner>> StartKeeper(const KeeperOptions& options) {
   // Bound here, so that a name in use is an error relay sees.
@@ -41,6 +73,10 @@ Result<std::unique_ptr<exec::Runner>> StartKeeper(const KeeperOptions& options) 
   if (middle < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     ::close(pair[0]);
     return Status::FromErrno("cannot start the keeper: fork", middle < 0 ? fork_errno : EAGAIN);
+  }
+  if (Status up = AwaitWelcome(pair[0]); !up.ok()) {
+    ::close(pair[0]);
+    return up;
   }
   return NewKeeperRunner(pair[0]);
 }

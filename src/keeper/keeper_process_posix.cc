@@ -97,15 +97,19 @@ Keeper::Keeper(int relay_fd, int listen_fd)
       attempts_(exec::AttemptSet::Options{.reap_strangers = true}),
       listen_fd_(listen_fd) {
   conns_.push_back(std::make_unique<Conn>(relay_fd, true));
+  ::fcntl(listen_fd_, F_SETFL, O_NONBLOCK);  // Accept takes all that wait, then returns
+  if (!Listen(listen_fd_).ok()) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;  // no adopters: still serves its relay
+  }
+  // Only now does StartKeeper return: an adopter that looks for this keeper
+  // from then on finds it listening.
   FrameWriter w(conns_[0]->ch.out());
   w.Begin(Frame::kWelcome);
   w.U32(kProtocolVersion);
   w.U32(static_cast<uint32_t>(::getpid()));
   w.End();
-  if (!Listen(listen_fd_).ok()) {
-    ::close(listen_fd_);
-    listen_fd_ = -1;  // no adopters: still serves its relay
-  }
+  conns_[0]->ch.Send();
 }
 
 void Keeper::Run() {

@@ -1,0 +1,161 @@
+#include "keeper/protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace relay::keeper {
+namespace {
+
+// Splits every whole frame off `buffer`.
+std::vector<std::pair<Frame, std::string>> Frames(const std::string& buffer, bool* broken) {
+  std::vector<std::pair<Frame, std::string>> out;
+  size_t pos = 0;
+  Frame type;
+  std::string_view payload;
+  while (NextFrame(buffer, &pos, &type, &payload, broken)) out.emplace_back(type, payload);
+  return out;
+}
+
+TEST(ProtocolTest, StartCarriesTheWholeSpecButTheMasker) {
+  exec::AttemptSpec spec;
+  spec.token = 0x1122334455667788ull;
+  spec.key = {"01JRUN", 7, 3};
+  spec.steps = {"make -j", "echo 'a\nb'", ""};
+  spec.shell = {"bash", "-eo", "pipefail", "-c"};
+  spec.force_shell = true;
+  spec.env = {{"A", "1"}, {"EMPTY", ""}, {"A", "2"}};
+  spec.cwd = "/work";
+  spec.log_path = "/logs/x.log";
+  spec.timeout = 90 * kSecond;
+  spec.kill_grace = -1;
+  std::string buffer;
+  WriteStart(spec, 42, &buffer);
+  bool broken = false;
+  auto frames = Frames(buffer, &broken);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].first, Frame::kStart);
+  exec::AttemptSpec got;
+  uint32_t masker = 0;
+  ASSERT_TRUE(ReadStart(frames[0].second, &got, &masker));
+  EXPECT_EQ(masker, 42u);
+  EXPECT_EQ(got.token, spec.token);
+  EXPECT_EQ(got.key, spec.key);
+  EXPECT_EQ(got.steps, spec.steps);
+  EXPECT_EQ(got.shell, spec.shell);
+  EXPECT_TRUE(got.force_shell);
+  EXPECT_EQ(got.env, spec.env);
+  EXPECT_EQ(got.cwd, spec.cwd);
+  EXPECT_EQ(got.log_path, spec.log_path);
+  EXPECT_EQ(got.timeout, spec.timeout);
+  EXPECT_EQ(got.kill_grace, spec.kill_grace);
+}
+
+TEST(ProtocolTest, TheDefaultShellTravelsAsNone) {
+  exec::AttemptSpec spec;
+  spec.steps = {"true"};
+  std::string with_default;
+  WriteStart(spec, 0, &with_default);
+  spec.shell = {"/bin/bash", "-c"};
+  std::string with_bash;
+  WriteStart(spec, 0, &with_bash);
+  EXPECT_LT(with_default.size(), with_bash.size());
+  bool broken;
+  exec::AttemptSpec got;
+  uint32_t masker;
+  auto frames = Frames(with_default, &broken);
+  ASSERT_TRUE(ReadStart(frames[0].second, &got, &masker));
+  EXPECT_EQ(got.shell, exec::AttemptSpec().shell);
+}
+
+TEST(ProtocolTest, ResultsRoundTrip) {
+  exec::AttemptResult r;
+  r.token = 5;
+  r.exit_code = -1;
+  r.signal = 9;
+  r.timed_out = true;
+  r.keeper_lost = true;
+  r.spawn_error = "cannot start";
+  r.log_error = "cannot write log";
+  r.failed_step = 2;
+  r.started_at = 1'700'000'000 * kSecond;
+  r.ended_at = r.started_at + 5;
+  r.user_cpu = 1;
+  r.system_cpu = 2;
+  r.max_rss_kb = 1 << 20;
+  std::string buffer;
+  FrameWriter w(&buffer);
+  w.Begin(Frame::kFinished);
+  WriteResult(&w, r);
+  w.End();
+  bool broken;
+  auto frames = Frames(buffer, &broken);
+  FrameReader reader(frames[0].second);
+  exec::AttemptResult got = ReadResult(&reader);
+  EXPECT_TRUE(reader.ok());
+  EXPECT_EQ(got.token, r.token);
+  EXPECT_EQ(got.exit_code, -1);
+  EXPECT_EQ(got.signal, 9);
+  EXPECT_TRUE(got.timed_out);
+  EXPECT_FALSE(got.cancelled);
+  EXPECT_TRUE(got.keeper_lost);
+  EXPECT_EQ(got.spawn_error, r.spawn_error);
+  EXPECT_EQ(got.log_error, r.log_error);
+  EXPECT_EQ(got.failed_step, 2);
+  EXPECT_EQ(got.started_at, r.started_at);
+  EXPECT_EQ(got.ended_at, r.ended_at);
+  EXPECT_EQ(got.user_cpu, 1);
+  EXPECT_EQ(got.system_cpu, 2);
+  EXPECT_EQ(got.max_rss_kb, 1 << 20);
+}
+
+TEST(ProtocolTest, FramesArriveInPiecesAndTogether) {
+  std::string buffer;
+  for (uint64_t t : {1, 2, 3}) {
+    FrameWriter w(&buffer);
+    w.Begin(Frame::kCancel);
+    w.U64(t);
+    w.End();
+  }
+  bool broken = false;
+  // Cut anywhere, only whole frames come out, in order.
+  for (size_t cut = 0; cut <= buffer.size(); ++cut) {
+    auto frames = Frames(buffer.substr(0, cut), &broken);
+    EXPECT_FALSE(broken);
+    EXPECT_EQ(frames.size(), cut / (buffer.size() / 3));
+    for (size_t i = 0; i < frames.size(); ++i) {
+      FrameReader r(frames[i].second);
+      EXPECT_EQ(r.U64(), i + 1);
+      EXPECT_TRUE(r.ok());
+    }
+  }
+}
+
+TEST(ProtocolTest, ShortAndBrokenInputIsRefused) {
+  FrameReader r("\x05\x00\x00\x00ab");  // a string longer than what is left
+  EXPECT_EQ(r.Str(), "");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.U64(), 0u);
+
+  FrameReader extra(std::string_view("\x01\x02", 2));
+  EXPECT_EQ(extra.U8(), 1);
+  EXPECT_FALSE(extra.ok());  // a byte left over
+  EXPECT_TRUE(extra.ok(/*whole=*/false));
+
+  bool broken = false;
+  std::string huge("\xff\xff\xff\xff\x04", 5);
+  EXPECT_TRUE(Frames(huge, &broken).empty());
+  EXPECT_TRUE(broken);
+
+  exec::AttemptSpec spec;
+  spec.steps = {"true"};
+  std::string buffer;
+  WriteStart(spec, 0, &buffer);
+  std::string payload = buffer.substr(5);
+  for (size_t cut = 0; cut < payload.size(); ++cut) {
+    exec::AttemptSpec got;
+    uint32_t masker;
+    EXPECT_FALSE(ReadStart(payload.substr(0, cut), &got, &masker)) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace relay::keeper
