@@ -24,6 +24,7 @@
 #include "base/strings.h"
 #include "exec/owner.h"
 #include "exec/runner.h"
+#include "exec/runner_harness_test.h"
 
 namespace relay::exec::conformance {
 
@@ -32,12 +33,15 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-inline constexpr Micros kLimit = 3 * kSecond;  // a test failing here is stuck, not slow
+using harness::GoneOrZombie;
+using harness::kLimit;
+using harness::ReadPid;
 
 // A runner under test, made fresh for each test.
 using RunnerFactory = std::unique_ptr<Runner> (*)();
 
-class RunnerTest : public ::testing::TestWithParam<RunnerFactory> {
+class RunnerTest : public ::testing::TestWithParam<RunnerFactory>,
+                   protected harness::RunnerHarness {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/relay_runner_XXXXXX";
@@ -47,14 +51,7 @@ class RunnerTest : public ::testing::TestWithParam<RunnerFactory> {
     ASSERT_NE(runner_, nullptr);
   }
   void TearDown() override {
-    // Destroying a keeper's runner leaves its attempts running on purpose.
-    if (runner_ != nullptr && runner_->running() > 0) {
-      runner_->KillAll();
-      Micros give_up = MonotonicNow() + kLimit;
-      while (runner_->running() > 0 && MonotonicNow() < give_up)
-        Collect(runner_->Wait(100 * kMillisecond));
-    }
-    runner_.reset();
+    StopRunner();
     fs::remove_all(dir_);
   }
 
@@ -74,88 +71,18 @@ class RunnerTest : public ::testing::TestWithParam<RunnerFactory> {
     spec->env.emplace_back("RELAY_ATTEMPT", "1");
   }
 
-  Started Start(AttemptSpec spec) {
-    Started s = runner_->Start(std::move(spec));
-    if (s.pid > 0) steps_[s.token].push_back(s);
-    return s;
-  }
-
-  // Waits until attempt `token` finishes; collects Started reports and the
-  // results of other attempts finishing meanwhile.
-  AttemptResult WaitFor(uint64_t token) {
-    Micros give_up = MonotonicNow() + kLimit;
-    while (results_.count(token) == 0 && MonotonicNow() < give_up)
-      Collect(runner_->Wait(100 * kMillisecond));
-    if (results_.count(token) == 0) {
-      ADD_FAILURE() << "attempt " << token << " did not finish";
-      AttemptResult none;
-      none.exit_code = -999;
-      return none;
-    }
-    return results_[token];
-  }
-
-  // Takes in what Wait returned and, as relay does once it has committed
-  // them, acknowledges the results (else a keeper records them on exit).
-  void Collect(const WaitResult& r) {
-    EXPECT_EQ(r.interrupt_signal, 0);
-    for (const Started& s : r.started) steps_[s.token].push_back(s);
-    std::vector<uint64_t> done;
-    for (const AttemptResult& res : r.finished) {
-      results_[res.token] = res;
-      done.push_back(res.token);
-    }
-    if (!done.empty()) runner_->Acknowledge(done);
-  }
-
-  // The process of the attempt's first step: Start tells (in-process), or
-  // Wait does (keeper). Waits for it at most kLimit; 0 if it never came.
-  int FirstPid(uint64_t token) {
-    Micros give_up = MonotonicNow() + kLimit;
-    while (steps_[token].empty() && results_.count(token) == 0 && MonotonicNow() < give_up)
-      Collect(runner_->Wait(20 * kMillisecond));
-    return steps_[token].empty() ? 0 : steps_[token][0].pid;
-  }
-
   AttemptResult Run(const AttemptSpec& spec) {
     Start(spec);
     return WaitFor(spec.token);
   }
 
-  // The log's lines without their timestamps: "out hello".
   std::vector<std::string> Lines(const AttemptSpec& spec) {
-    Result<std::string> text = ReadFile(spec.log_path);
-    if (!text.ok()) return {};
-    std::vector<std::string> lines;
-    for (const std::string& line : Split(*text, '\n')) {
-      if (line.size() > 25) lines.push_back(line.substr(25));
-    }
-    return lines;
+    return harness::LogLines(spec.log_path);
   }
 
   std::string dir_;
-  std::unique_ptr<Runner> runner_;
   uint64_t next_token_ = 1;
-  std::map<uint64_t, std::vector<Started>> steps_;  // each step's process, in order
-  std::map<uint64_t, AttemptResult> results_;
 };
-
-inline bool GoneOrZombie(int pid) {
-  Micros give_up = MonotonicNow() + kSecond;
-  while (MonotonicNow() < give_up) {
-    Result<std::string> stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat.ok()) return true;
-    size_t close = stat->rfind(')');
-    if (close != std::string::npos && stat->compare(close, 4, ") Z ") == 0) return true;
-    usleep(2000);
-  }
-  return false;
-}
-
-inline int ReadPid(const std::string& path) {
-  Result<std::string> text = ReadFile(path);
-  return text.ok() ? std::atoi(text->c_str()) : 0;
-}
 
 TEST_P(RunnerTest, ExitCodes) {
   AttemptResult ok = Run(Spec({"true"}));

@@ -11,6 +11,16 @@ namespace {
 
 constexpr size_t kReadSize = 64 * 1024;
 
+// What a non-blocking send or read that returned `n` means.
+enum class Io { kMoved, kInterrupted, kWouldBlock, kGone };
+
+Io Classify(ssize_t n) {
+  if (n > 0) return Io::kMoved;
+  if (n < 0 && errno == EINTR) return Io::kInterrupted;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::kWouldBlock;
+  return Io::kGone;  // end of stream, or the peer failed
+}
+
 }  // namespace
 
 Channel::Channel(int fd) : fd_(fd), buf_(new char[kReadSize]) {
@@ -30,13 +40,10 @@ bool Channel::Send() {
   while (fd_ >= 0 && sent_ < out_.size()) {
     // MSG_NOSIGNAL: a peer that died must not kill us with SIGPIPE.
     ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent_ += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
-      return true;
-    } else {
+    Io io = Classify(n);
+    if (io == Io::kMoved) sent_ += static_cast<size_t>(n);
+    if (io == Io::kWouldBlock) return true;
+    if (io == Io::kGone) {
       Close();
       return false;
     }
@@ -67,14 +74,13 @@ bool Channel::Receive() {
   read_ = 0;
   while (true) {
     ssize_t n = ::read(fd_, buf_.get(), kReadSize);
-    if (n > 0) {
+    Io io = Classify(n);
+    if (io == Io::kMoved) {
       in_.append(buf_.get(), static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < kReadSize) return true;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
-      return true;
-    } else {
+      if (static_cast<size_t>(n) < kReadSize) return true;  // all there was
+    }
+    if (io == Io::kWouldBlock) return true;
+    if (io == Io::kGone) {
       Close();
       return false;
     }

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "base/file_util.h"
+#include "keeper/result_fields.h"
 
 namespace relay::keeper {
 namespace {
@@ -47,26 +48,16 @@ bool ParseInt(std::string_view s, T* out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
-// Each key once, in one place: the formatter and the parser both walk it.
+// Each key once: the formatter and the parser both walk it. The result's
+// token is its relay's handle, not part of the record.
 template <typename Visit>
 void ForEachField(ExitRecord* rec, Visit visit) {
-  exec::AttemptResult& r = rec->result;
   visit("run_id", &rec->key.run_id);
   visit("index", &rec->key.index);
   visit("attempt", &rec->key.attempt);
-  visit("exit_code", &r.exit_code);
-  visit("signal", &r.signal);
-  visit("timed_out", &r.timed_out);
-  visit("cancelled", &r.cancelled);
-  visit("keeper_lost", &r.keeper_lost);
-  visit("spawn_error", &r.spawn_error);
-  visit("log_error", &r.log_error);
-  visit("failed_step", &r.failed_step);
-  visit("started_at", &r.started_at);
-  visit("ended_at", &r.ended_at);
-  visit("user_cpu", &r.user_cpu);
-  visit("system_cpu", &r.system_cpu);
-  visit("max_rss_kb", &r.max_rss_kb);
+  ForEachResultField(&rec->result, [&](std::string_view name, auto* field) {
+    if (name != "token") visit(name, field);
+  });
 }
 
 }  // namespace

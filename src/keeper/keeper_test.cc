@@ -17,6 +17,7 @@
 
 #include "base/file_util.h"
 #include "base/strings.h"
+#include "exec/runner_harness_test.h"
 #include "exec/signals_posix.h"
 #include "keeper/exit_record.h"
 #include "keeper/rendezvous_posix.h"
@@ -32,17 +33,9 @@ using exec::AttemptSpec;
 using Outcome = exec::AdoptResult::Outcome;
 using ::testing::Contains;
 
-constexpr Micros kLimit = 3 * kSecond;  // a test failing here is stuck, not slow
-
-bool GoneOrZombie(int pid) {
-  for (Micros give_up = MonotonicNow() + kLimit; MonotonicNow() < give_up; usleep(2000)) {
-    Result<std::string> stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat.ok()) return true;
-    size_t close = stat->rfind(')');
-    if (close != std::string::npos && stat->compare(close, 4, ") Z ") == 0) return true;
-  }
-  return false;
-}
+using exec::harness::GoneOrZombie;
+using exec::harness::kLimit;
+using exec::harness::LogLines;
 
 // The keeper of `owner`, by the pid its socket names; 0 when none listens.
 int KeeperPid(const std::string& owner) {
@@ -61,7 +54,7 @@ bool KeeperGone(const std::string& owner) {
   return false;
 }
 
-class KeeperTest : public ::testing::Test {
+class KeeperTest : public ::testing::Test, protected exec::harness::RunnerHarness {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/relay_keeper_XXXXXX";
@@ -69,13 +62,7 @@ class KeeperTest : public ::testing::Test {
     dir_ = fs::canonical(tmpl).string();
   }
   void TearDown() override {
-    if (runner_ != nullptr && runner_->running() > 0) {
-      runner_->KillAll();
-      for (Micros give_up = MonotonicNow() + kLimit;
-           runner_->running() > 0 && MonotonicNow() < give_up;)
-        Collect(runner_->Wait(100 * kMillisecond));
-    }
-    runner_.reset();
+    StopRunner();
     for (const auto& [token, steps] : steps_) {
       for (const exec::Started& s : steps) ::kill(-s.pgid, SIGKILL);
     }
@@ -127,51 +114,8 @@ class KeeperTest : public ::testing::Test {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
 
-  void Collect(const exec::WaitResult& r) {
-    for (const exec::Started& s : r.started) steps_[s.token].push_back(s);
-    std::vector<uint64_t> done;
-    for (const AttemptResult& res : r.finished) {
-      results_[res.token] = res;
-      done.push_back(res.token);
-    }
-    if (!done.empty()) runner_->Acknowledge(done);
-  }
-
-  AttemptResult WaitFor(uint64_t token) {
-    for (Micros give_up = MonotonicNow() + kLimit;
-         results_.count(token) == 0 && MonotonicNow() < give_up;)
-      Collect(runner_->Wait(100 * kMillisecond));
-    if (results_.count(token) == 0) {
-      ADD_FAILURE() << "attempt " << token << " did not finish";
-      AttemptResult none;
-      none.exit_code = -999;
-      return none;
-    }
-    return results_[token];
-  }
-
-  int FirstPid(uint64_t token) {
-    for (Micros give_up = MonotonicNow() + kLimit;
-         steps_[token].empty() && results_.count(token) == 0 && MonotonicNow() < give_up;)
-      Collect(runner_->Wait(20 * kMillisecond));
-    return steps_[token].empty() ? 0 : steps_[token][0].pid;
-  }
-
-  std::vector<std::string> Lines(const std::string& log_path) {
-    Result<std::string> text = ReadFile(log_path);
-    std::vector<std::string> lines;
-    if (!text.ok()) return lines;
-    for (const std::string& line : Split(*text, '\n')) {
-      if (line.size() > 25) lines.push_back(line.substr(25));
-    }
-    return lines;
-  }
-
   std::string dir_;
   std::vector<std::string> owners_;
-  std::unique_ptr<exec::Runner> runner_;
-  std::map<uint64_t, std::vector<exec::Started>> steps_;
-  std::map<uint64_t, AttemptResult> results_;
 };
 
 TEST_F(KeeperTest, AnAttemptRunningWhenItsRelayDiedIsAdoptedAndReportedByTheNewRelay) {
@@ -188,7 +132,7 @@ TEST_F(KeeperTest, AnAttemptRunningWhenItsRelayDiedIsAdoptedAndReportedByTheNewR
   EXPECT_TRUE(r.Succeeded());
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_GT(r.started_at, 0);
-  EXPECT_THAT(Lines(spec.log_path), Contains("out done"));
+  EXPECT_THAT(LogLines(spec.log_path), Contains("out done"));
   EXPECT_FALSE(FileExists(ExitRecordPath(spec.log_path)));  // a relay took the result
 }
 
@@ -211,7 +155,7 @@ TEST_F(KeeperTest, AnAttemptThatEndedAfterItsRelayAndKeeperWentIsReadFromItsExit
   EXPECT_EQ(a.result.failed_step, 0);
   EXPECT_GE(a.result.started_at, before);
   EXPECT_GE(a.result.ended_at, a.result.started_at);
-  EXPECT_THAT(Lines(spec.log_path), Contains("out done"));
+  EXPECT_THAT(LogLines(spec.log_path), Contains("out done"));
   EXPECT_EQ(runner_->running(), 0u);
   runner_->Acknowledge({9});
   EXPECT_FALSE(FileExists(record));
@@ -239,7 +183,7 @@ TEST_F(KeeperTest, AKeeperStillRunningHandsOverFinishedAndRunningAttempts) {
   runner_->Acknowledge({11});  // the keeper removes the record
   EXPECT_TRUE(WaitFor(12).Succeeded());
   EXPECT_FALSE(FileExists(record));
-  EXPECT_THAT(Lines(slow.log_path), Contains("out slow"));
+  EXPECT_THAT(LogLines(slow.log_path), Contains("out slow"));
 }
 
 TEST_F(KeeperTest, ATimeoutHoldsFromTheOriginalStartAcrossTheRelaysDeath) {
@@ -296,7 +240,7 @@ TEST_F(KeeperTest, SeveralRelaysAdoptDifferentAttemptsOfOneKeeper) {
   ASSERT_EQ(waitpid(adopter, &status, 0), adopter);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_THAT(Lines(two.log_path), Contains("out two"));
+  EXPECT_THAT(LogLines(two.log_path), Contains("out two"));
 }
 
 TEST_F(KeeperTest, AdoptingWhatNoKeeperOrRecordKnowsIsGoneAtOnce) {
@@ -360,7 +304,7 @@ TEST_F(KeeperTest, ARelayThatExitsLeavesItsAttemptsRunning) {
   AdoptResult a = runner_->Adopt(Request(first, spec, 1));
   ASSERT_EQ(a.outcome, Outcome::kFinished);
   EXPECT_TRUE(a.result.Succeeded());
-  EXPECT_THAT(Lines(spec.log_path), Contains("out late"));
+  EXPECT_THAT(LogLines(spec.log_path), Contains("out late"));
   runner_->Acknowledge({1});
 }
 
@@ -434,7 +378,7 @@ TEST_F(KeeperTest, ManyConcurrentAttempts) {
   ASSERT_EQ(results_.size(), kTotal);
   for (uint64_t token = 1; token <= kTotal; ++token) {
     EXPECT_TRUE(results_[token].Succeeded()) << token;
-    EXPECT_THAT(Lines(Spec(token, {}).log_path),
+    EXPECT_THAT(LogLines(Spec(token, {}).log_path),
                 ::testing::ElementsAre("out " + std::to_string(token) + " ***"));
   }
 }

@@ -1,6 +1,9 @@
 #include "keeper/protocol.h"
 
 #include <cstring>
+#include <type_traits>
+
+#include "keeper/result_fields.h"
 
 namespace relay::keeper {
 namespace {
@@ -177,38 +180,34 @@ bool ReadStart(std::string_view payload, exec::AttemptSpec* spec, uint32_t* mask
 }
 
 void WriteResult(FrameWriter* w, const exec::AttemptResult& res) {
-  w->U64(res.token);
-  w->I32(res.exit_code);
-  w->I32(res.signal);
-  w->U8(static_cast<uint8_t>((res.timed_out ? 1 : 0) | (res.cancelled ? 2 : 0) |
-                             (res.keeper_lost ? 4 : 0)));
-  w->Str(res.spawn_error);
-  w->Str(res.log_error);
-  w->I32(res.failed_step);
-  w->I64(res.started_at);
-  w->I64(res.ended_at);
-  w->I64(res.user_cpu);
-  w->I64(res.system_cpu);
-  w->I64(res.max_rss_kb);
+  ForEachResultField(const_cast<exec::AttemptResult*>(&res), [w](const char*, auto* field) {
+    using T = std::remove_pointer_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      w->U8(*field ? 1 : 0);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      w->Str(*field);
+    } else if constexpr (sizeof(T) == 8) {
+      w->U64(static_cast<uint64_t>(*field));
+    } else {
+      w->U32(static_cast<uint32_t>(*field));
+    }
+  });
 }
 
 exec::AttemptResult ReadResult(FrameReader* r) {
   exec::AttemptResult res;
-  res.token = r->U64();
-  res.exit_code = r->I32();
-  res.signal = r->I32();
-  uint8_t flags = r->U8();
-  res.timed_out = (flags & 1) != 0;
-  res.cancelled = (flags & 2) != 0;
-  res.keeper_lost = (flags & 4) != 0;
-  res.spawn_error = r->Str();
-  res.log_error = r->Str();
-  res.failed_step = r->I32();
-  res.started_at = r->I64();
-  res.ended_at = r->I64();
-  res.user_cpu = r->I64();
-  res.system_cpu = r->I64();
-  res.max_rss_kb = r->I64();
+  ForEachResultField(&res, [r](const char*, auto* field) {
+    using T = std::remove_pointer_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      *field = r->U8() != 0;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      *field = r->Str();
+    } else if constexpr (sizeof(T) == 8) {
+      *field = static_cast<T>(r->U64());
+    } else {
+      *field = static_cast<T>(r->U32());
+    }
+  });
   return res;
 }
 

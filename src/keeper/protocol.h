@@ -37,20 +37,23 @@ inline constexpr uint32_t kProtocolVersion = 1;
 // A frame longer than this is a broken peer, not a big spec.
 inline constexpr uint32_t kMaxFrame = 256u << 20;
 
+// Numbered in order from 1 (relay → keeper) and from 16 (keeper → relay);
+// new types are appended to their group.
 enum class Frame : uint8_t {
   kHello = 1,
-  kMasker = 2,
-  kDropMasker = 3,
-  kStart = 4,
-  kCancel = 5,
-  kKillAll = 6,
-  kAck = 7,
-  kAdopt = 8,
+  kMasker,
+  kDropMasker,
+  kStart,
+  kCancel,
+  kKillAll,
+  kAck,
+  kAdopt,
   kWelcome = 16,
-  kStarted = 17,
-  kFinished = 18,
-  kAdopted = 19,
+  kStarted,
+  kFinished,
+  kAdopted,
 };
+static_assert(static_cast<int>(Frame::kAdopt) == 8 && static_cast<int>(Frame::kAdopted) == 19);
 
 // Appends one frame to a buffer: Begin, the fields, End.
 class FrameWriter {
