@@ -11,10 +11,21 @@ namespace relay::cli {
 namespace {
 
 void PrintDiagnostics(const std::string& file, const spec::LoadResult& loaded) {
-  auto text = ReadFile(file);
-  std::string source = text.ok() ? *text : "";
+  // Each diagnostic shows a line of its own file (a sub-pipeline's errors
+  // are in the child's). A file is read once, only for a diagnostic with a
+  // line to show, and capped as the loader reads it: the file may be the
+  // /dev/zero or FIFO the diagnostic is about.
+  std::vector<std::pair<std::string, std::string>> sources;  // file → text; a few files
+  auto source_of = [&](const spec::Diagnostic& d) -> const std::string& {
+    static const std::string kNone;
+    if (d.mark.line <= 0) return kNone;
+    for (const auto& [name, text] : sources)
+      if (name == d.file) return text;
+    auto text = ReadFileCapped(d.file, spec::kMaxPipelineFileBytes);
+    return sources.emplace_back(d.file, text.ok() ? std::move(*text) : "").second;
+  };
   for (const auto& d : loaded.diagnostics)
-    std::fprintf(stderr, "%s\n", spec::FormatDiagnostic(d, source).c_str());
+    std::fprintf(stderr, "%s\n", spec::FormatDiagnostic(d, source_of(d)).c_str());
   size_t n = loaded.diagnostics.size();
   std::fprintf(stderr, "%zu error%s in %s\n", n, n == 1 ? "" : "s", file.c_str());
 }
