@@ -97,11 +97,17 @@ struct ConcurrencySpec {
 // run of its own (a sub-pipeline), with `with:` as its inputs.
 struct UsesSpec {
   Located<std::string> path;  // as written, relative to the file that names it
-  std::string resolved;       // the path the child was read from (as the resolver named it)
-  // Input name → template; rendered when the task starts, then typed as the
-  // child's `inputs:` say.
+  // ResolveUsesPath(path, the naming file): what the resolver was asked
+  // for, and the child's Pipeline::file (its diagnostics' file name).
+  std::string resolved;
+  // Input name → template, in file order; rendered when the task starts,
+  // then typed as the child's `inputs:` say (spec::ParseInputValue, the
+  // rules of -i). Names are the child's inputs; literals are already
+  // checked, and every required input without a default is given.
   std::vector<std::pair<Located<std::string>, Located<std::string>>> with;
-  std::shared_ptr<const Pipeline> pipeline;  // the child, loaded and validated
+  // The child, loaded and validated (with its own children), shared by
+  // every task that uses the same file.
+  std::shared_ptr<const Pipeline> pipeline;
 };
 
 // One entry of the pipeline's `outputs:`: a template over the tasks'
@@ -126,9 +132,14 @@ struct TaskSpec {
   std::vector<std::pair<std::string, std::string>> env;  // templates, in order
   std::string cwd;                                       // template; "" = run's cwd
   bool continue_on_error = false;
-  std::vector<Step> steps;       // `run:` is one step
-  std::string shell;             // "" = defaults.shell or direct exec / sh -c
-  std::optional<UsesSpec> uses;  // a sub-pipeline (then steps is empty)
+  std::vector<Step> steps;  // `run:` is one step
+  std::string shell;        // "" = defaults.shell or direct exec / sh -c
+  // A sub-pipeline. Then steps is empty, and so are env, cwd, shell,
+  // timeout, retry and outputs (validation refuses them; the pipeline's
+  // defaults do not apply either): the child's tasks carry them.
+  std::optional<UsesSpec> uses;
+  // With neither steps nor uses, the task is approval-only: it succeeds
+  // once approved (and has no command keys, as a uses task).
   std::optional<ApprovalSpec> approval;
   std::optional<ConcurrencySpec> concurrency;
 };

@@ -145,6 +145,27 @@ void ReadIf(const YamlNode& n, const std::string& path, TaskSpec& t, int task, B
   b.sites.push_back({&n, path, task, SiteKind::kCondition});
 }
 
+using TaskKeys = std::array<const YamlNode::Entry*, kTaskKeyCount>;
+
+// A task without a command (a sub-pipeline or approval-only task): the keys
+// that shape one mean nothing there, so each is an error, rather than being
+// silently ignored, and is not read further.
+void RefuseCommandKeys(bool uses, const std::string& path, TaskKeys& keys, Checker& c) {
+  for (const CommandKey& k : kCommandKeys) {
+    const YamlNode::Entry* e = keys[k.key];
+    if (!e) continue;
+    if (uses) {
+      c.Error(e->key, path, e->key.text + " is not supported on a sub-pipeline task: " + k.uses,
+              k.uses_hint);
+    } else {
+      c.Error(e->key, path,
+              e->key.text + " is not supported on an approval-only task: it runs no command",
+              k.key == kTimeout ? "to limit the wait for a decision, set approval.timeout" : "");
+    }
+    keys[k.key] = nullptr;
+  }
+}
+
 }  // namespace
 
 std::optional<RetrySpec> ReadRetry(const YamlNode& n, std::string_view path, Checker& c) {
@@ -261,7 +282,7 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
   if (!IsIdentifier(key.text, true))
     c.Error(key, "tasks", "invalid task name '" + key.text + "'",
             "use letters, digits, '_' and '-', starting with a letter or '_'");
-  std::array<const YamlNode::Entry*, kTaskKeyCount> keys{};
+  TaskKeys keys{};
   if (!CheckMapping(value, path, kTaskKeys, "a mapping with 'run' or 'steps'", c, KeySection::kTask,
                     keys))
     return;
@@ -288,24 +309,7 @@ void BuildTask(const YamlNode& key, const YamlNode& value, Build& b) {
             "missing 'run', 'steps', 'uses' or 'approval': a task needs a command, a "
             "sub-pipeline or an approval");
   }
-  // Without a command, the keys that shape one mean nothing: each is an
-  // error (read no further), rather than being silently ignored.
-  const bool no_command = uses || (!run && !steps && approval);
-  if (no_command) {
-    for (const CommandKey& k : kCommandKeys) {
-      const YamlNode::Entry* e = keys[k.key];
-      if (!e) continue;
-      if (uses) {
-        c.Error(e->key, path, e->key.text + " is not supported on a sub-pipeline task: " + k.uses,
-                k.uses_hint);
-      } else {
-        c.Error(e->key, path,
-                e->key.text + " is not supported on an approval-only task: it runs no command",
-                k.key == kTimeout ? "to limit the wait for a decision, set approval.timeout" : "");
-      }
-      keys[k.key] = nullptr;
-    }
-  }
+  if (uses || (!run && !steps && approval)) RefuseCommandKeys(uses != nullptr, path, keys, c);
   if (run) {
     std::string run_path = Child(path, "run");
     if (auto v = ReadString(*run, run_path, c)) {
