@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <string>
 
+#include "engine/engine.h"
 #include "events/sha256.h"
 #include "plan/dag.h"
-#include "sched/new_run.h"
-#include "sched/scheduler.h"
+#include "sched/stored_run.h"
 #include "spec/load.h"
 #include "support/fake_runner.h"
 #include "support/temp_dir.h"
@@ -36,7 +36,8 @@ void Run(benchmark::State& state, bool fanin) {
     state.SkipWithError("pipeline does not load");
     return;
   }
-  auto plan = plan::BuildPlan(*loaded.pipeline, nlohmann::json::object(), {});
+  auto pipeline = std::make_shared<const spec::Pipeline>(std::move(*loaded.pipeline));
+  auto plan = plan::BuildPlan(*pipeline, nlohmann::json::object(), {});
   int64_t tasks = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -44,18 +45,21 @@ void Run(benchmark::State& state, bool fanin) {
     auto store = store::OpenStore(dir.Join("relay.db"), {});
     FakeClock clock;
     testing::FakeRunner runner(&clock);
-    store::RunRow run = sched::NewRunRow("BENCH", *loaded.pipeline, *plan, "bench.yaml", dir.path(),
-                                         "{}", clock.Now());
-    std::vector<store::TaskRow> rows = sched::NewTaskRows(run.id, *plan);
-    (void)(*store)->CreateRun(run, rows, clock.Now());
-    sched::Options o;
-    o.jobs = 2;
+    sched::CreatedRun created;
+    created.pipeline = pipeline;
+    created.plan = *plan;
+    created.run = sched::NewRunRow("BENCH", *pipeline, *plan, "bench.yaml", dir.path(), "{}",
+                                   clock.Now());
+    created.run.owner = "bench:1:1";
+    created.rows = sched::NewTaskRows(created.run.id, *plan);
+    engine::EngineOptions o;
+    o.slots = 2;
     o.owner = "bench:1:1";
     o.log_dir = dir.Join("logs");
     o.seed = 1;
-    sched::Scheduler s(store->get(), &runner, &clock, nullptr, o);
+    engine::Engine e(store->get(), &runner, &clock, o);
     state.ResumeTiming();
-    auto result = s.Execute(sched::CreatedRun{run, &*loaded.pipeline, *plan, std::move(rows)});
+    auto result = e.Execute(std::move(created), /*create=*/true);
     if (!result.ok() || *result != state::RunState::kSucceeded) state.SkipWithError("run failed");
     tasks += static_cast<int64_t>(plan->instances.size());
   }

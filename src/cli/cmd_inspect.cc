@@ -11,9 +11,12 @@
 
 #include "base/duration.h"
 #include "base/file_util.h"
+#include "base/strings.h"
 #include "cli/pipeline_input.h"
+#include "engine/create_run.h"
 #include "events/sha256.h"
 #include "exec/owner.h"
+#include "sched/stored_run.h"
 #include "store/task_record.h"
 #include "ui/table.h"
 
@@ -51,6 +54,8 @@ nlohmann::json TaskJson(const store::TaskRow& t) {
        nlohmann::json::parse(t.outputs_json.empty() ? "{}" : t.outputs_json, nullptr, false)},
       {"matrix",
        nlohmann::json::parse(t.matrix_json.empty() ? "{}" : t.matrix_json, nullptr, false)}};
+  if (!t.child_run.empty()) j["child_run"] = t.child_run;
+  if (!t.approved_by.empty()) j["approved_by"] = Split(t.approved_by, ',');
   return j;
 }
 
@@ -67,7 +72,36 @@ nlohmann::json RunJson(const store::RunRow& r) {
       {"ended_at",
        r.ended_at ? nlohmann::json(FormatTimestamp(r.ended_at)) : nlohmann::json(nullptr)},
       {"parent_run", r.parent_run.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.parent_run)},
+      {"caller_run", r.caller_run.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.caller_run)},
+      {"created_by", r.created_by},
+      {"outputs",
+       nlohmann::json::parse(r.outputs_json.empty() ? "{}" : r.outputs_json, nullptr, false)},
       {"definition_hash", r.definition_hash}};
+}
+
+// Who decided each approval of a run, when, and what they said: from its
+// ledger, the record of it.
+struct Decision {
+  std::string task, what, by, comment;
+  Micros at = 0;
+};
+std::vector<Decision> Decisions(const std::vector<events::Event>& events) {
+  std::vector<Decision> out;
+  for (const auto& e : events) {
+    if (e.kind != "task" || e.from != "waiting_approval") continue;
+    Decision d;
+    d.task = e.subject;
+    d.at = e.ts;
+    d.what = e.cause == "rejected" ? "rejected" : e.cause == "approval_timeout" ? "timed out"
+                                                                                 : "approved";
+    auto data = nlohmann::json::parse(e.data.empty() ? "{}" : e.data, nullptr, false);
+    if (data.is_object()) {
+      d.by = data.value("approver", data.value("by", ""));
+      d.comment = data.value("comment", "");
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 // For people and tools alike: whatever bytes a stored field holds (a
@@ -75,24 +109,6 @@ nlohmann::json RunJson(const store::RunRow& r) {
 // bytes that are not UTF-8, rather than an exception.
 std::string PrettyJson(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// A run that is not final but whose relay is gone will not change any more
-// until someone resumes it: followers should stop instead of waiting forever.
-bool Abandoned(const store::RunRow& run) {
-  if (state::IsFinal(run.state)) return false;
-  // A run that was just created has no owner until its relay takes it.
-  if (run.state == state::RunState::kPending &&
-      SystemClock::Get()->Now() - run.created_at < 10 * kSecond)
-    return false;
-  return run.owner.empty() || exec::CheckOwner(run.owner) == exec::OwnerLiveness::kDead;
-}
-
-int SayAbandoned(const store::RunRow& run) {
-  std::fprintf(stderr,
-               "relay: run %s is not running (its relay stopped); `relay resume %s` finishes it\n",
-               run.id.c_str(), run.id.c_str());
-  return kExitOk;
 }
 
 template <typename F>
@@ -149,9 +165,28 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
     if (!tasks.ok()) return Fail(tasks.status());
     // A run keeps the definition it started with; say when the file moved on.
     std::string drift = DefinitionDrift(*run);
+    auto read_events = s.GetEvents(*id, 0);
+    std::vector<events::Event> events = read_events.ok() ? std::move(*read_events)
+                                                         : std::vector<events::Event>{};
+    std::vector<Decision> decisions = Decisions(events);
+    auto got_anchor = s.GetHeadAnchor(*id);
+    const store::HeadAnchor anchor = got_anchor.ok() ? *got_anchor : store::HeadAnchor{};
     if (g.output == "json") {
       nlohmann::json j = RunJson(*run);
       j["definition_changed"] = !drift.empty();
+      if (!events.empty()) {
+        j["ledger"] = {{"events", events.back().seq},
+                       {"head", events.back().hash},
+                       {"anchored", anchor.seq == events.back().seq &&
+                                        anchor.hash == events.back().hash}};
+      }
+      j["approvals"] = nlohmann::json::array();
+      for (const Decision& d : decisions)
+        j["approvals"].push_back({{"task", d.task},
+                                  {"decision", d.what},
+                                  {"by", d.by},
+                                  {"at", FormatTimestamp(d.at)},
+                                  {"comment", d.comment}});
       j["tasks"] = nlohmann::json::array();
       for (const auto& t : *tasks) j["tasks"].push_back(TaskJson(t));
       std::printf("%s\n", PrettyJson(j).c_str());
@@ -165,7 +200,26 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
         run->reason.empty() ? "" : (" — " + run->reason).c_str(), Time(run->started_at).c_str(),
         Time(run->ended_at).c_str(), Took(run->started_at, run->ended_at).c_str());
     if (!run->parent_run.empty()) std::printf("rerun of  %s\n", run->parent_run.c_str());
+    if (!run->caller_run.empty())
+      std::printf("called by run %s, task #%d (a sub-pipeline)\n", run->caller_run.c_str(),
+                  run->caller_index);
+    if (!run->created_by.empty()) std::printf("by        %s\n", run->created_by.c_str());
     if (!drift.empty()) std::printf("note      %s\n", drift.c_str());
+    if (!run->outputs_json.empty() && run->outputs_json != "{}")
+      std::printf("outputs   %s\n", run->outputs_json.c_str());
+    if (!events.empty()) {
+      const events::Event& head = events.back();
+      std::printf("ledger    %lld events, head %s%s\n", static_cast<long long>(head.seq),
+                  head.hash.substr(0, 16).c_str(),
+                  anchor.seq == head.seq && anchor.hash == head.hash
+                      ? " (anchored in the head file)"
+                  : anchor.seq == 0 ? " (not in the head file)"
+                                    : " (the head file says otherwise: relay ledger verify)");
+    }
+    for (const Decision& d : decisions)
+      std::printf("approval  %s %s by %s at %s%s\n", d.task.c_str(), d.what.c_str(),
+                  d.by.empty() ? "-" : d.by.c_str(), FormatTimestamp(d.at).c_str(),
+                  d.comment.empty() ? "" : (": " + d.comment).c_str());
     std::printf("\n");
     ui::Table table({"TASK", "STATE", "ATTEMPTS", "DURATION", "EXIT", "REASON", "LOG"});
     for (const auto& t : *tasks) {
@@ -199,6 +253,10 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
                    chain.result().message.c_str());
     };
     while (true) {
+      // The run first, then its events: a run final when read has nothing
+      // after the events read next (CheckFollowedRun).
+      auto run = s.GetRun(*id);
+      if (!run.ok()) return Fail(run.status());
       auto events = s.GetEvents(*id, after);
       if (!events.ok()) return Fail(events.status());
       for (const auto& e : *events) {
@@ -222,11 +280,52 @@ int CmdEvents(const GlobalOptions& g, const std::string& ref, bool jsonl, bool f
       tell();
       // Like `relay ledger verify`: a ledger that cannot be read is a failure.
       if (!follow) return damaged ? kExitFailed : kExitOk;
-      auto run = s.GetRun(*id);
-      if (!run.ok()) return Fail(run.status());
-      if (state::IsFinal(run->state) && events->empty()) return damaged ? kExitFailed : kExitOk;
-      if (Abandoned(*run) && events->empty()) return SayAbandoned(*run);
+      auto followed = CheckFollowedRun(s, &*run);
+      if (!followed.ok()) return Fail(followed.status());
+      if (*followed == FollowedRun::kStopped) {
+        // Its last events, committed before its relay stopped, are shown.
+        auto rest = s.GetEvents(*id, after);
+        if (rest.ok() && !rest->empty()) continue;
+        SayRunStopped(*run);
+        return damaged ? kExitFailed : kExitOk;
+      }
+      if (*followed == FollowedRun::kEnded) {
+        auto rest = s.GetEvents(*id, after);
+        if (rest.ok() && !rest->empty()) continue;
+        return damaged ? kExitFailed : kExitOk;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+}
+
+// The change feed: every run's events in commit order, each with its
+// position, from `after` on; with follow, waits for more until interrupted.
+int CmdFeed(const GlobalOptions& g, int64_t after, bool jsonl, bool follow) {
+  return WithStore(g, [&](store::Store& s) {
+    while (true) {
+      auto page = s.ReadFeed(after, 1000);
+      if (!page.ok()) return Fail(page.status());
+      for (const store::FeedEvent& fe : *page) {
+        after = fe.pos;
+        const events::Event& e = fe.event;
+        if (jsonl || g.output == "json") {
+          std::string line = events::ToJsonLine(e);
+          // {"pos":N, …the event's fields}
+          std::printf("{\"pos\":%lld,%s\n", static_cast<long long>(fe.pos), line.c_str() + 1);
+        } else {
+          std::string subject = e.kind == "run" ? "run" : e.subject;
+          std::printf("%7lld  %s  %s %5lld  %-24s %s → %s  (%s)%s\n",
+                      static_cast<long long>(fe.pos), FormatTimestamp(e.ts).c_str(),
+                      e.run_id.c_str(), static_cast<long long>(e.seq), subject.c_str(),
+                      e.from.empty() ? "·" : e.from.c_str(), e.to.c_str(), e.cause.c_str(),
+                      e.reason.empty() ? "" : ("  " + e.reason).c_str());
+        }
+      }
+      std::fflush(stdout);
+      if (page->size() == 1000) continue;
+      if (!follow) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
 }
@@ -237,8 +336,29 @@ namespace {
 // "" when nothing is. The chain first; then what the chain vouches for.
 std::string VerifyRun(store::Store& s, const std::string& id,
                       const std::vector<events::Event>& events) {
-  events::VerifyResult v = events::VerifyChain(events, id);
-  if (!v.ok) return v.message;
+  // Hashes, links, and each transition against its table, every task's
+  // from where it was.
+  events::ChainChecker chain(id, 1, /*task_continuity=*/true);
+  for (const auto& e : events)
+    if (!chain.Next(e).ok) return chain.result().message;
+  if (events.empty()) return "run " + id + ": it has no events \u2014 its ledger was deleted";
+  // The head file beside the store anchors the chain's end: events removed
+  // from the end, or commits a damaged WAL lost, leave a shorter chain that
+  // verifies on its own.
+  auto anchor = s.GetHeadAnchor(id);
+  if (!anchor.ok()) return "run " + id + ": " + anchor.status().message();
+  const int64_t last = events.back().seq;
+  if (anchor->seq > last) {
+    return "run " + id + ": the ledger ends at event " + std::to_string(last) +
+           ", but the head file beside the store recorded event " + std::to_string(anchor->seq) +
+           " as committed \u2014 events " + std::to_string(last + 1) + " to " +
+           std::to_string(anchor->seq) + " are missing (removed, or lost with a damaged WAL)";
+  }
+  if (anchor->seq > 0 && events[anchor->seq - 1].hash != anchor->hash) {
+    return "run " + id + ": event " + std::to_string(anchor->seq) +
+           " does not have the hash the head file recorded for it \u2014 the ledger was "
+           "rewritten from there";
+  }
   // The store's own reads check the definition, inputs and options against
   // the hashes the created event records, and fold every task event onto an
   // instance of the run, from the state it is in.
@@ -246,10 +366,9 @@ std::string VerifyRun(store::Store& s, const std::string& id,
   if (!run.ok()) return run.status().message();
   auto tasks = s.GetTasks(id);
   if (!tasks.ok()) return tasks.status().message();
-  plan::Selection selection;
-  auto planned = PlanOfRun(*run, &selection);
+  auto planned = sched::PlanOfStoredRun(&s, *run);
   if (!planned.ok()) return "run " + id + ": " + planned.status().message();
-  if (Status same = CheckRowsMatchPlan(id, *tasks, (*planned)->plan); !same.ok())
+  if (Status same = engine::CheckRowsMatchPlan(id, *tasks, planned->plan); !same.ok())
     return same.message();
   // Also here, whatever the store's reads start from.
   if (!events.empty()) {

@@ -3,89 +3,89 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <set>
-#include <thread>
+#include <functional>
 
-#include "base/ids.h"
+#include "base/duration.h"
 #include "cli/pipeline_input.h"
-#include "events/sha256.h"
+#include "engine/create_run.h"
+#include "engine/engine.h"
 #include "exec/owner.h"
-#include "exec/runner.h"
+#include "keeper/keeper.h"
 #include "plan/export.h"
-#include "sched/new_run.h"
-#include "sched/scheduler.h"
-#include "spec/load.h"
 #include "ui/progress.h"
 
 namespace relay::cli {
 namespace {
 
-int DefaultJobs(int jobs) {
-  if (jobs > 0) return jobs;
-  unsigned n = std::thread::hardware_concurrency();
-  return n ? static_cast<int>(n) : 2;
+// How long a store may stay locked by another process before a running
+// relay gives up (docs/architecture.md); RELAY_STORE_BUSY_LIMIT overrides it
+// (a duration: 30s, 10m).
+Micros BusyLimit() {
+  if (const char* env = std::getenv("RELAY_STORE_BUSY_LIMIT"); env && *env) {
+    auto d = ParseDuration(env);
+    if (d.ok()) return *d;
+  }
+  return engine::EngineOptions{}.busy_limit;
 }
 
-nlohmann::json SelectionJson(const plan::Selection& s) {
-  return {{"only", s.only}, {"from", s.from}, {"until", s.until}};
-}
-
-// Drives a run that exists in the store to its end, showing progress.
-// `created`: a run just created, for the scheduler to start from instead of
-// parsing, planning and reading it again.
-int Drive(const GlobalOptions& g, store::Store& store, const std::string& run_id, int jobs,
-          sched::CreatedRun* created = nullptr) {
-  auto runner = exec::NewPosixRunner();
+// Drives the runs `add` gives the engine until they end, showing progress,
+// then prints the summary of run `top` (as `add` sets it). The keeper is
+// started first, while relay has one thread: it runs every attempt, and
+// outlives relay if relay is killed.
+int Drive(store::Store& store, int jobs, std::string* top,
+          const std::function<Status(engine::Engine&)>& add) {
+  const std::string owner = exec::SelfOwnerId();
+  auto runner = keeper::StartKeeper({owner});
+  if (!runner.ok()) return Fail(runner.status());
   ui::TerminalInfo term = ui::DetectTerminal(STDOUT_FILENO);
   ui::Progress progress(stdout, term, SystemClock::Get());
-  sched::Options options;
-  options.jobs = DefaultJobs(jobs);
-  options.owner = exec::SelfOwnerId();
+  engine::EngineOptions options;
+  options.slots = jobs;
+  options.owner = owner;
   options.tick = term.live ? 100 * kMillisecond : 0;
-  sched::Scheduler scheduler(&store, runner.get(), SystemClock::Get(), &progress, options);
-  auto final_state = created ? scheduler.Execute(std::move(*created)) : scheduler.Execute(run_id);
-  if (!final_state.ok()) return Fail(final_state.status());
-  progress.PrintSummary(scheduler.run(), scheduler.rows());
-  return *final_state == state::RunState::kSucceeded ? kExitOk : kExitFailed;
-}
-
-store::RunRow NewRunRow(const LoadedPipeline& lp, const std::string& file,
-                        const nlohmann::json& options) {
-  Micros now = SystemClock::Get()->Now();
-  store::RunRow run =
-      sched::NewRunRow(NewRunId(now), lp.pipeline, lp.plan, file,
-                       std::filesystem::current_path().string(), options.dump(), now);
-  // Owned from its creation: `relay cancel` in the moment before the
-  // scheduler starts finds this relay alive, rather than taking the run over.
-  run.owner = exec::SelfOwnerId();
-  run.heartbeat_at = now;
-  return run;
+  options.busy_limit = BusyLimit();
+  engine::Engine engine(&store, runner->get(), SystemClock::Get(), options);
+  engine.AddObserver(&progress);
+  if (Status added = add(engine); !added.ok()) return Fail(added);
+  if (Status ran = engine.RunUntilIdle(); !ran.ok()) return Fail(ran);
+  const store::RunRow* run = engine.run(*top);
+  if (run == nullptr) return Fail(Status::Internal("run " + *top + " was not driven"));
+  progress.PrintSummary(*run, engine.rows(*top));
+  return run->state == state::RunState::kSucceeded ? kExitOk : kExitFailed;
 }
 
 }  // namespace
 
 int CmdRun(const GlobalOptions& g, const RunArgs& a) {
-  auto lp = LoadAndPlan(a.file, a.inputs, a.selection);
-  if (!lp.ok()) return Fail(lp.status());
   if (a.dry_run) {
+    auto lp = LoadAndPlan(a.file, a.inputs, a.selection);
+    if (!lp.ok()) return Fail(lp.status());
     std::fputs(
         (g.output == "json" ? plan::RenderPlanJson((*lp)->plan) : plan::RenderPlanText((*lp)->plan))
             .c_str(),
         stdout);
     return kExitOk;
   }
+  engine::RunRequest request;
+  request.file = a.file;
+  request.inputs = a.inputs;
+  request.selection = a.selection;
+  request.owner = exec::SelfOwnerId();
+  std::vector<spec::Diagnostic> diagnostics;
+  auto created = engine::PrepareRun(request, &diagnostics);
+  if (!created.ok()) {
+    if (diagnostics.empty()) return Fail(created.status());
+    PrintDiagnostics(a.file, diagnostics);
+    return kExitUsage;
+  }
   auto store = OpenStoreFor(g, /*create=*/true);
   if (!store.ok()) return Fail(store.status());
-  sched::CreatedRun created;
-  created.run = NewRunRow(**lp, a.file, SelectionJson(a.selection));
-  created.rows = sched::NewTaskRows(created.run.id, (*lp)->plan);
-  Status s = (*store)->CreateRun(created.run, created.rows, created.run.created_at);
-  if (!s.ok()) return Fail(s);
-  const std::string run_id = created.run.id;
-  created.pipeline = &(*lp)->pipeline;
-  created.plan = std::move((*lp)->plan);
-  return Drive(g, **store, run_id, a.jobs, &created);
+  if (Status s = engine::StoreDefinitions(store->get(), *created); !s.ok()) return Fail(s);
+  std::string top = created->run.id;
+  // Created in the engine's first commit, with its first transitions.
+  return Drive(**store, a.jobs, &top, [&](engine::Engine& e) {
+    return e.Add(std::move(created).value(), /*create=*/true);
+  });
 }
 
 int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {
@@ -93,12 +93,16 @@ int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {
   if (!store.ok()) return Fail(store.status());
   auto id = ResolveRun(**store, ref);
   if (!id.ok()) return Fail(id.status());
-  return Drive(g, **store, *id, jobs);
+  std::string top;
+  return Drive(**store, jobs, &top, [&](engine::Engine& e) -> Status {
+    // A sub-pipeline's run is resumed with the run that called it.
+    RELAY_ASSIGN_OR_RETURN(top, e.TopRun(*id));
+    if (top != *id) std::printf("relay: run %s is a sub-pipeline of run %s: resuming that\n",
+                                id->c_str(), top.c_str());
+    return e.Resume(top);
+  });
 }
 
-// A rerun is a new run of the stored definition and inputs in which the
-// instances that need no new work are reused: the scheduler marks them
-// succeeded ("reused") in its first commit, from the list stored with the run.
 int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const std::string& from,
              int jobs) {
   if (failed == !from.empty())
@@ -107,68 +111,25 @@ int CmdRerun(const GlobalOptions& g, const std::string& ref, bool failed, const 
   if (!store.ok()) return Fail(store.status());
   auto id = ResolveRun(**store, ref);
   if (!id.ok()) return Fail(id.status());
-  auto old = (*store)->GetRun(*id);
-  if (!old.ok()) return Fail(old.status());
-  if (!state::IsFinal(old->state))
-    return Fail(Status::Invalid("run " + old->id + " has not finished (" +
-                                std::string(state::Name(old->state)) + "); use `relay resume " +
-                                old->id + "` instead"));
-  auto old_tasks = (*store)->GetTasks(*id);
-  if (!old_tasks.ok()) return Fail(old_tasks.status());
-
-  plan::Selection sel;
-  auto planned = PlanOfRun(*old, &sel);
-  if (!planned.ok()) return Fail(planned.status());
-  LoadedPipeline& lp = **planned;
-  if (Status same = CheckRowsMatchPlan(old->id, *old_tasks, lp.plan); !same.ok()) return Fail(same);
-
-  // Which tasks run again: the chosen one (or those with an instance that
-  // failed, was lost or was cancelled) and everything downstream of them. A
-  // task skipped by its own condition is no failure: its dependants that
-  // succeeded are reused, and it is decided again (its condition reads the
-  // same inputs) rather than reused.
-  std::set<int32_t> rerun_tasks;
-  if (!from.empty()) {
-    int t = lp.pipeline.FindTask(from);
-    if (t < 0 || !lp.plan.tasks[t].selected)
-      return Fail(Status::Invalid("rerun --from: run " + old->id + " has no task '" + from + "'"));
-    rerun_tasks.insert(t);
-  }
-  for (const auto& row : *old_tasks)
-    if (row.state == state::TaskState::kFailed || row.state == state::TaskState::kLost ||
-        row.state == state::TaskState::kCancelled)
-      rerun_tasks.insert(lp.pipeline.FindTask(row.task));
-  std::vector<int32_t> stack(rerun_tasks.begin(), rerun_tasks.end());
-  std::set<int32_t> downstream;
-  while (!stack.empty()) {
-    int32_t t = stack.back();
-    stack.pop_back();
-    for (int32_t u : lp.plan.tasks[t].dependants)
-      if (downstream.insert(u).second) stack.push_back(u);
-  }
-  int chosen = from.empty() ? -1 : lp.pipeline.FindTask(from);
-  nlohmann::json reuse = nlohmann::json::object();
-  for (const auto& row : *old_tasks) {
-    int32_t t = lp.pipeline.FindTask(row.task);
-    if (row.state != state::TaskState::kSucceeded || downstream.count(t) || t == chosen) continue;
-    reuse[row.name] = {
-        {"run", old->id},
-        {"outputs", nlohmann::json::parse(row.outputs_json.empty() ? "{}" : row.outputs_json)},
-        {"log", row.log_path}};
-  }
-  nlohmann::json new_options = SelectionJson(sel);
-  new_options["reuse"] = reuse;
-  store::RunRow run = NewRunRow(lp, old->file, new_options);
-  run.parent_run = old->id;
-  run.workdir = old->workdir;
-  Status created = (*store)->CreateRun(run, sched::NewTaskRows(run.id, lp.plan), run.created_at);
-  if (!created.ok()) return Fail(created);
-  std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", old->id.c_str(),
-              reuse.size(), old_tasks->size());
+  engine::RerunRequest request;
+  request.run_id = *id;
+  request.failed = failed;
+  request.from = from;
+  request.owner = exec::SelfOwnerId();
+  size_t reused = 0;
+  auto created = engine::PrepareRerun(store->get(), request, &reused);
+  if (!created.ok()) return Fail(created.status());
+  std::printf("relay: rerun of %s: reusing %zu of %zu task instances\n", id->c_str(), reused,
+              created->rows.size());
   // A fix made to the file is not picked up: say so before it runs.
-  if (std::string drift = DefinitionDrift(*old); !drift.empty())
-    std::printf("relay: note: %s (start a new run to use the file)\n", drift.c_str());
-  return Drive(g, **store, run.id, jobs);
+  if (auto old = (*store)->GetRun(*id); old.ok()) {
+    if (std::string drift = DefinitionDrift(*old); !drift.empty())
+      std::printf("relay: note: %s (start a new run to use the file)\n", drift.c_str());
+  }
+  std::string top = created->run.id;
+  return Drive(**store, jobs, &top, [&](engine::Engine& e) {
+    return e.Add(std::move(created).value(), /*create=*/true);
+  });
 }
 
 int CmdCancel(const GlobalOptions& g, const std::string& ref) {
@@ -183,8 +144,12 @@ int CmdCancel(const GlobalOptions& g, const std::string& ref) {
                 std::string(state::Name(run->state)).c_str());
     return kExitOk;
   }
-  Status st = (*store)->RequestCancel(*id);
-  if (!st.ok()) return Fail(st);
+  store::Request request;
+  request.run_id = *id;
+  request.kind = "cancel";
+  request.actor = exec::CurrentUser();
+  auto added = (*store)->AddRequest(request);
+  if (!added.ok()) return Fail(added.status());
   bool owner_alive =
       !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
   if (owner_alive) {
@@ -193,10 +158,63 @@ int CmdCancel(const GlobalOptions& g, const std::string& ref) {
                 exec::DescribeOwner(run->owner).c_str(), run->id.c_str());
     return kExitOk;
   }
-  // Nobody runs it: finish the cancellation here (kills leftovers, records it).
+  // Nobody runs it: finish the cancellation here (what still runs under a
+  // dead relay's keeper is adopted and stopped; leftovers are killed).
   std::printf("run %s has no live owner; cancelling it here\n", run->id.c_str());
-  int code = Drive(g, **store, *id, 1);
+  std::string top;
+  int code = Drive(**store, 1, &top, [&](engine::Engine& e) -> Status {
+    RELAY_ASSIGN_OR_RETURN(top, e.TopRun(*id));
+    return e.Resume(top);
+  });
   return code == kExitFailed ? kExitOk : code;
+}
+
+int CmdApprove(const GlobalOptions& g, const ApproveArgs& a) {
+  auto store = OpenStoreFor(g, /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  auto id = ResolveRun(**store, a.run);
+  if (!id.ok()) return Fail(id.status());
+  auto run = (*store)->GetRun(*id);
+  if (!run.ok()) return Fail(run.status());
+  if (state::IsFinal(run->state))
+    return Fail(Status::Invalid("run " + run->id + " already finished (" +
+                                std::string(state::Name(run->state)) + ")"));
+  store::Request request;
+  request.run_id = *id;
+  request.kind = a.reject ? "reject" : "approve";
+  request.task = a.task;
+  request.actor = exec::CurrentUser();
+  request.comment = a.comment;
+  auto added = (*store)->AddRequest(request);
+  if (!added.ok()) return Fail(added.status());
+  const bool owner_alive =
+      !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
+  if (!owner_alive) {
+    std::printf("recorded: run %s has no live relay; the %s applies when it is resumed "
+                "(relay resume %s)\n",
+                run->id.c_str(), a.reject ? "rejection" : "approval", run->id.c_str());
+    return kExitOk;
+  }
+  exec::PokeOwner(run->owner);
+  // The owning relay acts within its inbox poll (100 ms); wait a little
+  // longer for its answer, which says whether the request was taken.
+  const Micros until = MonotonicNow() + 5 * kSecond;
+  while (MonotonicNow() < until) {
+    auto done = (*store)->GetRequest(*added);
+    if (done.ok() && done->done_at != 0) {
+      if (done->outcome.rfind("refused", 0) == 0) {
+        std::fprintf(stderr, "relay: %s\n", done->outcome.c_str());
+        return kExitFailed;
+      }
+      std::printf("%s: %s of run %s by %s\n", done->outcome.c_str(), a.task.c_str(),
+                  run->id.c_str(), request.actor.c_str());
+      return kExitOk;
+    }
+    ::usleep(20 * 1000);
+  }
+  std::printf("recorded: relay %s has not acted on it yet\n",
+              exec::DescribeOwner(run->owner).c_str());
+  return kExitOk;
 }
 
 }  // namespace relay::cli

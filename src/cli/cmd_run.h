@@ -1,4 +1,6 @@
-// relay run / resume / rerun / cancel: everything that makes a run progress.
+// relay run / resume / rerun / cancel / approve: everything that makes a run
+// progress or decides for it. Each run-driving command is an engine with
+// one run (and its sub-pipelines).
 #pragma once
 
 #include <string>
@@ -13,7 +15,7 @@ struct RunArgs {
   std::string file;
   std::vector<std::string> inputs;  // -i key=value
   plan::Selection selection;
-  int jobs = 0;  // 0: number of cores
+  int jobs = 0;  // --slots / -j; 0: number of cores
   bool dry_run = false;
 };
 
@@ -22,5 +24,13 @@ int CmdResume(const GlobalOptions& g, const std::string& run, int jobs);
 int CmdRerun(const GlobalOptions& g, const std::string& run, bool failed, const std::string& from,
              int jobs);
 int CmdCancel(const GlobalOptions& g, const std::string& run);
+
+struct ApproveArgs {
+  std::string run;
+  std::string task;
+  bool reject = false;
+  std::string comment;
+};
+int CmdApprove(const GlobalOptions& g, const ApproveArgs& a);
 
 }  // namespace relay::cli

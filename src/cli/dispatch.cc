@@ -126,7 +126,9 @@ int Main(int argc, char** argv) {
       "run", "Run a pipeline (exit 0 succeeded, 1 failed, 2 invalid, 3 store error)");
   run->add_option("file", run_args.file, "Pipeline file")->required();
   run->add_option("-i,--input", run_args.inputs, "Input as key=value (repeatable)");
-  run->add_option("-j,--jobs", run_args.jobs, "Concurrent processes (default: number of cores)")
+  run->add_option("-j,--jobs,--slots", run_args.jobs,
+                  "Attempts running at once, across the run and its sub-pipelines (default: "
+                  "number of cores)")
       ->check(kJobs);
   run->add_flag("--dry-run", run_args.dry_run, "Print the plan instead of running it");
   run->add_option("--durability", g.durability,
@@ -140,7 +142,7 @@ int Main(int argc, char** argv) {
   auto* resume = app.add_subcommand(
       "resume", "Finish a run whose relay stopped, without redoing finished work");
   resume->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
-  resume->add_option("-j,--jobs", jobs, "Concurrent processes")->check(kJobs);
+  resume->add_option("-j,--jobs,--slots", jobs, "Attempts running at once")->check(kJobs);
 
   auto* rerun =
       app.add_subcommand("rerun", "Start a new run reusing the results that need no new work");
@@ -148,10 +150,18 @@ int Main(int argc, char** argv) {
   rerun->add_flag("--failed", failed,
                   "Rerun the tasks that did not succeed and what depends on them");
   rerun->add_option("--from", from_task, "Rerun this task and what depends on it");
-  rerun->add_option("-j,--jobs", jobs, "Concurrent processes")->check(kJobs);
+  rerun->add_option("-j,--jobs,--slots", jobs, "Attempts running at once")->check(kJobs);
 
   auto* cancel = app.add_subcommand("cancel", "Cancel a run (its relay stops the running tasks)");
   cancel->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+
+  ApproveArgs approve_args;
+  auto* approve = app.add_subcommand(
+      "approve", "Approve (or --reject) a task waiting for approval; its relay acts at once");
+  approve->add_option("run", approve_args.run, "Run id, unique prefix, or 'last'")->required();
+  approve->add_option("task", approve_args.task, "Task or instance name")->required();
+  approve->add_flag("--reject", approve_args.reject, "Reject it: the task fails");
+  approve->add_option("--comment,-m", approve_args.comment, "Why (recorded in the ledger)");
 
   int limit = 50;
   auto* runs = app.add_subcommand("runs", "List runs, newest first");
@@ -166,10 +176,17 @@ int Main(int argc, char** argv) {
   logs->add_option("task", task_name, "Task or instance name (default: all)");
   logs->add_flag("-f,--follow", follow, "Keep printing until the run ends");
 
-  auto* events = app.add_subcommand("events", "Print a run's events (its ledger)");
-  events->add_option("run", run_ref, "Run id, unique prefix, or 'last'")->required();
+  bool all_runs = false;
+  int64_t after = 0;
+  auto* events = app.add_subcommand(
+      "events", "Print a run's events (its ledger), or with --all every run's, in commit order");
+  events->add_option("run", run_ref, "Run id, unique prefix, or 'last'");
+  events->add_flag("--all", all_runs,
+                   "Every run's events from the change feed, each with its position");
+  events->add_option("--after", after, "With --all: start after this feed position");
   events->add_flag("--jsonl", jsonl, "One JSON object per line");
-  events->add_flag("-f,--follow", follow, "Keep printing until the run ends");
+  events->add_flag("-f,--follow", follow,
+                   "Keep printing: until the run ends, or with --all until interrupted");
 
   auto* ledger = app.add_subcommand("ledger", "Work with the hash-chained ledger");
   ledger->require_subcommand(1);
@@ -207,10 +224,18 @@ int Main(int argc, char** argv) {
   if (*resume) return CmdResume(g, run_ref, jobs);
   if (*rerun) return CmdRerun(g, run_ref, failed, from_task, jobs);
   if (*cancel) return CmdCancel(g, run_ref);
+  if (*approve) return CmdApprove(g, approve_args);
   if (*runs) return CmdRuns(g, limit);
   if (*show) return CmdShow(g, run_ref);
   if (*logs) return CmdLogs(g, run_ref, task_name, follow);
-  if (*events) return CmdEvents(g, run_ref, jsonl, follow);
+  if (*events) {
+    if (all_runs) {
+      if (!run_ref.empty()) return Fail(Status::Invalid("events: give a RUN or --all, not both"));
+      return CmdFeed(g, after, jsonl, follow);
+    }
+    if (run_ref.empty()) return Fail(Status::Invalid("events: give a RUN (or --all)"));
+    return CmdEvents(g, run_ref, jsonl, follow);
+  }
   if (*verify) return CmdLedgerVerify(g, run_ref);
   if (*set) return CmdConfigSet(g, key, value);
   return kExitUsage;

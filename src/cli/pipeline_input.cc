@@ -4,13 +4,11 @@
 
 #include "base/file_util.h"
 #include "plan/inputs.h"
-#include "sched/new_run.h"
 #include "spec/load.h"
 
 namespace relay::cli {
-namespace {
 
-void PrintDiagnostics(const std::string& file, const spec::LoadResult& loaded) {
+void PrintDiagnostics(const std::string& file, const std::vector<spec::Diagnostic>& diagnostics) {
   // Each diagnostic shows a line of its own file (a sub-pipeline's errors
   // are in the child's). A file is read once, only for a diagnostic with a
   // line to show, and capped as the loader reads it: the file may be the
@@ -24,18 +22,16 @@ void PrintDiagnostics(const std::string& file, const spec::LoadResult& loaded) {
     auto text = ReadFileCapped(d.file, spec::kMaxPipelineFileBytes);
     return sources.emplace_back(d.file, text.ok() ? std::move(*text) : "").second;
   };
-  for (const auto& d : loaded.diagnostics)
+  for (const auto& d : diagnostics)
     std::fprintf(stderr, "%s\n", spec::FormatDiagnostic(d, source_of(d)).c_str());
-  size_t n = loaded.diagnostics.size();
+  size_t n = diagnostics.size();
   std::fprintf(stderr, "%zu error%s in %s\n", n, n == 1 ? "" : "s", file.c_str());
 }
-
-}  // namespace
 
 int ValidateFile(const std::string& file, bool quiet) {
   spec::LoadResult loaded = spec::LoadPipelineFile(file);
   if (!loaded.ok()) {
-    PrintDiagnostics(file, loaded);
+    PrintDiagnostics(file, loaded.diagnostics);
     return static_cast<int>(std::max<size_t>(1, loaded.diagnostics.size()));
   }
   if (!quiet) {
@@ -51,7 +47,7 @@ Result<std::unique_ptr<LoadedPipeline>> LoadAndPlan(const std::string& file,
                                                     const plan::Selection& selection) {
   spec::LoadResult loaded = spec::LoadPipelineFile(file);
   if (!loaded.ok()) {
-    PrintDiagnostics(file, loaded);
+    PrintDiagnostics(file, loaded.diagnostics);
     return Status::Invalid("");
   }
   auto out = std::make_unique<LoadedPipeline>();
@@ -69,27 +65,6 @@ Result<std::unique_ptr<LoadedPipeline>> LoadAndPlan(const std::string& file,
   out->plan = std::move(plan).value();
   out->plan.pipeline = &out->pipeline;
   return out;
-}
-
-Result<std::unique_ptr<LoadedPipeline>> PlanOfRun(const store::RunRow& run,
-                                                  plan::Selection* selection) {
-  auto lp = std::make_unique<LoadedPipeline>();
-  auto plan = sched::PlanOfStoredRun(run, &lp->pipeline, selection);
-  if (!plan.ok()) return plan.status();
-  lp->plan = std::move(plan).value();
-  lp->plan.pipeline = &lp->pipeline;
-  return lp;
-}
-
-Status CheckRowsMatchPlan(const std::string& run_id, const std::vector<store::TaskRow>& rows,
-                          const plan::Plan& plan) {
-  bool same = rows.size() == plan.instances.size();
-  for (size_t i = 0; same && i < rows.size(); ++i) same = rows[i].name == plan.instances[i].name;
-  if (same) return Status::Ok();
-  return Status::Corrupt("run " + run_id +
-                         ": its task list does not match the plan of its definition (changed "
-                         "outside relay?); `relay ledger verify " +
-                         run_id + "` checks it");
 }
 
 }  // namespace relay::cli

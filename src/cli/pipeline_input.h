@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "plan/dag.h"
+#include "spec/diagnostic.h"
 #include "spec/pipeline.h"
 #include "store/store.h"
 
@@ -28,15 +29,9 @@ Result<std::unique_ptr<LoadedPipeline>> LoadAndPlan(const std::string& file,
 // the number of errors.
 int ValidateFile(const std::string& file, bool quiet);
 
-// The plan a stored run was made from: its stored definition, inputs and
-// selection (never the file on disk), as resume and rerun use it; the
-// selection is returned in *selection. kCorrupt when they no longer load.
-Result<std::unique_ptr<LoadedPipeline>> PlanOfRun(const store::RunRow& run,
-                                                  plan::Selection* selection);
-
-// kCorrupt unless `rows` are the plan's instances, in order: a task list
-// changed outside relay is not acted on (resume checks the same).
-Status CheckRowsMatchPlan(const std::string& run_id, const std::vector<store::TaskRow>& rows,
-                          const plan::Plan& plan);
+// Prints every diagnostic as FILE:LINE:COL with its line and a caret (each
+// from its own file: a sub-pipeline's errors are in the child's), then a
+// count naming `file`.
+void PrintDiagnostics(const std::string& file, const std::vector<spec::Diagnostic>& diagnostics);
 
 }  // namespace relay::cli

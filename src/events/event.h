@@ -77,12 +77,16 @@ struct VerifyResult {
 
 // Checks one run's events as they are read, in order: each must decode,
 // belong to the run, follow the previous one (seq, format, prev_hash) and
-// hash to its stored hash. Reading can start in the middle of a chain
-// (first_seq > 1): its first event's prev_hash is then taken as given.
+// hash to its stored hash, and record a transition its state table allows
+// (src/state/): a re-hashed ledger holding an impossible transition does not
+// verify. A run event must also start where the previous one ended; with
+// `task_continuity`, so must each task's (the store's fold checks that
+// itself). Reading can start in the middle of a chain (first_seq > 1): its
+// first event's prev_hash, and the states before it, are then taken as given.
 class ChainChecker {
  public:
   // run_id: the run the events must belong to ("": the first event's).
-  explicit ChainChecker(std::string run_id, int64_t first_seq = 1);
+  explicit ChainChecker(std::string run_id, int64_t first_seq = 1, bool task_continuity = false);
   // Checks the next event; after a failure, keeps returning that failure.
   const VerifyResult& Next(const Event& e);
   const VerifyResult& result() const { return result_; }
@@ -90,10 +94,17 @@ class ChainChecker {
  private:
   const VerifyResult& Fail(const Event& e, int64_t seq, std::string what);
 
+  // "" when the transition is in its table and follows the states before it.
+  std::string CheckTransition(const Event& e);
+
   std::string run_id_;
   int64_t next_seq_;
+  bool started_mid_;  // the first event checked is not the run's first
   std::string prev_hash_;  // of the last event checked; "" before the first
   int format_ = 0;
+  std::string run_state_;  // after the last run event; "" before one
+  bool task_continuity_;
+  std::vector<std::pair<std::string, std::string>> task_states_;  // subject, state (sorted)
   VerifyResult result_;
 };
 

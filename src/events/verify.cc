@@ -1,8 +1,12 @@
 // ChainChecker and VerifyChain: recompute a run's hash chain
 // (docs/ledger-format.md, "Verification").
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include "events/event.h"
+#include "state/run.h"
+#include "state/task.h"
 
 namespace relay::events {
 namespace {
@@ -25,8 +29,58 @@ bool IsLowerHex64(const std::string& s) {
 
 }  // namespace
 
-ChainChecker::ChainChecker(std::string run_id, int64_t first_seq)
-    : run_id_(std::move(run_id)), next_seq_(first_seq) {}
+ChainChecker::ChainChecker(std::string run_id, int64_t first_seq, bool task_continuity)
+    : run_id_(std::move(run_id)),
+      next_seq_(first_seq),
+      started_mid_(first_seq > 1),
+      task_continuity_(task_continuity) {}
+
+namespace {
+
+template <typename S>
+std::string CheckInTable(const state::Machine<S>& m, const Event& e) {
+  std::optional<S> from = m.Parse(e.from), to = m.Parse(e.to);
+  if (!from || !to)
+    return "unknown " + std::string(m.entity) + " state '" + (from ? e.to : e.from) +
+           "' \u2014 written by a newer relay, or changed";
+  if (!m.Allows(*from, *to, e.cause))
+    return std::string(m.entity) + " transition " + e.from + " \u2192 " + e.to + " (cause '" +
+           e.cause + "') is not in the state table \u2014 the event was made up or changed";
+  return "";
+}
+
+}  // namespace
+
+std::string ChainChecker::CheckTransition(const Event& e) {
+  if (e.kind == "run") {
+    if (e.from.empty()) {
+      if (e.seq != 1 || e.to != state::Name(state::RunState::kPending) ||
+          e.cause != state::run_cause::kCreated)
+        return "only a run's first event may create it (as pending, cause 'created')";
+    } else {
+      if (std::string bad = CheckInTable(state::RunMachine(), e); !bad.empty()) return bad;
+      if (!run_state_.empty() && e.from != run_state_)
+        return "the run moves from " + e.from + ", but it was " + run_state_;
+    }
+    run_state_ = e.to;
+    return "";
+  }
+  if (e.kind != "task") return "unknown kind of event '" + e.kind + "'";
+  if (std::string bad = CheckInTable(state::TaskMachine(), e); !bad.empty()) return bad;
+  if (!task_continuity_) return "";
+  auto it = std::lower_bound(task_states_.begin(), task_states_.end(), e.subject,
+                             [](const auto& p, const std::string& s) { return p.first < s; });
+  const bool known = it != task_states_.end() && it->first == e.subject;
+  // A task's first event starts from pending (or, read from the middle of a
+  // chain, from whatever it was).
+  const std::string was = known ? it->second : started_mid_ ? e.from : "pending";
+  if (e.from != was) return "task '" + e.subject + "' moves from " + e.from + ", but it was " + was;
+  if (known)
+    it->second = e.to;
+  else
+    task_states_.insert(it, {e.subject, e.to});
+  return "";
+}
 
 const VerifyResult& ChainChecker::Fail(const Event& e, int64_t seq, std::string what) {
   result_.ok = false;
@@ -94,6 +148,7 @@ const VerifyResult& ChainChecker::Next(const Event& e) {
                 "hash does not match its contents \u2014 the event was changed after it was "
                 "written");
   }
+  if (std::string bad = CheckTransition(e); !bad.empty()) return Fail(e, e.seq, std::move(bad));
   prev_hash_ = e.hash;
   format_ = e.format;
   return result_;

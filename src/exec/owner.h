@@ -10,6 +10,10 @@ namespace relay::exec {
 
 std::string SelfOwnerId();
 
+// The name of the user relay runs as (who started a run, who approved a
+// task); "uid N" when the system has no name for it.
+std::string CurrentUser();
+
 enum class OwnerLiveness {
   kAlive,    // the process still exists on this host
   kDead,     // on this host and gone (or the pid now belongs to another process)

@@ -1,3 +1,4 @@
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -42,6 +43,16 @@ std::string StartTime(long pid) {
 std::string SelfOwnerId() {
   long pid = static_cast<long>(getpid());
   return HostName() + ":" + std::to_string(pid) + ":" + StartTime(pid);
+}
+
+std::string CurrentUser() {
+  const uid_t uid = ::geteuid();
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr && pw.pw_name)
+    return pw.pw_name;
+  return "uid " + std::to_string(uid);
 }
 
 OwnerLiveness CheckOwner(const std::string& owner_id) {

@@ -56,14 +56,15 @@ struct Machine {
   }
 };
 
-// Aborts with a message naming the machine, the states and the cause: a
-// transition outside the table is a bug in relay, never a user error.
-[[noreturn]] void DieOnBadTransition(std::string_view entity, std::string_view from,
-                                     std::string_view to, std::string_view cause);
-
+// A transition outside the table is a bug in relay, never a user error; but
+// it is one run's bug: the caller fails that run with this message recorded
+// as its reason, and goes on serving the others. "" when the table allows it.
 template <typename S>
-void CheckTransition(const Machine<S>& m, S from, S to, std::string_view cause) {
-  if (!m.Allows(from, to, cause)) DieOnBadTransition(m.entity, m.Name(from), m.Name(to), cause);
+std::string CheckTransition(const Machine<S>& m, S from, S to, std::string_view cause) {
+  if (m.Allows(from, to, cause)) return "";
+  return "internal error: " + std::string(m.entity) + " transition " + std::string(m.Name(from)) +
+         " -> " + std::string(m.Name(to)) + " (cause '" + std::string(cause) +
+         "') is not in the state table";
 }
 
 // Renders a machine as a Markdown section (used for docs/state-machines.md).

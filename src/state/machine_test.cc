@@ -74,11 +74,76 @@ TEST(TaskMachine, TheLifecycleOfDesignSection3) {
   EXPECT_FALSE(IsFinal(TaskState::kRetryWait));
 }
 
-TEST(TaskMachineDeathTest, TransitionOutsideTheTableAborts) {
-  EXPECT_DEATH(
-      CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning, cause::kStarted),
-      "not in the table");
+TEST(TaskMachine, TransitionOutsideTheTableIsAnErrorValueNotAnAbort) {
+  EXPECT_EQ(CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning,
+                            cause::kStarted),
+            "internal error: task transition succeeded -> running (cause 'started') is not in "
+            "the state table");
+  EXPECT_EQ(CheckTransition(TaskMachine(), TaskState::kQueued, TaskState::kClaimed, cause::kClaimed),
+            "");
+  EXPECT_NE(CheckTransition(RunMachine(), RunState::kSucceeded, RunState::kRunning,
+                            run_cause::kResumed),
+            "");
 }
+
+TEST(TaskMachine, KindsAddTheirStates) {
+  const auto& m = TaskMachine();
+  // Approvals: ready → waiting → ready (approved) or failed (rejected); an
+  // approval-only task succeeds once approved.
+  EXPECT_TRUE(m.Allows(TaskState::kQueued, TaskState::kWaitingApproval, cause::kApprovalRequired));
+  EXPECT_TRUE(m.Allows(TaskState::kWaitingApproval, TaskState::kWaitingApproval,
+                       cause::kApprovalRecorded));
+  EXPECT_TRUE(m.Allows(TaskState::kWaitingApproval, TaskState::kQueued, cause::kApproved));
+  EXPECT_TRUE(m.Allows(TaskState::kWaitingApproval, TaskState::kFailed, cause::kRejected));
+  EXPECT_FALSE(m.AllowsPair(TaskState::kWaitingApproval, TaskState::kRunning));
+  // Concurrency groups: a queue that is not a failure.
+  EXPECT_TRUE(m.Allows(TaskState::kQueued, TaskState::kBlocked, cause::kConcurrencyWait));
+  EXPECT_TRUE(m.Allows(TaskState::kBlocked, TaskState::kQueued, cause::kConcurrencyFree));
+  EXPECT_FALSE(m.AllowsPair(TaskState::kBlocked, TaskState::kClaimed));
+  // Sub-pipelines wait for their child run, which decides their end.
+  EXPECT_TRUE(m.Allows(TaskState::kQueued, TaskState::kWaitingChild, cause::kChildStarted));
+  EXPECT_TRUE(m.Allows(TaskState::kWaitingChild, TaskState::kSucceeded, cause::kChildSucceeded));
+  EXPECT_TRUE(m.Allows(TaskState::kWaitingChild, TaskState::kFailed, cause::kChildFailed));
+  EXPECT_FALSE(m.AllowsPair(TaskState::kWaitingChild, TaskState::kQueued));
+  // Every waiting state can be cancelled, and none is final.
+  for (TaskState s : {TaskState::kWaitingApproval, TaskState::kBlocked, TaskState::kWaitingChild}) {
+    EXPECT_TRUE(m.Allows(s, TaskState::kCancelled, cause::kCancelled)) << Name(s);
+    EXPECT_FALSE(IsFinal(s)) << Name(s);
+  }
+}
+
+TEST(RunMachine, QueuedRunsWaitForTheirGroup) {
+  const auto& m = RunMachine();
+  EXPECT_TRUE(m.Allows(RunState::kPending, RunState::kQueued, run_cause::kConcurrencyWait));
+  EXPECT_TRUE(m.Allows(RunState::kQueued, RunState::kRunning, run_cause::kStarted));
+  EXPECT_TRUE(m.Allows(RunState::kPending, RunState::kCancelled, run_cause::kConcurrencySkip));
+  EXPECT_TRUE(
+      m.Allows(RunState::kRunning, RunState::kCancelling, run_cause::kConcurrencyCancel));
+  EXPECT_FALSE(m.AllowsPair(RunState::kQueued, RunState::kSucceeded));
+}
+
+// Every state that is not final can reach a final one through the table
+// (no state a run could be stuck in), and a cancel reaches every waiting one.
+template <typename S>
+void ExpectEveryStateCanEnd(const Machine<S>& m) {
+  for (size_t i = 0; i < m.names.size(); ++i) {
+    std::set<size_t> seen{i}, frontier{i};
+    bool reaches_final = m.IsFinal(static_cast<S>(i));
+    while (!frontier.empty() && !reaches_final) {
+      std::set<size_t> next;
+      for (size_t f : frontier)
+        for (const auto& e : m.edges)
+          if (static_cast<size_t>(e.from) == f && seen.insert(static_cast<size_t>(e.to)).second)
+            next.insert(static_cast<size_t>(e.to));
+      for (size_t n : next) reaches_final = reaches_final || m.IsFinal(static_cast<S>(n));
+      frontier = std::move(next);
+    }
+    EXPECT_TRUE(reaches_final) << m.entity << " state " << m.names[i] << " can never end";
+  }
+}
+
+TEST(TaskMachine, EveryStateCanEnd) { ExpectEveryStateCanEnd(TaskMachine()); }
+TEST(RunMachine, EveryStateCanEnd) { ExpectEveryStateCanEnd(RunMachine()); }
 
 std::string RenderedDoc() {
   return "# State machines\n\n"
@@ -86,7 +151,10 @@ std::string RenderedDoc() {
          "`StateMachinesDoc.MatchesTheTables` fails when they differ; regenerate with\n"
          "`RELAY_UPDATE_DOCS=1 build/tests/state_test`.\n\n"
          "Every transition is committed in one store transaction with the entity's new\n"
-         "state and its event; a transition not in its table is a bug and aborts relay.\n\n" +
+         "state and its event. A transition not in its table is a bug in relay: it fails\n"
+         "the run it belongs to, with the bad transition named in the run's reason, and\n"
+         "never stops a relay that serves other runs. Ledger replay and `relay ledger\n"
+         "verify` refuse events whose transition is not in these tables.\n\n" +
          RenderMarkdown(RunMachine()) + "\n" + RenderMarkdown(TaskMachine());
 }
 

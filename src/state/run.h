@@ -12,6 +12,7 @@ enum class RunState : uint8_t {
   kSucceeded,
   kFailed,
   kCancelled,
+  kQueued,  // waiting for room in the pipeline's concurrency group
 };
 
 const Machine<RunState>& RunMachine();
@@ -28,6 +29,12 @@ inline constexpr std::string_view kTaskFailed = "task_failed";
 inline constexpr std::string_view kCancelRequested = "cancel_requested";
 inline constexpr std::string_view kInterrupted = "interrupted";
 inline constexpr std::string_view kCancelled = "cancelled";
+inline constexpr std::string_view kConcurrencyWait = "concurrency_wait";
+inline constexpr std::string_view kConcurrencySkip = "concurrency_skip";
+inline constexpr std::string_view kConcurrencyCancel = "concurrency_cancel";
+inline constexpr std::string_view kParentCancelled = "parent_cancelled";
+inline constexpr std::string_view kChildCancelled = "child_cancelled";
+inline constexpr std::string_view kInternalError = "internal_error";
 }  // namespace run_cause
 
 }  // namespace relay::state

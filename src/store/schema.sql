@@ -1,4 +1,4 @@
--- The schema a new store starts with: what migrations 0001 to 0005 build,
+-- The schema a new store starts with: what migrations 0001 to 0006 build,
 -- created in one step (running every migration on every new store cost more
 -- than a small run's whole ledger), less the two tables that hold only runs
 -- from before schema 5 (`tasks`, `events_v1`), which a new store never has.
@@ -36,10 +36,15 @@ CREATE TABLE runs (
   heartbeat_at     INTEGER NOT NULL DEFAULT 0,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   num              INTEGER,
-  tasks_seq        INTEGER NOT NULL DEFAULT 0
+  tasks_seq        INTEGER NOT NULL DEFAULT 0,
+  caller_run       TEXT    NOT NULL DEFAULT '',
+  caller_index     INTEGER NOT NULL DEFAULT -1,
+  created_by       TEXT    NOT NULL DEFAULT '',
+  outputs_json     TEXT    NOT NULL DEFAULT '{}'
 );
 CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
 CREATE UNIQUE INDEX runs_by_num ON runs (num);
+CREATE INDEX runs_by_caller ON runs (caller_run) WHERE caller_run <> '';
 
 CREATE TABLE run_instances (
   num  INTEGER PRIMARY KEY,
@@ -49,8 +54,10 @@ CREATE TABLE run_instances (
 CREATE TABLE ledger (
   id     INTEGER PRIMARY KEY,
   events TEXT    NOT NULL,
-  hashes BLOB    NOT NULL
+  hashes BLOB    NOT NULL,
+  feed   INTEGER
 );
+CREATE UNIQUE INDEX ledger_by_feed ON ledger (feed);
 
 CREATE TABLE processes (
   run_id  TEXT    NOT NULL,
@@ -72,3 +79,34 @@ CREATE TABLE leases (
   lease_until INTEGER NOT NULL,
   PRIMARY KEY (run_id, owner)
 ) WITHOUT ROWID;
+
+CREATE TABLE requests (
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT    NOT NULL,
+  kind       TEXT    NOT NULL,
+  task       TEXT    NOT NULL DEFAULT '',
+  actor      TEXT    NOT NULL DEFAULT '',
+  comment    TEXT    NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  done_at    INTEGER NOT NULL DEFAULT 0,
+  outcome    TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE TABLE group_holds (
+  grp    TEXT    NOT NULL,
+  run_id TEXT    NOT NULL,
+  idx    INTEGER NOT NULL,
+  since  INTEGER NOT NULL,
+  PRIMARY KEY (grp, run_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX group_holds_by_run ON group_holds (run_id);
+
+CREATE TABLE group_waiters (
+  seq    INTEGER PRIMARY KEY,
+  grp    TEXT    NOT NULL,
+  run_id TEXT    NOT NULL,
+  idx    INTEGER NOT NULL,
+  since  INTEGER NOT NULL,
+  UNIQUE (grp, run_id, idx)
+);
+CREATE INDEX group_waiters_by_run ON group_waiters (run_id);

@@ -37,6 +37,12 @@ struct RunRow {
   std::string inputs_json;      // resolved inputs, a JSON object
   std::string options_json;     // selection and flags the run was created with
   std::string parent_run;       // for `relay rerun`: the run it was made from
+  // A sub-pipeline's run: the run, and the index of its task instance, that
+  // started it ("" and -1 for a run started by a person or a trigger).
+  std::string caller_run;
+  int32_t caller_index = -1;
+  std::string created_by;    // who started it (the OS user; later the API token's name)
+  std::string outputs_json;  // the pipeline's `outputs:` once the run is final ("{}" before)
   state::RunState state = state::RunState::kPending;
   std::string reason;  // why it is in its state ("task 'deploy' failed")
   Micros created_at = 0;
@@ -68,6 +74,30 @@ struct TaskRow {
   std::string outputs_json;  // "{}" until the task writes outputs
   int pid = 0;               // of the current attempt's process, if known
   int pgid = 0;
+  // The owner id of the relay that started the current attempt: its keeper
+  // holds the attempt's processes (folded from the run's started/resumed
+  // events, so it costs no task event anything).
+  std::string started_by;
+  std::string child_run;    // waiting_child and after: the sub-pipeline's run
+  std::string approved_by;  // who approved it so far, comma-separated, in order
+};
+
+// What a task transition records besides its states, cause and reason: the
+// fields of the task's row that it sets. ApplyTaskEffects
+// (store/task_record.h) is the one definition of what each transition does
+// to a row, used by the scheduler as it decides and by the ledger's replay.
+struct TaskEffects {
+  std::optional<int32_t> attempt;      // → running | waiting_child: its number (default: +1)
+  std::optional<std::string> log;      // → running: the attempt's log; a reused result's log
+  std::optional<Micros> ended_at;      // from running | waiting_child: when it ended (default: ts)
+  std::optional<int> exit_code;        // from running (and a reused result)
+  int signal = 0;                      // from running: the signal that killed it
+  std::optional<Micros> due_at;        // → retry_wait; → waiting_approval with a timeout
+  std::optional<std::string> owner;    // → claimed by a worker that is not the run's relay
+  std::optional<Micros> lease_until;   // → claimed: the worker's lease
+  std::optional<std::string> outputs;  // → succeeded: canonical JSON object
+  std::optional<std::string> child;    // → waiting_child: the sub-pipeline's run id
+  std::optional<std::string> approver;  // an approval (recorded or final): who
 };
 
 // A transition's event is written at `ts` (0: the batch's `now`). `data`
@@ -90,8 +120,73 @@ struct TaskTransition {
   TaskRow row;  // the row after the transition (row.state is the new state)
   state::TaskState from;
   std::string cause;
+  TaskEffects effects;  // what it set in `row`, as recorded in the event
   events::DataBuilder data;
   Micros ts = 0;
+};
+
+// A run created by a commit, with its task instances (as CreateRun takes
+// them): a sub-pipeline's run is created in the same transaction as the
+// transition of the task that starts it, so neither exists without the
+// other.
+struct NewRun {
+  RunRow run;
+  std::vector<TaskRow> tasks;
+};
+
+// A request to the engine that owns a run, written by whoever asks (the
+// CLI, the API, another relay): the requests inbox.
+struct Request {
+  int64_t id = 0;         // assigned by AddRequest: ascending in commit order
+  std::string run_id;
+  std::string kind;       // "cancel", "approve", "reject", "start"
+  std::string task;       // approve/reject, or cancel of one task instance ("" = the run)
+  std::string actor;      // who asks: the OS user, later the API token's name
+  std::string comment;
+  Micros created_at = 0;
+  Micros done_at = 0;     // when the owning engine acted on it; 0 = not yet
+  std::string outcome;    // what that did: "approved", "approved (1 of 2)", "refused: …"
+};
+
+struct RequestOutcome {
+  int64_t id = 0;
+  std::string outcome;
+};
+
+// A place in a concurrency group, held by a run (index -1) or one of its
+// task instances.
+struct GroupHolder {
+  std::string run_id;
+  int32_t index = -1;
+  Micros since = 0;
+};
+
+// What AcquireGroup found.
+struct GroupState {
+  bool acquired = false;             // the holder has its place (now or already)
+  std::vector<GroupHolder> holders;  // who holds the group (including this one, if acquired)
+  int ahead = 0;                     // waiters queued before this one
+};
+
+// A place given back in the same transaction as the transition that ends it.
+struct GroupRelease {
+  std::string group;
+  std::string run_id;
+  int32_t index = -1;
+};
+
+// One event of the change feed: every committed event, of every run, at a
+// global position that has no gaps and grows in commit order.
+struct FeedEvent {
+  int64_t pos = 0;
+  events::Event event;
+};
+
+// Where a run's ledger head is anchored outside the database (the head file
+// beside the store): the last seq and hash committed, as that file says.
+struct HeadAnchor {
+  int64_t seq = 0;   // 0: the file knows nothing of the run
+  std::string hash;  // 64 hex digits
 };
 
 // The process group of a running attempt: not a state change, so not an
@@ -105,15 +200,34 @@ struct AttemptProcess {
   int pgid = 0;
 };
 
-// Everything one scheduler loop wants to make durable, committed atomically.
+// Everything one engine loop wants to make durable, committed atomically.
 struct Batch {
   Micros now = 0;  // event timestamp
+  std::vector<NewRun> new_runs;  // created first, each with its `created` event
   // In order; each becomes one event. Several transitions of the same task
   // are allowed (queued → claimed → running) if each starts where the
-  // previous one ended.
+  // previous one ended. Transitions of several runs may be mixed.
   std::vector<std::variant<RunTransition, TaskTransition>> transitions;
   std::vector<AttemptProcess> processes;
-  bool empty() const { return transitions.empty() && processes.empty(); }
+  std::vector<RequestOutcome> outcomes;  // requests acted on
+  std::vector<GroupRelease> releases;    // a run that becomes final releases all its places
+  bool empty() const {
+    return new_runs.empty() && transitions.empty() && processes.empty() && outcomes.empty() &&
+           releases.empty();
+  }
+  void clear() {
+    new_runs.clear();
+    transitions.clear();
+    processes.clear();
+    outcomes.clear();
+    releases.clear();
+  }
+};
+
+// Which run a failed Commit stumbled on, so that a caller driving many runs
+// can take that one out and commit the others.
+struct CommitError {
+  std::string run_id;  // "" when the failure is not one run's (disk full, busy)
 };
 
 enum class Durability {
@@ -134,8 +248,10 @@ class Store {
   // Applies a batch in one transaction. Each transition must be in its state
   // table (else kInternal) and its `from` must be the stored state (else
   // kConflict); a task or run that does not exist is kNotFound. On any
-  // error nothing of the batch is written.
-  virtual Status Commit(const Batch& batch) = 0;
+  // error nothing of the batch is written, and *error (if given) names the
+  // run at fault when it is one run's. Another writer holding the store
+  // longer than a short wait is kBusy: the caller retries (with back-off).
+  virtual Status Commit(const Batch& batch, CommitError* error = nullptr) = 0;
 
   virtual Result<RunRow> GetRun(const std::string& id) = 0;
   // Newest first, without definitions. limit <= 0: all.
@@ -148,9 +264,34 @@ class Store {
   virtual Result<std::vector<events::Event>> GetEvents(const std::string& run_id,
                                                        int64_t after_seq) = 0;
 
+  // The text of a definition stored with a run (a sub-pipeline's, by the
+  // hash its parent's options record). kNotFound when there is none.
+  virtual Result<std::string> GetDefinition(const std::string& hash) = 0;
+  // Stores a definition by its hash (CreateRun stores the run's own).
+  virtual Status PutDefinition(const std::string& text) = 0;
+  // The runs a run started as sub-pipelines, oldest first.
+  virtual Result<std::vector<RunRow>> ChildRuns(const std::string& run_id) = 0;
+
+  // The change feed: events with pos > after, in order, at most `limit`.
+  virtual Result<std::vector<FeedEvent>> ReadFeed(int64_t after, int limit) = 0;
+  // The position of the last committed event (0: none).
+  virtual Result<int64_t> FeedHead() = 0;
+
+  // The requests inbox. AddRequest assigns Request::id and created_at (if
+  // 0); a cancel also sets the run's cancel_requested. kNotFound when the
+  // run does not exist.
+  virtual Result<int64_t> AddRequest(Request request) = 0;
+  // Requests with id > after, in order, at most `limit`.
+  virtual Result<std::vector<Request>> ReadRequests(int64_t after, int limit) = 0;
+  virtual Result<Request> GetRequest(int64_t id) = 0;
+
   // Asks the owner of a run to cancel it (a request, not a transition).
   virtual Status RequestCancel(const std::string& run_id) = 0;
   virtual Result<bool> CancelRequested(const std::string& run_id) = 0;
+
+  // True when another connection committed something since the last call
+  // (cheap: no table is read when nothing changed). The first call is true.
+  virtual Result<bool> ChangedElsewhere() = 0;
 
   // Sets the run's owner to new_owner if it is currently expected_owner
   // (compare-and-set); kConflict otherwise. Also sets heartbeat_at = now.
@@ -161,6 +302,21 @@ class Store {
   // lease_until. kConflict if it owns neither.
   virtual Status Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
                            Micros lease_until) = 0;
+  // The same for every run `owner` owns, in one transaction (an engine's
+  // heartbeat, whatever the number of its runs). Returns how many it owns.
+  virtual Result<int> HeartbeatOwner(const std::string& owner, Micros now) = 0;
+
+  // Takes a place in concurrency group `group` for `holder` if fewer than
+  // `limit` hold it and no earlier waiter is queued; otherwise queues the
+  // holder (once; in order of first asking) and says who holds the group.
+  // Idempotent: a holder that already holds its place gets it again. Places
+  // are given back by Batch::releases and when their run becomes final.
+  virtual Result<GroupState> AcquireGroup(const std::string& group, int limit,
+                                          const GroupHolder& holder) = 0;
+
+  // The head of a run's chain as the head file beside the store recorded it
+  // (the anchor `relay ledger verify` compares the ledger with).
+  virtual Result<HeadAnchor> GetHeadAnchor(const std::string& run_id) = 0;
 
   // For remote workers: claims up to `limit` queued instances of any running
   // run (queued → claimed, with events), oldest run first, then by index.

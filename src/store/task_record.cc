@@ -14,7 +14,7 @@ using S = state::TaskState;
 // The recorded fields of one event's data; absent fields stay unset.
 struct Recorded {
   std::optional<int64_t> attempt, duration_us, exit_code, signal, due_at, lease_until;
-  std::optional<std::string> owner, log;
+  std::optional<std::string> owner, log, child, approver;
   std::optional<std::string_view> outputs;  // exact JSON text
 };
 
@@ -35,10 +35,13 @@ bool ReadRecorded(std::string_view data, Recorded* r) {
       int64_t v;
       if (!events::canonical::ReadInt(value, &v)) return false;
       *number = v;
-    } else if (key == "owner" || key == "log") {
+    } else if (key == "owner" || key == "log" || key == "child" || key == "approver") {
       std::string text;
       if (!events::canonical::ReadString(value, &text)) return false;
-      (key == "owner" ? r->owner : r->log) = std::move(text);
+      (key == "owner"   ? r->owner
+       : key == "log"   ? r->log
+       : key == "child" ? r->child
+                        : r->approver) = std::move(text);
     } else if (key == "outputs") {
       if (!events::canonical::IsObject(value)) return false;
       r->outputs = value;
@@ -154,29 +157,90 @@ bool IsDefaultLogPath(std::string_view path, std::string_view log_dir, const Tas
 
 }  // namespace
 
+void ApplyTaskEffects(TaskRow* row, S to, std::string_view cause, std::string reason, Micros ts,
+                      const TaskEffects& fx, std::string_view log_dir,
+                      std::string_view run_owner) {
+  const S from = row->state;
+  row->state = to;
+  row->cause.assign(cause);
+  row->reason = std::move(reason);
+  if (to == S::kQueued) {
+    row->due_at = 0;
+    row->owner.clear();
+    row->lease_until = 0;
+  }
+  if (to == S::kClaimed) {
+    row->owner = fx.owner.value_or("");
+    row->lease_until = fx.lease_until.value_or(0);
+  }
+  if (to == S::kRunning || to == S::kWaitingChild) {
+    row->attempts = fx.attempt.value_or(row->attempts + 1);
+    row->started_at = ts;
+    row->ended_at = 0;
+    row->exit_code.reset();
+    row->signal = 0;
+    row->pid = row->pgid = 0;
+  }
+  if (to == S::kRunning) {
+    row->log_path = fx.log ? *fx.log
+                           : AttemptLogPath(log_dir, row->run_id, row->index, row->name,
+                                            row->attempts);
+    row->started_by.assign(run_owner);
+  }
+  if (to == S::kWaitingChild) row->child_run = fx.child.value_or("");
+  if (from == S::kRunning || from == S::kWaitingChild) {
+    row->ended_at = fx.ended_at.value_or(ts);
+    if (fx.exit_code) row->exit_code = *fx.exit_code;
+    row->signal = fx.signal;
+    row->owner.clear();
+    row->lease_until = 0;
+  }
+  if (to == S::kRetryWait || (to == S::kWaitingApproval && from != S::kWaitingApproval))
+    row->due_at = fx.due_at.value_or(0);
+  else if (from == S::kWaitingApproval && to != S::kWaitingApproval)
+    row->due_at = 0;
+  if (fx.approver) {
+    if (!row->approved_by.empty()) row->approved_by += ',';
+    row->approved_by += *fx.approver;
+  }
+  if (to == S::kSucceeded) {
+    if (fx.outputs) row->outputs_json = *fx.outputs;
+    if (from == S::kPending) {
+      if (fx.log) row->log_path = *fx.log;
+      if (fx.exit_code) row->exit_code = *fx.exit_code;
+    }
+  }
+}
+
 bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::string& out) {
   const TaskRow& r = t.row;
+  const TaskEffects& fx = t.effects;
   const S to = r.state;
-  const bool ran = t.from == S::kRunning;
-  const bool reused = to == S::kSucceeded && !ran;
+  const bool ended = t.from == S::kRunning || t.from == S::kWaitingChild;
+  const bool reused = to == S::kSucceeded && t.from == S::kPending;
   // In key order, so that the object is canonical without sorting.
-  Field fields[9];
+  Field fields[12];
   int n = 0;
   auto add = [&](Field f) { fields[n++] = f; };
-  if (to == S::kRunning) add({"attempt", Field::kInt, r.attempts});
-  if (to == S::kRetryWait) add({"due_at", Field::kInt, r.due_at});
-  if (ran && r.ended_at != 0) add({"duration_us", Field::kInt, r.ended_at - r.started_at});
-  if ((ran || reused) && r.exit_code) add({"exit_code", Field::kInt, *r.exit_code});
-  if (to == S::kClaimed && r.lease_until != 0) add({"lease_until", Field::kInt, r.lease_until});
-  if ((to == S::kRunning && !IsDefaultLogPath(r.log_path, log_dir, r)) ||
-      (reused && !r.log_path.empty()))
-    add({"log", Field::kText, 0, r.log_path});
-  if (to == S::kSucceeded && !r.outputs_json.empty() && r.outputs_json != "{}") {
-    if (!events::canonical::IsCanonical(r.outputs_json)) return false;
-    add({"outputs", Field::kJson, 0, r.outputs_json});
+  if (fx.approver) add({"approver", Field::kText, 0, *fx.approver});
+  if ((to == S::kRunning || to == S::kWaitingChild) && fx.attempt)
+    add({"attempt", Field::kInt, *fx.attempt});
+  if (to == S::kWaitingChild && fx.child) add({"child", Field::kText, 0, *fx.child});
+  if ((to == S::kRetryWait || to == S::kWaitingApproval) && fx.due_at)
+    add({"due_at", Field::kInt, *fx.due_at});
+  if (ended && fx.ended_at) add({"duration_us", Field::kInt, *fx.ended_at - r.started_at});
+  if ((ended || reused) && fx.exit_code) add({"exit_code", Field::kInt, *fx.exit_code});
+  if (to == S::kClaimed && fx.lease_until) add({"lease_until", Field::kInt, *fx.lease_until});
+  if ((to == S::kRunning && fx.log && !IsDefaultLogPath(*fx.log, log_dir, r)) ||
+      (reused && fx.log && !fx.log->empty()))
+    add({"log", Field::kText, 0, *fx.log});
+  if (to == S::kSucceeded && fx.outputs && !fx.outputs->empty() && *fx.outputs != "{}") {
+    if (!events::canonical::IsCanonical(*fx.outputs)) return false;
+    add({"outputs", Field::kJson, 0, *fx.outputs});
   }
-  if (to == S::kClaimed && !r.owner.empty()) add({"owner", Field::kText, 0, r.owner});
-  if (ran && r.signal != 0) add({"signal", Field::kInt, r.signal});
+  if (to == S::kClaimed && fx.owner && !fx.owner->empty())
+    add({"owner", Field::kText, 0, *fx.owner});
+  if (ended && fx.signal != 0) add({"signal", Field::kInt, fx.signal});
 
   // Merged with the facts (sorted too); a recorded field wins.
   const auto& facts = t.data.fields();
@@ -203,7 +267,8 @@ bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
   return true;
 }
 
-Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow* row) {
+Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir,
+                      std::string_view run_owner, TaskRow* row) {
   const auto& m = state::TaskMachine();
   std::optional<S> to = m.Parse(e.to);
   std::optional<S> from = m.Parse(e.from);
@@ -212,54 +277,49 @@ Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, TaskRow*
     return Unreadable(
         e, "from state '" + e.from + "', but the task is " + std::string(m.Name(row->state)));
   }
+  if (!m.Allows(*from, *to, e.cause)) {
+    return Unreadable(e, "a transition the task table does not have (" + e.from + " → " + e.to +
+                             ", cause '" + e.cause + "')");
+  }
   Recorded rec;
   if (!ReadRecorded(e.data, &rec)) return Unreadable(e, "data that cannot be read");
   if (rec.attempt && (*rec.attempt < 0 || *rec.attempt > INT32_MAX))
     return Unreadable(e, "an impossible attempt number");
+  if (!rec.attempt && (*to == S::kRunning || *to == S::kWaitingChild) &&
+      row->attempts == INT32_MAX)
+    return Unreadable(e, "too many attempts");
 
-  row->state = *to;
-  row->cause = e.cause;
-  row->reason = e.reason;
-  if (*to == S::kQueued) {
-    row->due_at = 0;
-    row->owner.clear();
-    row->lease_until = 0;
-  }
-  if (*to == S::kClaimed) {
-    row->owner = rec.owner.value_or("");
-    row->lease_until = rec.lease_until.value_or(0);
-  }
-  if (*to == S::kRunning) {
-    if (!rec.attempt && row->attempts == INT32_MAX) return Unreadable(e, "too many attempts");
-    row->attempts = static_cast<int32_t>(rec.attempt.value_or(row->attempts + 1));
-    row->log_path = rec.log
-                        ? *rec.log
-                        : AttemptLogPath(log_dir, e.run_id, row->index, row->name, row->attempts);
-    row->started_at = e.ts;
-    row->ended_at = 0;
-    row->exit_code.reset();
-    row->signal = 0;
-  }
-  if (*from == S::kRunning) {
-    row->ended_at = e.ts;
-    if (rec.duration_us &&
-        __builtin_add_overflow(row->started_at, *rec.duration_us, &row->ended_at)) {
+  TaskEffects fx;
+  if (rec.attempt) fx.attempt = static_cast<int32_t>(*rec.attempt);
+  fx.log = std::move(rec.log);
+  if (rec.duration_us) {
+    Micros ended;
+    if (__builtin_add_overflow(row->started_at, *rec.duration_us, &ended))
       return Unreadable(e, "an impossible duration");
-    }
-    if (rec.exit_code) row->exit_code = static_cast<int>(*rec.exit_code);
-    row->signal = static_cast<int>(rec.signal.value_or(0));
-    row->owner.clear();
-    row->lease_until = 0;
+    fx.ended_at = ended;
   }
-  if (*to == S::kRetryWait) row->due_at = rec.due_at.value_or(0);
-  if (*to == S::kSucceeded) {
-    if (rec.outputs) row->outputs_json.assign(*rec.outputs);
-    if (*from != S::kRunning) {
-      if (rec.log) row->log_path = *rec.log;
-      if (rec.exit_code) row->exit_code = static_cast<int>(*rec.exit_code);
-    }
-  }
+  if (rec.exit_code) fx.exit_code = static_cast<int>(*rec.exit_code);
+  fx.signal = static_cast<int>(rec.signal.value_or(0));
+  fx.due_at = rec.due_at;
+  fx.owner = std::move(rec.owner);
+  fx.lease_until = rec.lease_until;
+  if (rec.outputs) fx.outputs.emplace(*rec.outputs);
+  fx.child = std::move(rec.child);
+  fx.approver = std::move(rec.approver);
+  ApplyTaskEffects(row, *to, e.cause, e.reason, e.ts, fx, log_dir, run_owner);
   return Status::Ok();
+}
+
+std::optional<std::string> RunEventOwner(const events::Event& e) {
+  if (e.kind != "run" || e.data.find("\"owner\":") == std::string::npos) return std::nullopt;
+  thread_local std::vector<std::pair<std::string_view, std::string_view>> members;
+  if (!events::canonical::SplitObject(e.data, &members)) return std::nullopt;
+  std::string key, value;
+  for (const auto& [raw_key, raw_value] : members) {
+    if (!events::canonical::ReadString(raw_key, &key) || key != "owner") continue;
+    if (events::canonical::ReadString(raw_value, &value)) return value;
+  }
+  return std::nullopt;
 }
 
 std::string CreatedEventMismatch(const events::Event& created, std::string_view definition_hash,

@@ -63,20 +63,44 @@ void Progress::Line(const char* color, std::string_view label,
 
 void Progress::OnRunStarted(const store::RunRow& run,
                             const std::vector<const store::TaskRow*>& tasks, int already_done) {
-  start_ = clock_->Now();
-  total_ = static_cast<int>(tasks.size());
-  counted_.assign(tasks.size(), 0);
+  const bool top = runs_.empty();
+  RunView& view = runs_[run.id];
+  if (!run.caller_run.empty()) {
+    if (RunView* caller = ViewOf(run.caller_run)) {
+      if (run.caller_index >= 0 && static_cast<size_t>(run.caller_index) < caller->names.size())
+        view.prefix = caller->prefix + caller->names[run.caller_index] + " \u203a ";
+    }
+  }
+  view.counted.assign(tasks.size(), 0);
+  view.names.reserve(tasks.size());
+  for (const store::TaskRow* t : tasks) view.names.push_back(t->name);
+  total_ += static_cast<int>(tasks.size());
   for (const store::TaskRow* t : tasks)
-    if (state::IsFinal(t->state)) SetFinal(*t, true);
+    if (state::IsFinal(t->state)) SetFinal(view, *t, true);
+  if (!top) return;  // a sub-pipeline: its caller's line said which run it is
+  start_ = clock_->Now();
   std::fprintf(out_, "relay: run %s of %s (%d task%s)%s\n", run.id.c_str(), run.pipeline.c_str(),
                total_, total_ == 1 ? "" : "s",
                already_done ? (", " + std::to_string(already_done) + " already done").c_str() : "");
 }
 
-void Progress::SetFinal(const store::TaskRow& row, bool final) {
+Progress::RunView* Progress::ViewOf(const std::string& run_id) {
+  auto it = runs_.find(run_id);
+  return it == runs_.end() ? nullptr : &it->second;
+}
+
+const std::string& Progress::Shown(const store::TaskRow& row) {
+  RunView* view = ViewOf(row.run_id);
+  if (view == nullptr || view->prefix.empty()) return row.name;
+  shown_.assign(view->prefix).append(row.name);
+  return shown_;
+}
+
+void Progress::SetFinal(RunView& view, const store::TaskRow& row, bool final) {
   if (row.index < 0) return;
-  if (static_cast<size_t>(row.index) >= counted_.size()) counted_.resize(row.index + 1, 0);
-  uint8_t& slot = counted_[row.index];
+  if (static_cast<size_t>(row.index) >= view.counted.size())
+    view.counted.resize(row.index + 1, 0);
+  uint8_t& slot = view.counted[row.index];
   auto tally = [&](TaskState s, int d) {
     done_ += d;
     if (s == TaskState::kFailed || s == TaskState::kLost) failed_ += d;
@@ -88,46 +112,75 @@ void Progress::SetFinal(const store::TaskRow& row, bool final) {
 }
 
 void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskState to) {
-  SetFinal(row, state::IsFinal(to));
+  RunView* view = ViewOf(row.run_id);
+  if (view != nullptr) SetFinal(*view, row, state::IsFinal(to));
+  const std::string& name = Shown(row);
+  const auto key = std::make_pair(row.run_id, row.index);
   switch (to) {
     case TaskState::kRunning:
       if (term_.live) {
-        running_[row.index] = Running{row.name, row.started_at, row.attempts};
+        running_[key] = Running{name, row.started_at, row.attempts, ""};
       } else if (row.attempts > 1) {
-        Line(kBold, "start", {row.name, " (attempt ", std::to_string(row.attempts), ")"});
+        Line(kBold, "start", {name, " (attempt ", std::to_string(row.attempts), ")"});
       } else {
-        Line(kBold, "start", {row.name});
+        Line(kBold, "start", {name});
+      }
+      break;
+    case TaskState::kWaitingChild:
+      Line(kBold, "start", {name, ": ", row.reason});
+      break;
+    case TaskState::kWaitingApproval:
+      if (from == TaskState::kWaitingApproval) {
+        Line(kGreen, "approve", {name, ": ", row.reason});
+      } else {
+        Line(kYellow, "wait", {name, ": ", row.reason});
+      }
+      if (term_.live) running_[key] = Running{name, row.started_at, 0, row.reason};
+      break;
+    case TaskState::kBlocked:
+      Line(kDim, "wait", {name, ": ", row.reason});
+      if (term_.live) running_[key] = Running{name, clock_->Now(), 0, row.reason};
+      break;
+    case TaskState::kQueued:
+      if (from == TaskState::kWaitingApproval) {
+        running_.erase(key);
+        Line(kGreen, "approve", {name, ": ", row.reason});
+      } else if (from == TaskState::kBlocked) {
+        running_.erase(key);
       }
       break;
     case TaskState::kSucceeded:
-      running_.erase(row.index);
-      if (row.cause == "reused") {
-        Line(kGreen, "ok", {row.name, "  ", row.reason});
+      running_.erase(key);
+      if (row.cause == "reused" || from == TaskState::kWaitingApproval) {
+        Line(kGreen, "ok", {name, "  ", row.reason});
       } else {
-        Line(kGreen, "ok", {row.name, "  ", FormatDuration(row.ended_at - row.started_at)});
+        Line(kGreen, "ok", {name, "  ", FormatDuration(row.ended_at - row.started_at)});
       }
       break;
     case TaskState::kFailed:
     case TaskState::kLost: {
-      running_.erase(row.index);
+      running_.erase(key);
       const char* label = to == TaskState::kLost ? "lost" : "FAIL";
       if (HasLog(row)) {
-        Line(kRed, label, {row.name, ": ", row.reason, "  (log: ", row.log_path, ")"});
+        Line(kRed, label, {name, ": ", row.reason, "  (log: ", row.log_path, ")"});
+      } else if (from == TaskState::kRunning) {
+        Line(kRed, label, {name, ": ", row.reason, "  (no output)"});
       } else {
-        Line(kRed, label, {row.name, ": ", row.reason, "  (no output)"});
+        Line(kRed, label, {name, ": ", row.reason});
       }
       break;
     }
     case TaskState::kRetryWait:
-      running_.erase(row.index);
-      Line(kYellow, "retry", {row.name, ": ", row.reason});
+      running_.erase(key);
+      Line(kYellow, "retry", {name, ": ", row.reason});
       break;
     case TaskState::kSkipped:
-      Line(kDim, "skip", {row.name, ": ", row.reason});
+      Line(kDim, "skip", {name, ": ", row.reason});
       break;
     case TaskState::kCancelled:
-      running_.erase(row.index);
-      if (from == TaskState::kRunning) Line(kYellow, "cancel", {row.name});
+      running_.erase(key);
+      if (from == TaskState::kRunning || from == TaskState::kWaitingChild)
+        Line(kYellow, "cancel", {name});
       break;
     default:
       break;
@@ -135,8 +188,16 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
 }
 
 void Progress::OnRunChanged(const store::RunRow& run, state::RunState from) {
+  RunView* view = ViewOf(run.id);
+  const std::string which = view == nullptr || view->prefix.empty()
+                                ? "the run"
+                                : "the run of " + view->prefix.substr(0, view->prefix.size() - 5);
   if (run.state == state::RunState::kCancelling)
-    Line(kYellow, "cancel", {"cancelling the run: ", run.reason});
+    Line(kYellow, "cancel", {"cancelling ", which, ": ", run.reason});
+  if (run.state == state::RunState::kQueued && from != state::RunState::kQueued)
+    Line(kYellow, "wait", {which, ": ", run.reason});
+  if (run.state == state::RunState::kRunning && from == state::RunState::kQueued)
+    Line(kBold, "start", {which, ": its concurrency group has room"});
 }
 
 void Progress::OnNotice(const std::string& text) { Line(kYellow, "note", {text}); }
@@ -167,24 +228,33 @@ void Progress::DrawBlock() {
   Micros now = clock_->Now();
   last_draw_ = now;
   int shown = 0;
-  for (const auto& [index, row] : running_) {
+  size_t waiting = 0;
+  for (const auto& [key, row] : running_) waiting += row.waiting.empty() ? 0 : 1;
+  for (const auto& [key, row] : running_) {
     if (shown == 10) {
       std::fprintf(out_, "  … and %zu more\n", running_.size() - 10);
       ++block_lines_;
       break;
     }
-    std::string text = row.name + "  " + FormatDuration(now - row.started_at);
-    if (row.attempts > 1) text += "  attempt " + std::to_string(row.attempts);
-    if (static_cast<int>(text.size()) > term_.width - 4) text.resize(term_.width - 4);
-    std::fprintf(out_, "  %s▶%s %s\n", term_.color ? kBold : "", term_.color ? kReset : "",
-                 text.c_str());
-    ++block_lines_;
+    std::string text = row.name + "  ";
+    if (!row.waiting.empty()) {
+      text += row.waiting;  // the command that approves it, in full: the user types it
+    } else {
+      text += FormatDuration(now - row.started_at);
+      if (row.attempts > 1) text += "  attempt " + std::to_string(row.attempts);
+      if (static_cast<int>(text.size()) > term_.width - 4) text.resize(term_.width - 4);
+    }
+    std::fprintf(out_, "  %s%s%s %s\n", term_.color ? kBold : "",
+                 row.waiting.empty() ? "▶" : "⏸", term_.color ? kReset : "", text.c_str());
+    // A waiting task's command is not cut: it may wrap, and the block must
+    // know how many lines to clear.
+    block_lines_ += 1 + static_cast<int>((text.size() + 4) / static_cast<size_t>(term_.width));
     ++shown;
   }
   int pending = total_ - done_ - static_cast<int>(running_.size());
-  std::fprintf(out_, "%s[%d/%d] %zu running, %d failed, %d pending%s\n", term_.color ? kDim : "",
-               done_, total_, running_.size(), failed_, pending < 0 ? 0 : pending,
-               term_.color ? kReset : "");
+  std::fprintf(out_, "%s[%d/%d] %zu running, %zu waiting, %d failed, %d pending%s\n",
+               term_.color ? kDim : "", done_, total_, running_.size() - waiting, waiting, failed_,
+               pending < 0 ? 0 : pending, term_.color ? kReset : "");
   ++block_lines_;
 }
 

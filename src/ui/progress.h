@@ -46,9 +46,19 @@ class Progress : public sched::Observer {
   void Line(const char* color, std::string_view label,
             std::initializer_list<std::string_view> text);
   void ClearBlock();
+  // What is known of one run the engine drives (the first is the top run;
+  // the others are its sub-pipelines, shown under their caller's name).
+  struct RunView {
+    std::string prefix;              // "" for the top run; "deploy › " for its child
+    std::vector<std::string> names;  // instance names, for the prefixes of children
+    std::vector<uint8_t> counted;    // by index: 0, or the final state + 1
+  };
+  RunView* ViewOf(const std::string& run_id);
+  // The name a task is shown by: its run's prefix, then its instance name.
+  const std::string& Shown(const store::TaskRow& row);
   // Counts each instance once while it is final (a lost attempt that is
   // retried stops being final).
-  void SetFinal(const store::TaskRow& row, bool final);
+  void SetFinal(RunView& view, const store::TaskRow& row, bool final);
   void DrawBlock();
 
   FILE* out_;
@@ -58,16 +68,19 @@ class Progress : public sched::Observer {
   Micros last_draw_ = 0;
   int block_lines_ = 0;
   int total_ = 0, done_ = 0, failed_ = 0, skipped_ = 0;
-  // What the live block shows of a running task, by index (not the whole
-  // row: it is copied at every start). Kept only for the live view.
+  // What the live block shows of a running or waiting task, by run and
+  // index (not the whole row: it is copied at every start). Kept only for
+  // the live view.
   struct Running {
     std::string name;
     Micros started_at = 0;
     int32_t attempts = 0;
+    std::string waiting;  // why it waits ("" when it runs): the command to approve it
   };
-  std::map<int32_t, Running> running_;
-  std::vector<uint8_t> counted_;  // by index: 0, or the final state + 1
-  std::string line_;              // the line being printed, reused
+  std::map<std::pair<std::string, int32_t>, Running> running_;
+  std::map<std::string, RunView> runs_;
+  std::string shown_;  // Shown()'s result, reused
+  std::string line_;   // the line being printed, reused
 };
 
 }  // namespace relay::ui

@@ -32,6 +32,10 @@ void BindRun(Statement& s, const RunRow& r) {
   s.Bind(15, r.owner);
   s.Bind(16, r.heartbeat_at);
   s.Bind(17, int64_t{r.cancel_requested ? 1 : 0});
+  s.Bind(18, r.caller_run);
+  s.Bind(19, int64_t{r.caller_index});
+  s.Bind(20, r.created_by);
+  s.Bind(21, StoredJson(r.outputs_json));
 }
 
 Status ReadRun(const Statement& s, const std::string& path, RunRow* r) {
@@ -54,6 +58,10 @@ Status ReadRun(const Statement& s, const std::string& path, RunRow* r) {
   r->owner = Str(s, 14);
   r->heartbeat_at = s.Int(15);
   r->cancel_requested = s.Int(16) != 0;
+  r->caller_run = Str(s, 17);
+  r->caller_index = static_cast<int32_t>(s.Int(18));
+  r->created_by = Str(s, 19);
+  r->outputs_json = Str(s, 20);
   return Status::Ok();
 }
 

@@ -15,8 +15,8 @@ namespace relay::store::sqlite {
 inline constexpr char kRunColumns[] =
     "id, pipeline, file, workdir, definition, definition_hash, inputs_json, options_json, "
     "parent_run, state, reason, created_at, started_at, ended_at, owner, heartbeat_at, "
-    "cancel_requested";
-inline constexpr int kRunColumnCount = 17;
+    "cancel_requested, caller_run, caller_index, created_by, outputs_json";
+inline constexpr int kRunColumnCount = 21;
 inline constexpr char kTaskColumns[] =
     "run_id, idx, name, task, matrix_json, state, attempts, cause, reason, exit_code, signal, "
     "due_at, owner, lease_until, started_at, ended_at, log_path, outputs_json, pid, pgid";
@@ -28,7 +28,7 @@ inline constexpr char kEventV1Columns[] =
 // A run's inputs or options as stored: a JSON object, "" written as "{}".
 inline std::string_view StoredJson(std::string_view json) { return json.empty() ? "{}" : json; }
 
-// Binds ?1..?17 in kRunColumns order.
+// Binds ?1..?21 in kRunColumns order.
 void BindRun(Statement& s, const RunRow& r);
 
 // Read a row selected in the column order above (a task row is the

@@ -47,7 +47,11 @@ Status SqliteStore::Begin() {
   if (version != data_version_) {
     for (auto& [id, run] : runs_) run.checked = false;
     data_version_ = version;
+    next_feed_ = 0;       // another writer may have appended to the feed
+    heads_check_ = true;  // and may have compacted the head file
   }
+  anchors_.clear();
+  sync_heads_ = false;
   return Status::Ok();
 }
 
@@ -57,6 +61,7 @@ Status SqliteStore::Finish(Status work, bool counts) {
     int rc = c.Step();
     c.Reset();
     if (rc == SQLITE_DONE) {
+      WriteAnchors();
       if (counts && options_.test_kill_after_commit > 0 &&
           ++commits_ == options_.test_kill_after_commit) {
         std::raise(SIGKILL);  // test hook: die right after a durable commit
@@ -70,124 +75,162 @@ Status SqliteStore::Finish(Status work, bool counts) {
   st_->rollback.Reset();
   // The caches may hold what was just rolled back: read the ledger again.
   runs_.clear();
+  anchors_.clear();
+  next_feed_ = 0;
   return work;
+}
+
+Status SqliteStore::WriteTransaction(const std::function<Status()>& work, bool counts) {
+  RELAY_RETURN_IF_ERROR(Begin());
+  return Finish(work(), counts);
 }
 
 Status SqliteStore::CreateRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) {
   RELAY_RETURN_IF_ERROR(Begin());
-  Status s = [&]() -> Status {
-    // The instances as [[name, task, matrix], …]: one value for the whole
-    // plan, where a row per instance cost more to insert than the run's
-    // ledger.
-    std::string& list = scratch_;
-    list.assign("[");
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      const TaskRow& t = tasks[i];
-      if (t.index != static_cast<int32_t>(i)) {
-        return Status::Invalid("run " + run.id + ": task instance '" + t.name + "' has index " +
-                               std::to_string(t.index) + ", not its position " + std::to_string(i));
-      }
-      if (i) list += ',';
-      list += '[';
-      events::AppendJsonString(list, t.name);
-      list += ',';
-      events::AppendJsonString(list, t.task);
-      list += ',';
-      list += t.matrix_json.empty() ? std::string_view("{}") : std::string_view(t.matrix_json);
-      list += ']';
-    }
-    list += ']';
-    // The definition is kept by its hash: runs of one text share its row.
-    const std::string hash =
-        run.definition_hash.empty() ? events::Sha256Hex(run.definition) : run.definition_hash;
-    int64_t num;
-    {
-      Statement& ins = st_->insert_run;
-      ScopedReset reset(ins);
-      BindRun(ins, run);
-      ins.Bind(6, hash);
-      ins.Bind(10, state::Name(state::RunState::kPending));
-      ins.Bind(12, run.created_at != 0 ? run.created_at : now);
-      ins.Bind(5, std::string_view());  // the text goes to `definitions`
-      ins.Bind(17, int64_t{0});
-      int rc = ins.Step();
-      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-        return Status::Conflict("run " + run.id + " already exists in store " + path_);
-      }
-      if (rc != SQLITE_ROW) return Error(rc, "create run " + run.id);
-      num = ins.Int(0);
-      rc = ins.Step();
-      if (rc != SQLITE_DONE) return Error(rc, "create run " + run.id);
-    }
-    {
-      Statement& ins = st_->insert_instances;
-      ScopedReset reset(ins);
-      ins.Bind(1, num);
-      ins.Bind(2, list);
-      int rc = ins.Step();
-      if (rc != SQLITE_DONE) return Error(rc, "list the tasks of run " + run.id);
-    }
-    {
-      Statement& def = st_->insert_definition;
-      ScopedReset reset(def);
-      def.Bind(1, hash);
-      def.Bind(2, run.definition);
-      int rc = def.Step();
-      if (rc != SQLITE_DONE) return Error(rc, "store the definition of run " + run.id);
-    }
-    RunCache& cache = runs_[run.id];
-    cache = RunCache{};
-    cache.num = num;
-    cache.head = events::GenesisDigest(events::kCurrentFormat, run.id);
-    cache.states.assign(tasks.size(), state::TaskState::kPending);
-    cache.batch_of.assign(tasks.size(), 0);
-
-    pending_count_ = 0;
-    events::Event& e = event_;
-    e.kind = "run";
-    e.subject.clear();
-    e.from.clear();
-    e.to = state::Name(state::RunState::kPending);
-    e.cause = state::run_cause::kCreated;
-    e.reason = run.reason;
-    e.ts = now;
-    e.data = events::DataBuilder()
-                 .Add("definition_hash", hash)
-                 .Add("file", run.file)
-                 // Inputs and options (selection, reuse) decide what a
-                 // resume or rerun runs, as the definition does: every
-                 // read of the run's tasks checks all three.
-                 // Of the text stored (rows.cc writes "" as "{}").
-                 .Add("inputs_hash", events::Sha256Hex(StoredJson(run.inputs_json)))
-                 .Add("options_hash", events::Sha256Hex(StoredJson(run.options_json)))
-                 .Add("pipeline", run.pipeline)
-                 .Add("tasks", static_cast<int64_t>(tasks.size()))
-                 .Build();
-    RELAY_RETURN_IF_ERROR(Append(run.id, e, &cache));
-    return WriteLedgerRows();
-  }();
+  pending_count_ = 0;
+  ++batch_number_;
+  Status s = ApplyNewRun(run, tasks, now);
+  if (s.ok()) s = WriteLedgerRows();
   return Finish(std::move(s), /*counts=*/true);
 }
 
-Status SqliteStore::Commit(const Batch& batch) {
+Status SqliteStore::ApplyNewRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) {
+  // The instances as [[name, task, matrix], …]: one value for the whole
+  // plan, where a row per instance cost more to insert than the run's
+  // ledger.
+  std::string& list = scratch_;
+  list.assign("[");
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const TaskRow& t = tasks[i];
+    if (t.index != static_cast<int32_t>(i)) {
+      return Status::Invalid("run " + run.id + ": task instance '" + t.name + "' has index " +
+                             std::to_string(t.index) + ", not its position " + std::to_string(i));
+    }
+    if (i) list += ',';
+    list += '[';
+    events::AppendJsonString(list, t.name);
+    list += ',';
+    events::AppendJsonString(list, t.task);
+    list += ',';
+    list += t.matrix_json.empty() ? std::string_view("{}") : std::string_view(t.matrix_json);
+    list += ']';
+  }
+  list += ']';
+  // The definition is kept by its hash: runs of one text share its row.
+  const std::string hash =
+      run.definition_hash.empty() ? events::Sha256Hex(run.definition) : run.definition_hash;
+  int64_t num;
+  {
+    Statement& ins = st_->insert_run;
+    ScopedReset reset(ins);
+    BindRun(ins, run);
+    ins.Bind(6, hash);
+    ins.Bind(10, state::Name(state::RunState::kPending));
+    ins.Bind(12, run.created_at != 0 ? run.created_at : now);
+    ins.Bind(5, std::string_view());  // the text goes to `definitions`
+    ins.Bind(17, int64_t{0});
+    ins.Bind(21, std::string_view("{}"));
+    int rc = ins.Step();
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+      return Status::Conflict("run " + run.id + " already exists in store " + path_);
+    }
+    if (rc != SQLITE_ROW) return Error(rc, "create run " + run.id);
+    num = ins.Int(0);
+    rc = ins.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "create run " + run.id);
+  }
+  {
+    Statement& ins = st_->insert_instances;
+    ScopedReset reset(ins);
+    ins.Bind(1, num);
+    ins.Bind(2, list);
+    int rc = ins.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "list the tasks of run " + run.id);
+  }
+  {
+    Statement& def = st_->insert_definition;
+    ScopedReset reset(def);
+    def.Bind(1, hash);
+    def.Bind(2, run.definition);
+    int rc = def.Step();
+    if (rc != SQLITE_DONE) return Error(rc, "store the definition of run " + run.id);
+  }
+  RunCache& cache = runs_[run.id];
+  cache = RunCache{};
+  cache.num = num;
+  cache.head = events::GenesisDigest(events::kCurrentFormat, run.id);
+  cache.states.assign(tasks.size(), state::TaskState::kPending);
+  cache.batch_of.assign(tasks.size(), 0);
+
+  events::Event& e = event_;
+  e.kind = "run";
+  e.subject.clear();
+  e.from.clear();
+  e.to = state::Name(state::RunState::kPending);
+  e.cause = state::run_cause::kCreated;
+  e.reason = run.reason;
+  e.ts = now;
+  events::DataBuilder data;
+  data.Add("definition_hash", hash)
+      .Add("file", run.file)
+      // Inputs and options (selection, reuse) decide what a resume or
+      // rerun runs, as the definition does: every read of the run's tasks
+      // checks all three. Of the text stored (rows.cc writes "" as "{}").
+      .Add("inputs_hash", events::Sha256Hex(StoredJson(run.inputs_json)))
+      .Add("options_hash", events::Sha256Hex(StoredJson(run.options_json)))
+      .Add("pipeline", run.pipeline)
+      .Add("tasks", static_cast<int64_t>(tasks.size()));
+  if (!run.created_by.empty()) data.Add("created_by", run.created_by);
+  // A sub-pipeline's run names the task attempt that started it, whose
+  // waiting_child event names this run: linked both ways.
+  if (!run.caller_run.empty()) {
+    data.Add("caller_index", static_cast<int64_t>(run.caller_index)).Add("caller_run", run.caller_run);
+  }
+  e.data = data.Build();
+  return Append(run.id, e, &cache);
+}
+
+Status SqliteStore::Commit(const Batch& batch, CommitError* error) {
   if (batch.empty()) return Status::Ok();
-  RELAY_RETURN_IF_ERROR(Begin());
-  return Finish(ApplyBatch(batch), /*counts=*/true);
+  // A short wait here: the engine backs off and retries a busy store itself.
+  sqlite3_busy_timeout(db_, tuning_.commit_busy_timeout_ms);
+  Status begun = Begin();
+  sqlite3_busy_timeout(db_, tuning_.busy_timeout_ms);
+  RELAY_RETURN_IF_ERROR(begun);
+  failing_run_ = nullptr;
+  Status s = Finish(ApplyBatch(batch), /*counts=*/true);
+  if (!s.ok() && error != nullptr && s.code() != Code::kBusy && s.code() != Code::kFull &&
+      s.code() != Code::kIo)
+    error->run_id = failing_run_ ? *failing_run_ : "";
+  return s;
 }
 
 Status SqliteStore::ApplyBatch(const Batch& batch) {
   pending_count_ = 0;
   ++batch_number_;
+  for (const NewRun& n : batch.new_runs) {
+    failing_run_ = &n.run.id;
+    RELAY_RETURN_IF_ERROR(ApplyNewRun(n.run, n.tasks, batch.now));
+  }
   for (const auto& t : batch.transitions) {
     if (const auto* tt = std::get_if<TaskTransition>(&t)) {
+      failing_run_ = &tt->row.run_id;
       RELAY_RETURN_IF_ERROR(ApplyTaskTransition(*tt, tt->ts ? tt->ts : batch.now));
     } else {
       const auto& rt = std::get<RunTransition>(t);
+      failing_run_ = &rt.row.id;
       RELAY_RETURN_IF_ERROR(ApplyRunTransition(rt, rt.ts ? rt.ts : batch.now));
+      if (state::IsFinal(rt.row.state)) {
+        RELAY_RETURN_IF_ERROR(ReleaseRun(rt.row.id));
+        sync_heads_ = true;
+      }
     }
   }
+  failing_run_ = nullptr;
   RELAY_RETURN_IF_ERROR(WriteLedgerRows());
   for (const AttemptProcess& p : batch.processes) RELAY_RETURN_IF_ERROR(WriteProcess(p));
+  for (const RequestOutcome& o : batch.outcomes) RELAY_RETURN_IF_ERROR(ApplyOutcome(o, batch.now));
+  for (const GroupRelease& r : batch.releases) RELAY_RETURN_IF_ERROR(ApplyRelease(r));
   return Status::Ok();
 }
 
@@ -250,7 +293,7 @@ Status SqliteStore::ApplyRunTransition(const RunTransition& t, Micros ts) {
     Statement& s = st_->update_run;
     ScopedReset reset(s);
     BindRun(s, r);
-    s.Bind(18, m.Name(t.from));
+    s.Bind(22, m.Name(t.from));
     int rc = s.Step();
     if (rc != SQLITE_DONE) return Error(rc, "update run " + r.id);
   }
@@ -312,16 +355,40 @@ Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache
   return Status::Ok();
 }
 
+// The position the next event takes in the change feed: read from the
+// ledger once, then counted, until another writer may have appended.
+Status SqliteStore::NextFeedPosition(int64_t* pos) {
+  if (next_feed_ == 0) {
+    Statement& s = st_->feed_last;
+    ScopedReset reset(s);
+    int rc = s.Step();
+    if (rc == SQLITE_ROW) {
+      next_feed_ = s.Int(0) + s.Int(1) / 32;
+    } else if (rc == SQLITE_DONE) {
+      next_feed_ = 1;
+    } else {
+      return Error(rc, "read the change feed");
+    }
+  }
+  *pos = next_feed_;
+  return Status::Ok();
+}
+
 Status SqliteStore::WriteLedgerRows() {
   Statement& s = st_->insert_ledger;
   for (size_t i = 0; i < pending_count_; ++i) {
     const Pending& p = pending_[i];
+    int64_t feed;
+    RELAY_RETURN_IF_ERROR(NextFeedPosition(&feed));
     ScopedReset reset(s);
     s.Bind(1, p.run->num * kEventsPerRun + p.first_seq);
     s.Bind(2, p.text);
     s.BindBlob(3, p.hashes);
+    s.Bind(4, feed);
     int rc = s.Step();
     if (rc != SQLITE_DONE) return Error(rc, "append events to run " + *p.run_id);
+    next_feed_ = feed + static_cast<int64_t>(p.hashes.size() / 32);
+    anchors_.push_back(Anchor{p.run_id, p.run->seq, p.run->head});
   }
   pending_count_ = 0;
   return Status::Ok();

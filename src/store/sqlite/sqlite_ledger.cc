@@ -203,17 +203,21 @@ Result<std::vector<TaskRow>> SqliteStore::ReadTasks(const std::string& run_id) {
                            "its rows reflect events up to " + std::to_string(run.tasks_seq) +
                            " (changed outside relay)");
   events::ChainChecker chain(run_id, run.tasks_seq + 1);
+  std::string owner;  // the relay holding the run, as its last started/resumed event says
   RELAY_RETURN_IF_ERROR(ForEachEvent(run_id, run, run.tasks_seq, [&](events::Event& e) {
     if (!chain.Next(e).ok) return Unverified(run_id, chain.result(), path_);
     if (e.seq == 1) RELAY_RETURN_IF_ERROR(CheckCreatedEvent(run_id, run, e));
-    if (e.kind != "task") return Status::Ok();
+    if (e.kind != "task") {
+      if (auto o = RunEventOwner(e)) owner = std::move(*o);
+      return Status::Ok();
+    }
     auto it = by_name.find(e.subject);
     if (it == by_name.end()) {
       return Status::Corrupt("store " + path_ + ": event " + std::to_string(e.seq) + " of run " +
                              run_id + " names task '" + e.subject +
                              "', which the run does not have");
     }
-    return ApplyTaskEvent(e, log_dir_, &rows[it->second]);
+    return ApplyTaskEvent(e, log_dir_, owner, &rows[it->second]);
   }));
 
   bool leased = false;

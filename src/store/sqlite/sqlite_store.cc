@@ -4,9 +4,11 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -32,8 +34,9 @@ Status TooNew(const string& path, int64_t have, int known) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options)
-    : db_(db), path_(std::move(path)), options_(options), st_(new Statements) {
+SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options,
+                         const Tuning& tuning)
+    : db_(db), path_(std::move(path)), options_(options), tuning_(tuning), st_(new Statements) {
   std::filesystem::path dir = std::filesystem::path(path_ == ":memory:" ? "" : path_).parent_path();
   if (dir.empty()) dir = ".";
   log_dir_ = (std::filesystem::absolute(dir) / "logs").lexically_normal().string();
@@ -42,6 +45,30 @@ SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options)
 SqliteStore::~SqliteStore() {
   st_.reset();  // statements first: close_v2 would otherwise defer the close
   sqlite3_close_v2(db_);
+  if (heads_fd_ >= 0) ::close(heads_fd_);
+}
+
+Status SqliteStore::CheckIsDatabase(const string& path) {
+  // SQLite reads an empty file as an empty database: a store truncated to
+  // nothing would silently become a new, empty one. relay never leaves such
+  // a file (a new store is written whole, then linked into place).
+  static constexpr char kMagic[] = "SQLite format 3";  // and its NUL: 16 bytes
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::Ok();  // unreadable: opening it says why
+  struct stat st;
+  char header[16] = {0};
+  ssize_t n = -1;
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular) n = ::pread(fd, header, sizeof header, 0);
+  ::close(fd);
+  if (!regular) return Status::Ok();  // a directory and the like: opening it says why
+  if (n == static_cast<ssize_t>(sizeof header) && std::memcmp(header, kMagic, sizeof header) == 0)
+    return Status::Ok();
+  return Status::Corrupt(
+      "store " + path + " exists but is not a relay store (" +
+      (st.st_size < 100 ? std::to_string(st.st_size) + " bytes" : string("no SQLite header")) +
+      "): it was truncated or overwritten; restore it from a backup, or move it away to start a "
+      "new store");
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
@@ -53,6 +80,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
     string dir = std::filesystem::path(path).parent_path().string();
     if (!dir.empty()) RELAY_RETURN_IF_ERROR(MakeDirs(dir));
     if (!options.read_only) WriteNewStore(path, options.durability == Durability::kPower);
+  } else if (!memory) {
+    RELAY_RETURN_IF_ERROR(CheckIsDatabase(path));
   }
   // SQLite counts every allocation under a global mutex unless told not to;
   // relay never reads those statistics. Must precede any other SQLite call.
@@ -71,7 +100,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const string& path,
     rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   }
   // The store owns the handle from here, also on failure (it must be closed).
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, effective));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, effective, tuning));
   if (rc != SQLITE_OK) return store->Error(rc, "open");
   RELAY_RETURN_IF_ERROR(store->Init(tuning));
   return store;
@@ -198,7 +227,9 @@ Status SqliteStore::Init(const Tuning& tuning) {
     has_old_runs_ = rc == SQLITE_ROW;
   }
   DefineStatements();
-  return ApplyDurability();
+  RELAY_RETURN_IF_ERROR(ApplyDurability());
+  if (!options_.read_only && path_ != ":memory:") OpenHeads();
+  return Status::Ok();
 }
 
 // The schema version: the highest row of schema_version, 0 for an empty
@@ -311,8 +342,8 @@ Status SqliteStore::ApplyDurability() {
     RELAY_ASSIGN_OR_RETURN(string setting, GetSetting("durability"));
     d = setting == "power" ? Durability::kPower : Durability::kNormal;
   }
-  return Exec(d == Durability::kPower ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-              "configure");
+  power_ = d == Durability::kPower;
+  return Exec(power_ ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "configure");
 }
 
 void SqliteStore::DefineStatements() {
@@ -337,7 +368,8 @@ void SqliteStore::DefineStatements() {
        "SELECT id, hashes FROM ledger WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
       {&s.last_event_v1,
        "SELECT seq, hash FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
-      {&s.insert_ledger, "INSERT INTO ledger (id, events, hashes) VALUES (?1, ?2, ?3)"},
+      {&s.insert_ledger,
+       "INSERT INTO ledger (id, events, hashes, feed) VALUES (?1, ?2, ?3, ?4)"},
       // From the row that holds event ?2 - ?1 (or the first) to the run's end.
       {&s.ledger_from,
        "SELECT id, events, hashes FROM ledger WHERE id >= (SELECT COALESCE(MAX(id), ?1) FROM "
@@ -346,12 +378,12 @@ void SqliteStore::DefineStatements() {
                               " FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id"},
       {&s.insert_run, "INSERT INTO runs (" + run_cols +
                           ", num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                          "?12, ?13, ?14, ?15, ?16, ?17, (SELECT COALESCE(MAX(num), 0) + 1 FROM "
-                          "runs)) RETURNING num"},
+                          "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+                          "(SELECT COALESCE(MAX(num), 0) + 1 FROM runs)) RETURNING num"},
       // The owner never writes cancel_requested: another process sets it.
       {&s.update_run,
        "UPDATE runs SET state = ?10, reason = ?11, started_at = ?13, ended_at = ?14, "
-       "owner = ?15, heartbeat_at = ?16 WHERE id = ?1 AND state = ?18"},
+       "owner = ?15, heartbeat_at = ?16, outputs_json = ?21 WHERE id = ?1 AND state = ?22"},
       {&s.run_state, "SELECT state FROM runs WHERE id = ?1"},
       // The definition lives in `definitions`, shared by the runs of one text.
       {&s.get_run, "SELECT " +
@@ -385,6 +417,50 @@ void SqliteStore::DefineStatements() {
       {&s.run_owner, "SELECT owner, heartbeat_at FROM runs WHERE id = ?1"},
       {&s.heartbeat_run, "UPDATE runs SET heartbeat_at = ?3 WHERE id = ?1 AND owner = ?2"},
       {&s.get_setting, "SELECT value FROM settings WHERE key = ?1"},
+      {&s.get_definition, "SELECT text FROM definitions WHERE hash = ?1"},
+      {&s.child_runs,
+       "SELECT " + ReplaceAll(run_cols, "definition,", "'' AS definition,") +
+           " FROM runs WHERE caller_run = ?1 AND caller_run <> '' ORDER BY created_at, id"},
+      {&s.heartbeat_owner,
+       "UPDATE runs SET heartbeat_at = ?2 WHERE owner = ?1 AND state NOT IN "
+       "('succeeded', 'failed', 'cancelled')"},
+      // The change feed (sqlite_feed.cc).
+      {&s.feed_last, "SELECT feed, length(hashes) FROM ledger ORDER BY feed DESC LIMIT 1"},
+      {&s.feed_from,
+       "SELECT l.id, l.feed, l.events, l.hashes, r.id FROM ledger l JOIN runs r ON r.num = "
+       "(l.id >> 32) WHERE l.feed >= (SELECT COALESCE(MAX(feed), 0) FROM ledger WHERE feed <= "
+       "?1 + 1) ORDER BY l.feed LIMIT ?2"},
+      {&s.add_request,
+       "INSERT INTO requests (run_id, kind, task, actor, comment, created_at) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id"},
+      {&s.read_requests,
+       "SELECT id, run_id, kind, task, actor, comment, created_at, done_at, outcome "
+       "FROM requests WHERE id > ?1 ORDER BY id LIMIT ?2"},
+      {&s.get_request,
+       "SELECT id, run_id, kind, task, actor, comment, created_at, done_at, outcome "
+       "FROM requests WHERE id = ?1"},
+      {&s.request_done,
+       "UPDATE requests SET done_at = ?2, outcome = ?3 WHERE id = ?1 AND done_at = 0"},
+      // Concurrency groups (sqlite_groups.cc).
+      {&s.hold_exists, "SELECT 1 FROM group_holds WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
+      {&s.group_holders,
+       "SELECT run_id, idx, since FROM group_holds WHERE grp = ?1 ORDER BY since, run_id, idx"},
+      {&s.waiter_seq,
+       "SELECT seq FROM group_waiters WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
+      // Waiters whose run is gone quiet (no heartbeat since ?3) do not hold
+      // the queue up: their relay died and nobody resumed them.
+      {&s.waiters_ahead,
+       "SELECT COUNT(*) FROM group_waiters w JOIN runs r ON r.id = w.run_id WHERE w.grp = ?1 "
+       "AND w.seq < ?2 AND r.heartbeat_at >= ?3 AND r.state NOT IN ('succeeded', 'failed', "
+       "'cancelled')"},
+      {&s.insert_hold,
+       "INSERT OR IGNORE INTO group_holds (grp, run_id, idx, since) VALUES (?1, ?2, ?3, ?4)"},
+      {&s.insert_waiter,
+       "INSERT OR IGNORE INTO group_waiters (grp, run_id, idx, since) VALUES (?1, ?2, ?3, ?4)"},
+      {&s.delete_waiter, "DELETE FROM group_waiters WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
+      {&s.release_hold, "DELETE FROM group_holds WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
+      {&s.release_run_holds, "DELETE FROM group_holds WHERE run_id = ?1"},
+      {&s.release_run_waiters, "DELETE FROM group_waiters WHERE run_id = ?1"},
       {&s.set_setting,
        "INSERT INTO settings (key, value) VALUES (?1, ?2) "
        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
@@ -478,18 +554,6 @@ Status SqliteStore::RunExists(const std::string& run_id) {
   if (rc == SQLITE_ROW) return Status::Ok();
   if (rc == SQLITE_DONE) return Status::NotFound("no run '" + run_id + "' in store " + path_);
   return Error(rc, "read run " + run_id);
-}
-
-Status SqliteStore::RequestCancel(const std::string& run_id) {
-  if (options_.read_only) return ReadOnly("request a cancel in");
-  Statement& s = st_->request_cancel;
-  ScopedReset reset(s);
-  s.Bind(1, run_id);
-  int rc = s.Step();
-  if (rc != SQLITE_DONE) return Error(rc, "request cancel of run " + run_id);
-  if (sqlite3_changes(db_) == 0)
-    return Status::NotFound("no run '" + run_id + "' in store " + path_);
-  return Status::Ok();
 }
 
 Result<bool> SqliteStore::CancelRequested(const std::string& run_id) {

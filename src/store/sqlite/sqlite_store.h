@@ -28,7 +28,11 @@ namespace relay::store::sqlite {
 
 // Knobs that are not user options.
 struct Tuning {
-  int busy_timeout_ms = 5000;  // how long to wait for another writer
+  int busy_timeout_ms = 5000;  // how long a read or a one-off write waits for another writer
+  // How long Commit waits before it returns kBusy: the engine then backs off
+  // and retries itself, watching its attempts meanwhile, rather than sit
+  // inside SQLite for seconds.
+  int commit_busy_timeout_ms = 100;
 };
 
 class SqliteStore final : public Store {
@@ -41,15 +45,28 @@ class SqliteStore final : public Store {
                                                    const Tuning& tuning = Tuning());
 
   Status CreateRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now) override;
-  Status Commit(const Batch& batch) override;
+  Status Commit(const Batch& batch, CommitError* error = nullptr) override;
   Result<RunRow> GetRun(const std::string& id) override;
   Result<std::vector<RunRow>> ListRuns(int limit) override;
   Result<std::string> ResolveRunId(const std::string& ref) override;
   Result<std::vector<TaskRow>> GetTasks(const std::string& run_id) override;
   Result<std::vector<events::Event>> GetEvents(const std::string& run_id,
                                                int64_t after_seq) override;
+  Result<std::string> GetDefinition(const std::string& hash) override;
+  Status PutDefinition(const std::string& text) override;
+  Result<std::vector<RunRow>> ChildRuns(const std::string& run_id) override;
+  Result<std::vector<FeedEvent>> ReadFeed(int64_t after, int limit) override;
+  Result<int64_t> FeedHead() override;
+  Result<int64_t> AddRequest(Request request) override;
+  Result<std::vector<Request>> ReadRequests(int64_t after, int limit) override;
+  Result<Request> GetRequest(int64_t id) override;
   Status RequestCancel(const std::string& run_id) override;
   Result<bool> CancelRequested(const std::string& run_id) override;
+  Result<bool> ChangedElsewhere() override;
+  Result<int> HeartbeatOwner(const std::string& owner, Micros now) override;
+  Result<GroupState> AcquireGroup(const std::string& group, int limit,
+                                  const GroupHolder& holder) override;
+  Result<HeadAnchor> GetHeadAnchor(const std::string& run_id) override;
   Status TakeOwnership(const std::string& run_id, const std::string& expected_owner,
                        const std::string& new_owner, Micros now) override;
   Status Heartbeat(const std::string& run_id, const std::string& owner, Micros now,
@@ -68,6 +85,12 @@ class SqliteStore final : public Store {
 
   // A run's events are the ledger ids [num * kEventsPerRun, (num + 1) * kEventsPerRun).
   static constexpr int64_t kEventsPerRun = int64_t{1} << 32;
+
+  // The head file beside the store: PATH + kHeadsSuffix.
+  static constexpr char kHeadsSuffix[] = ".heads";
+  // The head file is compacted (one line per run) when a writer opens the
+  // store and finds it larger than this.
+  static constexpr int64_t kHeadsCompactBytes = 8 << 20;
 
  private:
   struct Statements;  // the prepared statements, in sqlite_store.cc
@@ -103,7 +126,10 @@ class SqliteStore final : public Store {
     std::string options_json;
   };
 
-  SqliteStore(sqlite3* db, std::string path, const OpenOptions& options);
+  SqliteStore(sqlite3* db, std::string path, const OpenOptions& options, const Tuning& tuning);
+  // A file that exists must be a relay store (or at least an SQLite file):
+  // one truncated to a few bytes is damage, never a new store.
+  static Status CheckIsDatabase(const std::string& path);
   Status CheckCreatedEvent(const std::string& run_id, const RunLedger& run,
                            const events::Event& e) const;
   static bool MayWrite(const std::string& path);
@@ -128,10 +154,23 @@ class SqliteStore final : public Store {
 
   // The body of Commit, inside a transaction (also used by ClaimQueued).
   Status ApplyBatch(const Batch& batch);
+  // The body of CreateRun (and of each Batch::new_runs).
+  Status ApplyNewRun(const RunRow& run, const std::vector<TaskRow>& tasks, Micros now);
+  Status ApplyOutcome(const RequestOutcome& outcome, Micros now);
+  Status ApplyRelease(const GroupRelease& release);
+  Status ReleaseRun(const std::string& run_id);  // every place a final run held or waited for
+  // Runs `work` in a write transaction, waiting out a busy store for up to
+  // Tuning::busy_timeout_ms (one-off writes: requests, ownership, groups).
+  Status WriteTransaction(const std::function<Status()>& work, bool counts);
   Status ApplyTaskTransition(const TaskTransition& t, Micros ts);
   Status ApplyRunTransition(const RunTransition& t, Micros ts);
   Status Append(const std::string& run_id, events::Event& e, RunCache* run);
   Status WriteLedgerRows();
+  Status NextFeedPosition(int64_t* pos);
+  // Appends the heads of the runs the last commit extended to the head
+  // file (after the commit: the file may lag the ledger, never lead it).
+  void WriteAnchors();
+  void OpenHeads();
   Status WriteProcess(const AttemptProcess& p);
   Status ExtendLease(const std::string& run_id, const std::string& owner, Micros lease_until);
   Status NoRun(const std::string& run_id) const;
@@ -154,9 +193,25 @@ class SqliteStore final : public Store {
   std::string path_;
   std::string log_dir_;
   OpenOptions options_;
+  Tuning tuning_;
   std::unique_ptr<Statements> st_;
   int commits_ = 0;
   int64_t data_version_ = -1;
+  int64_t changes_version_ = -1;  // data_version when ChangedElsewhere last looked
+  int64_t next_feed_ = 0;         // 0: read it from the ledger before the next append
+  // The run a failing transition belonged to, for CommitError.
+  const std::string* failing_run_ = nullptr;
+  int heads_fd_ = -1;  // the head file, open for appending (writers only)
+  struct Anchor {
+    const std::string* run_id;
+    int64_t seq;
+    events::Sha256Digest head;
+  };
+  std::vector<Anchor> anchors_;  // of the commit in progress
+  bool power_ = false;           // durability power: every commit is synced
+  bool sync_heads_ = false;      // the commit ends a run: its last head is synced
+  bool heads_check_ = false;     // another writer exists: the file may have been compacted
+  std::string heads_scratch_;
   bool has_old_runs_ = false;  // tables `tasks` and `events_v1` exist (schema < 5 once)
   uint32_t batch_number_ = 0;
   // Dropped whole when a write fails: the next use re-reads the ledger.

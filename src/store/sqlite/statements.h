@@ -22,6 +22,11 @@ struct SqliteStore::Statements {
   Statement get_leases, extend_lease, heartbeat_leases;
   Statement request_cancel, cancel_requested, take_ownership, run_owner, heartbeat_run;
   Statement get_setting, set_setting;
+  Statement get_definition, child_runs, heartbeat_owner;
+  Statement feed_last, feed_from;
+  Statement add_request, read_requests, get_request, request_done;
+  Statement hold_exists, group_holders, waiter_seq, waiters_ahead, insert_hold, insert_waiter,
+      delete_waiter, release_hold, release_run_holds, release_run_waiters;
   // Each statement's SQL, kept for as long as the statements.
   std::vector<std::pair<Statement*, std::string>> sql;
 };

@@ -1,4 +1,4 @@
-#include "sched/new_run.h"
+#include "sched/stored_run.h"
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +42,14 @@ std::vector<store::TaskRow> NewTaskRows(const std::string& run_id, const plan::P
 
 namespace {
 
+void CollectHashes(const spec::Pipeline& pipeline, nlohmann::json* out) {
+  for (const auto& task : pipeline.tasks) {
+    if (!task.uses || !task.uses->pipeline) continue;
+    (*out)[task.uses->resolved] = events::Sha256Hex(task.uses->pipeline->source);
+    CollectHashes(*task.uses->pipeline, out);
+  }
+}
+
 std::vector<std::string> JsonStrings(const nlohmann::json& j, const char* key) {
   std::vector<std::string> out;
   auto it = j.find(key);
@@ -53,26 +61,46 @@ std::vector<std::string> JsonStrings(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-Result<plan::Plan> PlanOfStoredRun(const store::RunRow& run, spec::Pipeline* pipeline,
-                                   plan::Selection* selection) {
-  spec::LoadResult loaded = spec::LoadPipelineText(run.definition, run.file);
-  if (!loaded.ok()) {
-    std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
-    return Status::Corrupt("the definition stored with run " + run.id + " does not load" + first);
-  }
-  *pipeline = std::move(*loaded.pipeline);
-  pipeline->file = run.file;
+nlohmann::json PipelineHashes(const spec::Pipeline& pipeline) {
+  nlohmann::json out = nlohmann::json::object();
+  CollectHashes(pipeline, &out);
+  return out;
+}
+
+Result<StoredPlan> PlanOfStoredRun(store::Store* store, const store::RunRow& run) {
   nlohmann::json options =
       nlohmann::json::parse(run.options_json.empty() ? "{}" : run.options_json, nullptr, false);
   nlohmann::json inputs =
       nlohmann::json::parse(run.inputs_json.empty() ? "{}" : run.inputs_json, nullptr, false);
   if (!options.is_object() || !inputs.is_object())
     return Status::Corrupt("run " + run.id + ": stored inputs or options are not JSON objects");
-  *selection = plan::Selection{JsonStrings(options, "only"), JsonStrings(options, "from"),
-                               JsonStrings(options, "until")};
-  auto plan = plan::BuildPlan(*pipeline, std::move(inputs), *selection);
+  // Sub-pipelines come from the definitions recorded with the run, by the
+  // path they were read from then: a file changed since does not change the run.
+  nlohmann::json pipelines = options.value("pipelines", nlohmann::json::object());
+  spec::LoadOptions load;
+  load.resolve = [&](const std::string& resolved) -> Result<std::string> {
+    auto it = pipelines.find(resolved);
+    if (it == pipelines.end() || !it->is_string())
+      return Status::Corrupt("run " + run.id + " recorded no definition for " + resolved);
+    if (store == nullptr) return Status::Corrupt("no store to read " + resolved + " from");
+    return store->GetDefinition(it->get<std::string>());
+  };
+  spec::LoadResult loaded = spec::LoadPipelineText(run.definition, run.file, load);
+  if (!loaded.ok()) {
+    std::string first = loaded.diagnostics.empty() ? "" : ": " + loaded.diagnostics[0].message;
+    return Status::Corrupt("the definition stored with run " + run.id + " does not load" + first);
+  }
+  auto pipeline = std::make_shared<spec::Pipeline>(std::move(*loaded.pipeline));
+  pipeline->file = run.file;
+  StoredPlan out;
+  out.selection = plan::Selection{JsonStrings(options, "only"), JsonStrings(options, "from"),
+                                  JsonStrings(options, "until")};
+  auto plan = plan::BuildPlan(*pipeline, std::move(inputs), out.selection);
   if (!plan.ok()) return Status::Corrupt("run " + run.id + ": " + plan.status().message());
-  return plan;
+  out.plan = std::move(plan).value();
+  out.plan.pipeline = pipeline.get();
+  out.pipeline = std::move(pipeline);
+  return out;
 }
 
 }  // namespace relay::sched

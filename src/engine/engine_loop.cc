@@ -1,0 +1,327 @@
+// The engine's loop: one screen of steps (RunUntilIdle), each below.
+#include <algorithm>
+#include <limits>
+
+#include "base/duration.h"
+#include "engine/engine.h"
+
+namespace relay::engine {
+
+namespace {
+constexpr Micros kNever = std::numeric_limits<Micros>::max();
+constexpr Micros kFirstBackoff = 10 * kMillisecond;
+constexpr Micros kMaxBackoff = kSecond;
+}  // namespace
+
+Status Engine::RunUntilIdle() {
+  while (true) {
+    const Micros now = clock_->Now();
+    if (now >= next_inbox_) PollInbox(now);
+    if (now >= next_heartbeat_) Heartbeat(now);
+    FireTimers(now);
+    Step();
+    RELAY_RETURN_IF_ERROR(Flush());
+    if (active_ == 0 && batch_.empty() && child_ends_.empty() && dirty_.empty()) return Status::Ok();
+    if (!observers_.empty() && options_.tick > 0 && now >= next_tick_) {
+      next_tick_ = now + options_.tick;
+      for (auto* o : observers_) o->OnTick(now);
+    }
+    Dispatch(runner_->Wait(NextWakeup(clock_->Now())));
+  }
+}
+
+// Requests written by another process (relay cancel, relay approve, the
+// API), read in one query whatever the number of runs, and only when the
+// store changed since the last look.
+void Engine::PollInbox(Micros now) {
+  next_inbox_ = now + options_.inbox_poll;
+  auto changed = store_->ChangedElsewhere();
+  if (changed.ok() && !*changed) return;
+  while (true) {
+    auto requests = store_->ReadRequests(inbox_cursor_, 256);
+    if (!requests.ok() || requests->empty()) break;
+    for (const store::Request& r : *requests) {
+      inbox_cursor_ = r.id;
+      if (r.done_at != 0) continue;
+      sched::RunDriver* d = Find(r.run_id);
+      if (d == nullptr) continue;  // another relay's run, or one not held yet
+      batch_.outcomes.push_back(store::RequestOutcome{r.id, d->OnRequest(r)});
+      MarkDirty(SlotOf(r.run_id));
+    }
+    if (requests->size() < 256) break;
+  }
+  // Another relay may have given back a concurrency group's place.
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    if (!slots_[slot].active || !slots_[slot].driver->WaitsForGroup()) continue;
+    slots_[slot].driver->RetryGroups();
+    MarkDirty(slot);
+  }
+}
+
+void Engine::Heartbeat(Micros now) {
+  next_heartbeat_ = now + options_.heartbeat_interval;
+  // A busy store skips a beat: the lease is many beats long.
+  if (active_ > 0) (void)store_->HeartbeatOwner(options_.owner, now);
+}
+
+void Engine::FireTimers(Micros now) {
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    Slot& s = slots_[slot];
+    if (!s.active || s.driver->NextTimer() > now) continue;
+    s.driver->FireTimers(now);
+    MarkDirty(slot);
+  }
+}
+
+// Decisions, ends and starts, until nothing more is decided without waiting.
+void Engine::Step() {
+  for (const ChildEnd& end : child_ends_) {
+    if (sched::RunDriver* caller = Find(end.caller)) {
+      caller->OnChildEnded(end.index, end.child);
+      MarkDirty(SlotOf(end.caller));
+    }
+  }
+  child_ends_.clear();
+  for (int rounds = 0; rounds < 1000; ++rounds) {
+    while (!dirty_.empty()) {
+      std::vector<uint32_t> touched;
+      touched.swap(dirty_);
+      for (uint32_t slot : touched) {
+        slots_[slot].dirty = false;
+        Settle(slot);
+      }
+    }
+    StartReady();
+    if (dirty_.empty()) break;
+  }
+}
+
+void Engine::Settle(uint32_t slot) {
+  Slot& s = slots_[slot];
+  if (!s.active) return;
+  sched::RunDriver& d = *s.driver;
+  const int32_t before = d.in_slots();
+  d.Drain();
+  if (!d.broken().empty() || d.Stalled()) d.FailInternal();
+  if (d.Done()) d.Finish();
+  used_ += d.in_slots() - before;
+  if (d.finished()) {
+    const store::RunRow& row = d.run();
+    // Its caller learns it in the same commit as its end.
+    if (!row.caller_run.empty()) {
+      if (sched::RunDriver* caller = Find(row.caller_run)) {
+        caller->OnChildEnded(row.caller_index, row);
+        MarkDirty(SlotOf(row.caller_run));
+      }
+    }
+  }
+  UpdateReady(slot);
+}
+
+void Engine::StartReady() {
+  while (used_ < options_.slots && !ready_.empty()) {
+    const uint32_t slot = std::get<2>(*ready_.begin());
+    ready_.erase(ready_.begin());
+    Slot& s = slots_[slot];
+    s.in_ready = false;
+    const int32_t before = s.driver->in_slots();
+    auto started = s.driver->StartOne();
+    used_ += s.driver->in_slots() - before;
+    s.served = ++serve_counter_;
+    if (started == sched::RunDriver::Started::kNone) continue;
+    if (started == sched::RunDriver::Started::kNoSlot) MarkDirty(slot);
+    UpdateReady(slot);
+  }
+}
+
+// One commit for every run, then what it made durable: processes spawned,
+// results acknowledged to the keeper, observers told.
+Status Engine::Flush() {
+  const Micros now = clock_->Now();
+  if (busy_since_ != 0 && now < retry_commit_at_) return Status::Ok();
+  bool pids = false;
+  for (const Slot& s : slots_)
+    pids = pids || (s.active && s.driver->PidsDue() <= now);
+  if (pids) {
+    for (Slot& s : slots_)
+      if (s.active) s.driver->CollectProcesses(now, &batch_.processes);
+  }
+  if (batch_.empty()) return Status::Ok();
+  batch_.now = now;
+  while (true) {
+    store::CommitError error;
+    Status st = store_->Commit(batch_, &error);
+    if (st.ok()) break;
+    if (st.code() == Code::kBusy) {
+      // Another process holds the store's write lock (a backup, a long
+      // transaction, another relay): wait it out. Nothing decided is lost;
+      // nothing is spawned before its commit.
+      if (busy_since_ == 0) {
+        busy_since_ = now;
+        busy_backoff_ = kFirstBackoff;
+        Notice("the store is busy (another process holds it): waiting");
+      } else {
+        busy_backoff_ = std::min(busy_backoff_ * 2, kMaxBackoff);
+      }
+      retry_commit_at_ = now + busy_backoff_;
+      if (now - busy_since_ >= options_.busy_limit) {
+        return Status::Busy(st.message() + "; the store stayed unwritable for " +
+                            FormatDuration(now - busy_since_) +
+                            ", so relay stops here. Tasks still running go on under its keeper; "
+                            "`relay resume` adopts them");
+      }
+      return Status::Ok();
+    }
+    if (error.run_id.empty() || Find(error.run_id) == nullptr) return st;
+    // One run's transitions do not fit the store (another process changed
+    // that run): that run alone is dropped, the others are committed.
+    DropRun(error.run_id, st);
+  }
+  busy_since_ = 0;
+
+  for (auto& spec : to_spawn_) {
+    const uint64_t token = spec.token;
+    exec::Started started = runner_->Start(std::move(spec));
+    const uint32_t slot = static_cast<uint32_t>(token >> 32);
+    if (started.pid > 0 && slot < slots_.size() && slots_[slot].active)
+      slots_[slot].driver->OnStarted(static_cast<int32_t>(token & 0xffffffff), started.pid,
+                                     started.pgid);
+  }
+  to_spawn_.clear();
+  if (!acks_.empty()) {
+    runner_->Acknowledge(acks_);
+    acks_.clear();
+  }
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    Slot& s = slots_[slot];
+    if (s.driver == nullptr || s.announced) continue;
+    s.announced = true;
+    for (auto* o : observers_)
+      o->OnRunStarted(s.driver->run(), s.driver->rows(), s.driver->already_final());
+  }
+  for (auto* o : observers_) {
+    // Each transition's own snapshot, so a view shows the reason of that
+    // transition, not the row's state after the whole batch.
+    for (const auto& t : batch_.transitions) {
+      if (const auto* tt = std::get_if<store::TaskTransition>(&t))
+        o->OnTaskChanged(tt->row, tt->from, tt->row.state);
+      else if (const auto* rt = std::get_if<store::RunTransition>(&t))
+        o->OnRunChanged(rt->row, rt->from);
+    }
+    o->OnCommitted();
+  }
+  const bool released = !batch_.releases.empty();
+  batch_.clear();
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    Slot& s = slots_[slot];
+    if (s.active && s.driver->finished()) {
+      s.active = false;
+      --active_;
+      if (s.in_ready) {
+        ready_.erase(s.key);
+        s.in_ready = false;
+      }
+    }
+  }
+  if (released) {
+    // Places this engine gave back: its own blocked instances look first.
+    for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+      if (!slots_[slot].active || !slots_[slot].driver->WaitsForGroup()) continue;
+      slots_[slot].driver->RetryGroups();
+      MarkDirty(slot);
+    }
+  }
+  return Status::Ok();
+}
+
+// A run whose transitions the store refused (another process changed it, or
+// took it over): nothing more of it is committed, and it is no longer
+// driven. Its attempts are left alone: whoever holds the run now adopts them.
+void Engine::DropRun(const std::string& run_id, const Status& why) {
+  auto of_run = [&](const auto& t) {
+    if (const auto* tt = std::get_if<store::TaskTransition>(&t)) return tt->row.run_id == run_id;
+    return std::get<store::RunTransition>(t).row.id == run_id;
+  };
+  auto& ts = batch_.transitions;
+  ts.erase(std::remove_if(ts.begin(), ts.end(), of_run), ts.end());
+  auto& nr = batch_.new_runs;
+  nr.erase(std::remove_if(nr.begin(), nr.end(),
+                          [&](const store::NewRun& n) { return n.run.id == run_id; }),
+           nr.end());
+  auto& ps = batch_.processes;
+  ps.erase(std::remove_if(ps.begin(), ps.end(),
+                          [&](const store::AttemptProcess& p) { return p.run_id == run_id; }),
+           ps.end());
+  auto& rs = batch_.releases;
+  rs.erase(std::remove_if(rs.begin(), rs.end(),
+                          [&](const store::GroupRelease& r) { return r.run_id == run_id; }),
+           rs.end());
+  const uint32_t slot = SlotOf(run_id);
+  to_spawn_.erase(std::remove_if(to_spawn_.begin(), to_spawn_.end(),
+                                 [&](const exec::AttemptSpec& a) { return (a.token >> 32) == slot; }),
+                  to_spawn_.end());
+  Slot& s = slots_[slot];
+  used_ -= s.driver->in_slots();
+  s.active = false;
+  --active_;
+  if (s.in_ready) {
+    ready_.erase(s.key);
+    s.in_ready = false;
+  }
+  Notice("stopped driving run " + run_id + ": " + why.message());
+}
+
+void Engine::Dispatch(const exec::WaitResult& w) {
+  for (const exec::Started& started : w.started) {
+    const uint32_t slot = static_cast<uint32_t>(started.token >> 32);
+    if (slot < slots_.size() && slots_[slot].active)
+      slots_[slot].driver->OnStarted(static_cast<int32_t>(started.token & 0xffffffff),
+                                     started.pid, started.pgid);
+  }
+  for (const exec::AttemptResult& r : w.finished) {
+    acks_.push_back(r.token);
+    const uint32_t slot = static_cast<uint32_t>(r.token >> 32);
+    if (slot >= slots_.size() || !slots_[slot].active) continue;
+    sched::RunDriver& d = *slots_[slot].driver;
+    const int32_t before = d.in_slots();
+    d.OnFinished(static_cast<int32_t>(r.token & 0xffffffff), r);
+    used_ += d.in_slots() - before;
+    MarkDirty(slot);
+  }
+  if (w.interrupt_signal) {
+    if (!interrupted_) {
+      interrupted_ = true;
+      for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+        if (!slots_[slot].active) continue;
+        slots_[slot].driver->BeginCancel(
+            state::run_cause::kInterrupted,
+            "interrupted (signal " + std::to_string(w.interrupt_signal) + ")");
+        MarkDirty(slot);
+      }
+      Notice("cancelling: stopping running tasks (press Ctrl-C again to kill them)");
+    } else {
+      runner_->KillAll();
+      for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+        if (!slots_[slot].active) continue;
+        slots_[slot].driver->ForceCancel();
+        MarkDirty(slot);
+      }
+      Notice("killing every running task");
+    }
+  }
+  if (w.poked) next_inbox_ = 0;  // another relay wrote a request to the store
+}
+
+Micros Engine::NextWakeup(Micros now) const {
+  Micros wake = std::min(next_inbox_, next_heartbeat_);
+  if (busy_since_ != 0) wake = std::min(wake, retry_commit_at_);
+  if (!observers_.empty() && options_.tick > 0) wake = std::min(wake, next_tick_);
+  for (const Slot& s : slots_) {
+    if (!s.active) continue;
+    wake = std::min({wake, s.driver->NextTimer(), s.driver->PidsDue()});
+  }
+  if (!dirty_.empty() || !child_ends_.empty()) return 0;
+  return wake == kNever ? -1 : std::max<Micros>(0, wake - now);
+}
+
+}  // namespace relay::engine
