@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+
 namespace relay::keeper {
 namespace {
 
@@ -23,7 +25,7 @@ Io Classify(ssize_t n) {
 
 }  // namespace
 
-Channel::Channel(int fd) : fd_(fd), buf_(new char[kReadSize]) {
+Channel::Channel(int fd) : fd_(fd), in_(new char[kReadSize]), in_cap_(kReadSize) {
   if (fd_ >= 0) ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
 }
 
@@ -66,18 +68,24 @@ bool Channel::SendAll() {
 bool Channel::Receive() {
   if (fd_ < 0) return false;
   // Frames handed out are dropped only now, when the caller is done with them.
-  if (read_ == in_.size()) {
-    in_.clear();
-  } else if (read_ > 0) {
-    in_.erase(0, read_);
+  if (read_ > 0) {
+    std::memmove(in_.get(), in_.get() + read_, in_len_ - read_);
+    in_len_ -= read_;
+    read_ = 0;
   }
-  read_ = 0;
   while (true) {
-    ssize_t n = ::read(fd_, buf_.get(), kReadSize);
+    if (in_cap_ - in_len_ < kReadSize / 4) {  // room for a good read: a frame may be large
+      std::unique_ptr<char[]> bigger(new char[in_cap_ * 2]);
+      std::memcpy(bigger.get(), in_.get(), in_len_);
+      in_ = std::move(bigger);
+      in_cap_ *= 2;
+    }
+    const size_t room = in_cap_ - in_len_;
+    ssize_t n = ::read(fd_, in_.get() + in_len_, room);
     Io io = Classify(n);
     if (io == Io::kMoved) {
-      in_.append(buf_.get(), static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < kReadSize) return true;  // all there was
+      in_len_ += static_cast<size_t>(n);
+      if (static_cast<size_t>(n) < room) return true;  // all there was
     }
     if (io == Io::kWouldBlock) return true;
     if (io == Io::kGone) {
@@ -89,7 +97,7 @@ bool Channel::Receive() {
 
 bool Channel::Next(Frame* type, std::string_view* payload) {
   if (broken_) return false;
-  if (NextFrame(in_, &read_, type, payload, &broken_)) return true;
+  if (NextFrame(std::string_view(in_.get(), in_len_), &read_, type, payload, &broken_)) return true;
   if (broken_) Close();
   return false;
 }

@@ -44,10 +44,13 @@ class Channel {
   int fd_;
   std::string out_;
   size_t sent_ = 0;
-  std::string in_;
-  size_t read_ = 0;  // frames before this offset of in_ were handed out
+  // What was read: bytes [0, in_len_) of in_, of which frames before
+  // read_ were handed out. Reads land here directly, without a copy.
+  std::unique_ptr<char[]> in_;
+  size_t in_cap_ = 0;
+  size_t in_len_ = 0;
+  size_t read_ = 0;
   bool broken_ = false;
-  std::unique_ptr<char[]> buf_;
 };
 
 }  // namespace relay::keeper

@@ -36,27 +36,36 @@ using exec::kNever;
 // steps end sooner, and relay then wakes once per attempt instead of twice.
 constexpr Micros kHoldStarted = 50 * kMillisecond;
 
-// A relay connected to this keeper: the one that forked it (primary) or
-// one that adopts attempts of it.
-struct Conn {
-  explicit Conn(int fd, bool is_primary) : ch(fd), primary(is_primary) {}
-  Channel ch;
-  bool primary;
-  std::unordered_map<uint64_t, uint64_t> by_token;  // relay's token → attempt id
-  std::unordered_map<uint32_t, std::shared_ptr<const exec::Masker>> maskers;
-  std::string held;            // kStarted frames not sent yet
-  Micros held_since = kNever;  // monotonic time the oldest of them was held
-};
+struct Conn;
 
-// An attempt from its start until its relay acknowledges its result.
+// An attempt from its start until its relay acknowledges its result. It
+// lives in its owner's map under the owner's token; its address is its
+// token in the attempt set, and stays put when it changes hands (the map's
+// node moves, not the entry).
 struct Entry {
-  Conn* owner = nullptr;  // null: its relay is gone and none adopted it
-  uint64_t token = 0;     // the owner's token for it
+  Conn* owner = nullptr;  // whose map holds it: a relay's, or the orphans'
+  uint64_t token = 0;     // its key there
   exec::AttemptKey key;
   std::string log_path;
   bool finished = false;
   bool recorded = false;  // its exit record holds `result`
   AttemptResult result;
+};
+
+uint64_t IdOf(Entry* e) { return reinterpret_cast<uintptr_t>(e); }
+Entry* EntryOf(uint64_t id) { return reinterpret_cast<Entry*>(static_cast<uintptr_t>(id)); }
+
+// A relay connected to this keeper: the one that forked it (primary) or
+// one that adopts attempts of it. Orphans (attempts whose relay is gone)
+// are kept by a Conn without a connection.
+struct Conn {
+  Conn(int fd, bool is_primary) : ch(fd), primary(is_primary) {}
+  Channel ch;
+  bool primary;
+  std::unordered_map<uint64_t, Entry> entries;  // by the relay's token
+  std::unordered_map<uint32_t, std::shared_ptr<const exec::Masker>> maskers;
+  std::string held;            // kStarted frames not sent yet
+  Micros held_since = kNever;  // monotonic time the oldest of them was held
 };
 
 class Keeper {
@@ -72,12 +81,14 @@ class Keeper {
   void StartAttempt(Conn* conn, std::string_view payload);
   void Acknowledge(Conn* conn, std::string_view payload);
   void Adopt(Conn* conn, std::string_view payload);
+  Entry* Find(const exec::AttemptKey& key);
+  void Move(Entry* e, Conn* to, uint64_t token);
   void Detach(Conn* conn, uint64_t token);
   void Route();
   void SendStarted(Conn* conn, const exec::Started& s);
   void Record(Entry* e);
   void Closed(Conn* conn);
-  void Flush(Micros now);
+  void Flush();
   Micros NextWake() const;
   bool Done() const;
 
@@ -85,10 +96,13 @@ class Keeper {
   exec::AttemptSet attempts_;
   exec::AttemptEvents events_;
   int listen_fd_;
-  std::vector<std::unique_ptr<Conn>> conns_;  // conns_[0] is the primary while open
+  std::vector<std::unique_ptr<Conn>> conns_;  // open connections
   bool primary_open_ = true;
-  std::unordered_map<uint64_t, Entry> entries_;  // by attempt id (the AttemptSet's token)
-  uint64_t next_id_ = 1;
+  Conn orphans_{-1, false};
+  uint64_t next_orphan_ = 1;  // keys in orphans_.entries
+  Micros now_ = 0;            // monotonic, as of the last poll
+  // Shared by the attempts without secrets (a log makes its own when given none).
+  const std::shared_ptr<const exec::Masker> no_secrets_ = std::make_shared<const exec::Masker>();
   std::vector<pollfd> fds_;
 };
 
@@ -116,13 +130,10 @@ void Keeper::Run() {
   while (true) {
     PollOnce();
     if (signals_.TakeChildExited()) attempts_.ReapExited(&events_);
-    Micros now = MonotonicNow();
-    attempts_.FireDeadlines(now);
+    attempts_.FireDeadlines(now_);
     Route();
-    Flush(now);
-    conns_.erase(std::remove_if(conns_.begin(), conns_.end(),
-                                [](const std::unique_ptr<Conn>& c) { return !c->ch.open(); }),
-                 conns_.end());
+    Flush();
+    std::erase_if(conns_, [](const std::unique_ptr<Conn>& c) { return !c->ch.open(); });
     if (Done()) ::_exit(0);
   }
 }
@@ -136,9 +147,10 @@ void Keeper::PollOnce() {
     fds_.push_back(
         pollfd{c->ch.fd(), static_cast<short>(POLLIN | (c->ch.wants_send() ? POLLOUT : 0)), 0});
   attempts_.AddPollFds(&fds_);
-  Micros now = MonotonicNow();
   Micros wake = NextWake();
-  if (signals_.Poll(&fds_, wake == kNever ? -1 : std::max<Micros>(0, wake - now)) <= 0) return;
+  int ready = signals_.Poll(&fds_, wake == kNever ? -1 : std::max<Micros>(0, wake - now_));
+  now_ = MonotonicNow();
+  if (ready <= 0) return;
   attempts_.ReadReady(fds_);
   // Connections first seen in this round are polled from the next one.
   const size_t polled = conns_.size();
@@ -207,8 +219,8 @@ void Keeper::Handle(Conn* conn, Frame type, std::string_view payload) {
     case Frame::kKillAll: {
       const bool all = type == Frame::kKillAll;
       uint64_t token = all ? 0 : r.U64();
-      for (const auto& [t, id] : conn->by_token) {
-        if (all || t == token) attempts_.Cancel(id, /*now=*/all);
+      for (auto& [t, e] : conn->entries) {
+        if ((all || t == token) && !e.finished) attempts_.Cancel(IdOf(&e), /*now=*/all);
       }
       break;
     }
@@ -227,6 +239,7 @@ void Keeper::StartAttempt(Conn* conn, std::string_view payload) {
   exec::AttemptSpec spec;
   uint32_t masker_id = 0;
   if (!ReadStart(payload, &spec, &masker_id)) return;
+  spec.masker = no_secrets_;
   if (masker_id != 0) {
     auto it = conn->maskers.find(masker_id);
     if (it != conn->maskers.end()) spec.masker = it->second;
@@ -234,83 +247,101 @@ void Keeper::StartAttempt(Conn* conn, std::string_view payload) {
   // A token is used again only once its last result was reported; a
   // relay that starts it again is done with that result.
   Detach(conn, spec.token);
-  const uint64_t id = next_id_++;
-  Entry& e = entries_[id];
+  Entry& e = conn->entries[spec.token];
   e.owner = conn;
   e.token = spec.token;
-  e.key = spec.key;
+  e.key = std::move(spec.key);  // the attempt set has no use for it
   e.log_path = spec.log_path;
-  conn->by_token[spec.token] = id;
-  spec.token = id;
+  spec.token = IdOf(&e);
   exec::Started s = attempts_.Start(std::move(spec), &events_);
-  if (s.pid > 0) SendStarted(conn, s);
+  if (s.pid > 0) {
+    s.token = e.token;
+    SendStarted(conn, s);
+  }
+}
+
+// Hands an entry to another owner under another token. REQUIRES: `to` has
+// no entry under `token`.
+void Keeper::Move(Entry* e, Conn* to, uint64_t token) {
+  auto node = e->owner->entries.extract(e->token);
+  node.key() = token;
+  e->owner = to;
+  e->token = token;
+  to->entries.insert(std::move(node));
 }
 
 // Forgets what `conn` knew as `token`: a finished result is dropped (with
-// its record), a running attempt is left without an owner.
+// its record), a running attempt goes on without an owner.
 void Keeper::Detach(Conn* conn, uint64_t token) {
-  auto it = conn->by_token.find(token);
-  if (it == conn->by_token.end()) return;
-  auto e = entries_.find(it->second);
-  conn->by_token.erase(it);
-  if (e == entries_.end()) return;
-  if (!e->second.finished) {
-    e->second.owner = nullptr;
+  auto it = conn->entries.find(token);
+  if (it == conn->entries.end()) return;
+  Entry& e = it->second;
+  if (!e.finished) {
+    Move(&e, &orphans_, next_orphan_++);
     return;
   }
-  if (e->second.recorded) (void)RemoveExitRecord(e->second.log_path);
-  entries_.erase(e);
+  if (e.recorded) (void)RemoveExitRecord(e.log_path);
+  conn->entries.erase(it);
 }
 
 void Keeper::Acknowledge(Conn* conn, std::string_view payload) {
   FrameReader r(payload);
   uint32_t n = r.U32();
   for (uint32_t i = 0; i < n && r.ok(false); ++i) {
-    uint64_t token = r.U64();
-    auto it = conn->by_token.find(token);
-    if (it == conn->by_token.end()) continue;
-    auto e = entries_.find(it->second);
-    if (e != entries_.end() && !e->second.finished) continue;  // nothing to acknowledge yet
-    Detach(conn, token);
+    auto it = conn->entries.find(r.U64());
+    if (it == conn->entries.end() || !it->second.finished) continue;  // nothing to forget yet
+    if (it->second.recorded) (void)RemoveExitRecord(it->second.log_path);
+    conn->entries.erase(it);
   }
+}
+
+// Rare (adoption only), so a scan rather than an index kept on every start.
+Entry* Keeper::Find(const exec::AttemptKey& key) {
+  auto in = [&](Conn* c) -> Entry* {
+    for (auto& [token, e] : c->entries) {
+      if (e.key == key) return &e;
+    }
+    return nullptr;
+  };
+  if (Entry* e = in(&orphans_)) return e;
+  for (auto& c : conns_) {
+    if (Entry* e = in(c.get())) return e;
+  }
+  return nullptr;
 }
 
 void Keeper::Adopt(Conn* conn, std::string_view payload) {
   FrameReader r(payload);
   uint64_t token = r.U64();
   exec::AttemptKey key = ReadKey(&r);
-  auto found = std::find_if(entries_.begin(), entries_.end(),
-                            [&](const auto& kv) { return kv.second.key == key; });
+  Entry* e = r.ok() ? Find(key) : nullptr;
   FrameWriter w(conn->ch.out());
   w.Begin(Frame::kAdopted);
   w.U64(token);
-  if (!r.ok() || found == entries_.end()) {
+  if (e == nullptr) {
     w.U8(static_cast<uint8_t>(exec::AdoptResult::Outcome::kGone));
     w.End();
     return;
   }
-  const uint64_t id = found->first;
-  Entry& e = found->second;
-  // The previous owner is presumed gone (a live relay's attempts are not
-  // adopted); if it is not, it hears no more of this attempt.
-  if (e.owner != nullptr) e.owner->by_token.erase(e.token);
-  Detach(conn, token);
-  e.owner = conn;
-  e.token = token;
-  conn->by_token[token] = id;
-  const int pid = attempts_.StepPid(id);
-  w.U8(static_cast<uint8_t>(e.finished ? exec::AdoptResult::Outcome::kFinished
-                                       : exec::AdoptResult::Outcome::kRunning));
+  // A previous owner still connected is presumed gone (a live relay's
+  // attempts are not adopted); if it is not, it hears no more of this one.
+  if (e->owner != conn || e->token != token) {
+    Detach(conn, token);
+    Move(e, conn, token);
+  }
+  const int pid = attempts_.StepPid(IdOf(e));
+  w.U8(static_cast<uint8_t>(e->finished ? exec::AdoptResult::Outcome::kFinished
+                                        : exec::AdoptResult::Outcome::kRunning));
   w.I32(pid);
   w.I32(pid);
-  AttemptResult res = e.result;
+  AttemptResult res = e->result;
   res.token = token;
   WriteResult(&w, res);
   w.End();
 }
 
 void Keeper::SendStarted(Conn* conn, const exec::Started& s) {
-  if (conn->held.empty()) conn->held_since = MonotonicNow();
+  if (conn->held.empty()) conn->held_since = now_;
   FrameWriter w(&conn->held);
   w.Begin(Frame::kStarted);
   w.U64(s.token);
@@ -322,31 +353,29 @@ void Keeper::SendStarted(Conn* conn, const exec::Started& s) {
 // Hands what the attempts did to their owners, or to exit records.
 void Keeper::Route() {
   for (exec::Started& s : events_.started) {
-    auto it = entries_.find(s.token);
-    if (it == entries_.end() || it->second.owner == nullptr) continue;
-    s.token = it->second.token;
-    SendStarted(it->second.owner, s);
+    Entry* e = EntryOf(s.token);
+    if (e->owner == &orphans_) continue;
+    s.token = e->token;
+    SendStarted(e->owner, s);
   }
   events_.started.clear();
   for (AttemptResult& res : events_.finished) {
-    auto it = entries_.find(res.token);
-    if (it == entries_.end()) continue;
-    Entry& e = it->second;
-    e.finished = true;
-    e.result = std::move(res);
-    if (e.owner == nullptr) {
-      Record(&e);
+    Entry* e = EntryOf(res.token);
+    e->finished = true;
+    e->result = std::move(res);
+    e->result.token = e->token;
+    if (e->owner == &orphans_) {
+      Record(e);
       continue;
     }
-    e.result.token = e.token;
-    Conn* c = e.owner;
+    Conn* c = e->owner;
     // Held kStarted frames go first: relay hears of a step before its end.
     c->ch.out()->append(c->held);
     c->held.clear();
     c->held_since = kNever;
     FrameWriter w(c->ch.out());
     w.Begin(Frame::kFinished);
-    WriteResult(&w, e.result);
+    WriteResult(&w, e->result);
     w.End();
   }
   events_.finished.clear();
@@ -359,23 +388,21 @@ void Keeper::Record(Entry* e) {
   e->recorded = WriteExitRecord(e->log_path, ExitRecord{e->key, std::move(res)}).ok();
 }
 
-// A relay hung up (it exited, or died): its attempts run on, owned by
-// nobody, and its results not acknowledged go to exit records.
+// A relay hung up (it exited, or died): its attempts run on as orphans, and
+// its results not acknowledged go to exit records.
 void Keeper::Closed(Conn* conn) {
   conn->ch.Close();
   if (conn->primary) primary_open_ = false;
-  for (const auto& [token, id] : conn->by_token) {
-    auto it = entries_.find(id);
-    if (it == entries_.end()) continue;
-    it->second.owner = nullptr;
-    if (it->second.finished) Record(&it->second);
+  while (!conn->entries.empty()) {
+    Entry* e = &conn->entries.begin()->second;
+    if (e->finished) Record(e);
+    Move(e, &orphans_, next_orphan_++);
   }
-  conn->by_token.clear();
 }
 
-void Keeper::Flush(Micros now) {
+void Keeper::Flush() {
   for (const auto& c : conns_) {
-    if (!c->held.empty() && now >= c->held_since + kHoldStarted) {
+    if (!c->held.empty() && now_ >= c->held_since + kHoldStarted) {
       c->ch.out()->append(c->held);
       c->held.clear();
       c->held_since = kNever;

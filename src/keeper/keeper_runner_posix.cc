@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "exec/attempt_set_posix.h"
@@ -42,8 +41,22 @@ struct Link {
   explicit Link(int fd, std::string owner) : ch(fd), owner_id(std::move(owner)) {}
   Channel ch;
   std::string owner_id;  // whose keeper ("" for our own)
-  // Tokens started or adopted here whose result has not arrived.
-  std::unordered_set<uint64_t> running;
+  // Results acknowledged, told with the next frames sent: they only let the
+  // keeper forget, nothing waits for them.
+  std::vector<uint64_t> acks;
+  // Tokens started or adopted here whose result has not arrived: as many
+  // as relay's slots, so a vector searched from the end beats a hash set.
+  std::vector<uint64_t> running;
+  bool Has(uint64_t token) const {
+    return std::find(running.rbegin(), running.rend(), token) != running.rend();
+  }
+  bool Remove(uint64_t token) {
+    auto it = std::find(running.rbegin(), running.rend(), token);
+    if (it == running.rend()) return false;
+    *it = running.back();
+    running.pop_back();
+    return true;
+  }
 };
 
 class KeeperRunner final : public exec::Runner {
@@ -146,13 +159,21 @@ Started KeeperRunner::Start(AttemptSpec spec) {
   }
   uint32_t masker_id = MaskerId(spec.masker);
   WriteStart(spec, masker_id, primary_.ch.out());
-  primary_.running.insert(token);
+  primary_.running.push_back(token);
   if (primary_.ch.out()->size() >= kSendEarly && !primary_.ch.Send()) Lost(&primary_);
   return Started{token, 0, 0};
 }
 
 void KeeperRunner::SendAll() {
   ForEachLink([&](Link* link) {
+    if (!link->acks.empty() && link->ch.open()) {
+      FrameWriter w(link->ch.out());
+      w.Begin(Frame::kAck);
+      w.U32(static_cast<uint32_t>(link->acks.size()));
+      for (uint64_t token : link->acks) w.U64(token);
+      w.End();
+    }
+    link->acks.clear();
     if (link->ch.wants_send() && !link->ch.SendAll()) Lost(link);
   });
 }
@@ -217,12 +238,12 @@ void KeeperRunner::Handle(Link* link, Frame type, std::string_view payload) {
       s.token = r.U64();
       s.pid = r.I32();
       s.pgid = r.I32();
-      if (r.ok() && link->running.count(s.token) != 0) started_.push_back(s);
+      if (r.ok() && link->Has(s.token)) started_.push_back(s);
       break;
     }
     case Frame::kFinished: {
       AttemptResult res = ReadResult(&r);
-      if (!r.ok() || link->running.erase(res.token) == 0) break;
+      if (!r.ok() || !link->Remove(res.token)) break;
       if (link != &primary_) ack_via_[res.token] = link;
       finished_.push_back(std::move(res));
       break;
@@ -255,7 +276,7 @@ void KeeperRunner::Lost(Link* link) {
 
 void KeeperRunner::Cancel(uint64_t token) {
   ForEachLink([&](Link* link) {
-    if (link->running.count(token) == 0 || !link->ch.open()) return;
+    if (!link->Has(token) || !link->ch.open()) return;
     FrameWriter w(link->ch.out());
     w.Begin(Frame::kCancel);
     w.U64(token);
@@ -280,28 +301,21 @@ size_t KeeperRunner::running() const {
   return n;
 }
 
-// Acknowledgements travel with the next batch of frames: they only let the
-// keeper forget, nothing waits for them.
 void KeeperRunner::Acknowledge(const std::vector<uint64_t>& tokens) {
-  std::unordered_map<Link*, std::vector<uint64_t>> by_link;
+  if (ack_files_.empty() && ack_via_.empty()) {  // nothing adopted: all are our keeper's
+    primary_.acks.insert(primary_.acks.end(), tokens.begin(), tokens.end());
+    return;
+  }
   for (uint64_t token : tokens) {
     if (auto f = ack_files_.find(token); f != ack_files_.end()) {
       (void)RemoveExitRecord(f->second);  // the keeper is gone: ours to remove
       ack_files_.erase(f);
     } else if (auto v = ack_via_.find(token); v != ack_via_.end()) {
-      by_link[v->second].push_back(token);
+      v->second->acks.push_back(token);
       ack_via_.erase(v);
     } else {
-      by_link[&primary_].push_back(token);
+      primary_.acks.push_back(token);
     }
-  }
-  for (auto& [link, list] : by_link) {
-    if (!link->ch.open()) continue;
-    FrameWriter w(link->ch.out());
-    w.Begin(Frame::kAck);
-    w.U32(static_cast<uint32_t>(list.size()));
-    for (uint64_t token : list) w.U64(token);
-    w.End();
   }
 }
 
@@ -352,7 +366,7 @@ bool KeeperRunner::AskToAdopt(Link* link, const AdoptRequest& request, AdoptResu
   adopt_answer_.reset();
   out->result.token = request.token;
   if (out->outcome == AdoptResult::Outcome::kRunning) {
-    link->running.insert(request.token);
+    link->running.push_back(request.token);
   } else {
     ack_via_[request.token] = link;
   }

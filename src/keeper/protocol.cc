@@ -1,5 +1,6 @@
 #include "keeper/protocol.h"
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -8,21 +9,6 @@
 namespace relay::keeper {
 namespace {
 
-// Fields are copied byte by byte in little-endian order, which every host
-// relay runs on shares; the loops compile to plain stores.
-template <typename T>
-void PutLittle(T v, char* out) {
-  for (size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<char>(v >> (8 * i));
-}
-
-template <typename T>
-T GetLittle(const char* in) {
-  T v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i)
-    v |= static_cast<T>(static_cast<uint8_t>(in[i])) << (8 * i);
-  return v;
-}
-
 const std::vector<std::string>& DefaultShell() {
   static const std::vector<std::string> kDefault = exec::AttemptSpec().shell;
   return kDefault;
@@ -30,62 +16,21 @@ const std::vector<std::string>& DefaultShell() {
 
 }  // namespace
 
-void FrameWriter::Begin(Frame type) {
-  start_ = out_->size();
-  out_->append(4, '\0');
-  U8(static_cast<uint8_t>(type));
+void FrameWriter::Grow(size_t n) {
+  size_t used = static_cast<size_t>(cur_ - buf_);
+  size_t cap = std::max(cap_ * 2, used + n);
+  std::unique_ptr<char[]> bigger(new char[cap]);
+  std::memcpy(bigger.get(), buf_, used);
+  heap_ = std::move(bigger);
+  buf_ = heap_.get();
+  cap_ = cap;
+  cur_ = buf_ + used;
 }
 
 void FrameWriter::End() {
-  PutLittle<uint32_t>(static_cast<uint32_t>(out_->size() - start_ - 4), out_->data() + start_);
-}
-
-void FrameWriter::U32(uint32_t v) {
-  char b[4];
-  PutLittle(v, b);
-  out_->append(b, sizeof b);
-}
-
-void FrameWriter::U64(uint64_t v) {
-  char b[8];
-  PutLittle(v, b);
-  out_->append(b, sizeof b);
-}
-
-void FrameWriter::Str(std::string_view s) {
-  U32(static_cast<uint32_t>(s.size()));
-  out_->append(s);
-}
-
-bool FrameReader::Take(size_t n, const char** at) {
-  if (!ok_ || in_.size() < n) {
-    ok_ = false;
-    return false;
-  }
-  *at = in_.data();
-  in_.remove_prefix(n);
-  return true;
-}
-
-uint8_t FrameReader::U8() {
-  const char* at;
-  return Take(1, &at) ? static_cast<uint8_t>(*at) : 0;
-}
-
-uint32_t FrameReader::U32() {
-  const char* at;
-  return Take(4, &at) ? GetLittle<uint32_t>(at) : 0;
-}
-
-uint64_t FrameReader::U64() {
-  const char* at;
-  return Take(8, &at) ? GetLittle<uint64_t>(at) : 0;
-}
-
-std::string_view FrameReader::Str() {
-  uint32_t n = U32();
-  const char* at;
-  return Take(n, &at) ? std::string_view(at, n) : std::string_view();
+  size_t used = static_cast<size_t>(cur_ - buf_);
+  Store(static_cast<uint32_t>(used - 4), buf_);
+  out_->append(buf_, used);
 }
 
 bool NextFrame(std::string_view buffer, size_t* pos, Frame* type, std::string_view* payload,
@@ -93,7 +38,7 @@ bool NextFrame(std::string_view buffer, size_t* pos, Frame* type, std::string_vi
   *broken = false;
   std::string_view rest = buffer.substr(*pos);
   if (rest.size() < 4) return false;
-  uint32_t n = GetLittle<uint32_t>(rest.data());
+  uint32_t n = FrameReader::Load<uint32_t>(rest.data());
   if (n == 0 || n > kMaxFrame) {
     *broken = true;
     return false;
@@ -201,7 +146,8 @@ exec::AttemptResult ReadResult(FrameReader* r) {
     if constexpr (std::is_same_v<T, bool>) {
       *field = r->U8() != 0;
     } else if constexpr (std::is_same_v<T, std::string>) {
-      *field = r->Str();
+      std::string_view s = r->Str();
+      if (!s.empty()) *field = s;
     } else if constexpr (sizeof(T) == 8) {
       *field = static_cast<T>(r->U64());
     } else {

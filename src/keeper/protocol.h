@@ -24,7 +24,10 @@
 // old keeper, a new relay): do not renumber.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,22 +58,67 @@ enum class Frame : uint8_t {
 };
 static_assert(static_cast<int>(Frame::kAdopt) == 8 && static_cast<int>(Frame::kAdopted) == 19);
 
-// Appends one frame to a buffer: Begin, the fields, End.
+// Appends one frame to a buffer: Begin, the fields, End. The frame is
+// built on the stack (on the heap past kInline bytes) and appended whole,
+// since these writes are on every attempt's path.
 class FrameWriter {
  public:
+  static constexpr size_t kInline = 2048;
+
   explicit FrameWriter(std::string* out) : out_(out) {}
-  void Begin(Frame type);
-  void End();  // writes the frame's length in front of it
-  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
-  void U32(uint32_t v);
-  void U64(uint64_t v);
-  void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
-  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
-  void Str(std::string_view s);
+  FrameWriter(const FrameWriter&) = delete;
+  FrameWriter& operator=(const FrameWriter&) = delete;
+
+  void Begin(Frame type) {
+    buf_ = inline_;
+    cap_ = kInline;
+    cur_ = buf_ + 4;  // the length, written by End
+    *cur_++ = static_cast<char>(type);
+  }
+  void End();
+  void U8(uint8_t v) {
+    Ensure(1);
+    *cur_++ = static_cast<char>(v);
+  }
+  void U32(uint32_t v) { Put(v); }
+  void U64(uint64_t v) { Put(v); }
+  void I32(int32_t v) { Put(static_cast<uint32_t>(v)); }
+  void I64(int64_t v) { Put(static_cast<uint64_t>(v)); }
+  void Str(std::string_view s) {
+    Ensure(4 + s.size());
+    Store(static_cast<uint32_t>(s.size()), cur_);
+    if (!s.empty()) std::memcpy(cur_ + 4, s.data(), s.size());
+    cur_ += 4 + s.size();
+  }
+
+  // Little-endian, as on every host relay runs on; elsewhere byte by byte.
+  template <typename T>
+  static void Store(T v, char* at) {
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(at, &v, sizeof v);
+    } else {
+      for (size_t i = 0; i < sizeof(T); ++i) at[i] = static_cast<char>(v >> (8 * i));
+    }
+  }
 
  private:
+  template <typename T>
+  void Put(T v) {
+    Ensure(sizeof v);
+    Store(v, cur_);
+    cur_ += sizeof v;
+  }
+  void Ensure(size_t n) {
+    if (static_cast<size_t>(buf_ + cap_ - cur_) < n) Grow(n);
+  }
+  void Grow(size_t n);
+
   std::string* out_;
-  size_t start_ = 0;
+  char* buf_ = nullptr;  // inline_ or heap_
+  size_t cap_ = 0;
+  char* cur_ = nullptr;
+  std::unique_ptr<char[]> heap_;
+  char inline_[kInline];
 };
 
 // Reads the fields of one frame's payload. Reading past its end yields
@@ -78,18 +126,49 @@ class FrameWriter {
 class FrameReader {
  public:
   explicit FrameReader(std::string_view payload) : in_(payload) {}
-  uint8_t U8();
-  uint32_t U32();
-  uint64_t U64();
+  uint8_t U8() {
+    const char* at = in_.data();
+    return Take(1) ? static_cast<uint8_t>(*at) : 0;
+  }
+  uint32_t U32() { return Get<uint32_t>(); }
+  uint64_t U64() { return Get<uint64_t>(); }
   int32_t I32() { return static_cast<int32_t>(U32()); }
   int64_t I64() { return static_cast<int64_t>(U64()); }
-  std::string_view Str();
+  std::string_view Str() {
+    uint32_t n = U32();
+    const char* at = in_.data();
+    return Take(n) ? std::string_view(at, n) : std::string_view();
+  }
   // False once a read went past the end; also false when bytes are left
   // over, if `whole`.
   bool ok(bool whole = true) const { return ok_ && (!whole || in_.empty()); }
 
+  template <typename T>
+  static T Load(const char* at) {
+    T v = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(&v, at, sizeof v);
+    } else {
+      for (size_t i = 0; i < sizeof(T); ++i)
+        v |= static_cast<T>(static_cast<uint8_t>(at[i])) << (8 * i);
+    }
+    return v;
+  }
+
  private:
-  bool Take(size_t n, const char** at);
+  template <typename T>
+  T Get() {
+    const char* at = in_.data();
+    return Take(sizeof(T)) ? Load<T>(at) : 0;
+  }
+  bool Take(size_t n) {
+    if (!ok_ || in_.size() < n) {
+      ok_ = false;
+      return false;
+    }
+    in_.remove_prefix(n);
+    return true;
+  }
   std::string_view in_;
   bool ok_ = true;
 };
