@@ -122,12 +122,14 @@ void Engine::StartReady() {
   while (used_ < options_.slots && !ready_.empty()) {
     const uint32_t slot = std::get<2>(*ready_.begin());
     ready_.erase(ready_.begin());
-    Slot& s = slots_[slot];
-    s.in_ready = false;
-    const int32_t before = s.driver->in_slots();
-    auto started = s.driver->StartOne();
-    used_ += s.driver->in_slots() - before;
-    s.served = ++serve_counter_;
+    slots_[slot].in_ready = false;
+    // Starting a sub-pipeline adds a slot for its run, which may move
+    // slots_: no Slot& is held across StartOne (the driver itself stays put).
+    sched::RunDriver& d = *slots_[slot].driver;
+    const int32_t before = d.in_slots();
+    auto started = d.StartOne();
+    used_ += d.in_slots() - before;
+    slots_[slot].served = ++serve_counter_;
     if (started == sched::RunDriver::Started::kNone) continue;
     if (started == sched::RunDriver::Started::kNoSlot) MarkDirty(slot);
     UpdateReady(slot);
