@@ -13,6 +13,7 @@
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "store/task_record.h"
 
 namespace relay::store {
 namespace {
@@ -94,10 +95,13 @@ std::vector<TaskRow> MakeTasks(const std::string& run_id, int n) {
   return out;
 }
 
-TaskTransition Move(TaskRow row, TaskState from, TaskState to, std::string_view cause) {
+// A transition whose event records `fx` (what it sets in the row). The
+// row's other fields are not recorded, whatever they hold.
+TaskTransition Move(TaskRow row, TaskState from, TaskState to, std::string_view cause,
+                    TaskEffects fx = {}) {
   row.state = to;
   row.reason = std::string(state::Name(from)) + " to " + std::string(state::Name(to));
-  return TaskTransition{row, from, std::string(cause)};
+  return TaskTransition{row, from, std::string(cause), std::move(fx)};
 }
 
 RunTransition MoveRun(RunRow row, RunState from, RunState to, std::string_view cause) {
@@ -292,11 +296,13 @@ TEST_P(StoreConformance, CommitRecordsEveryEventAndRowsFollowFromThem) {
   running.owner = "me";
   b.transitions.push_back(MoveRun(running, RunState::kPending, RunState::kRunning, "started"));
   b.transitions.push_back(Move(t, TaskState::kPending, TaskState::kQueued, "needs_met"));
-  t.owner = "me";
-  b.transitions.push_back(Move(t, TaskState::kQueued, TaskState::kClaimed, "claimed"));
-  t.attempts = 1;
-  t.log_path = "/logs/t1.1.log";
-  TaskTransition start = Move(t, TaskState::kClaimed, TaskState::kRunning, "started");
+  TaskEffects claim;
+  claim.owner = "me";
+  b.transitions.push_back(Move(t, TaskState::kQueued, TaskState::kClaimed, "claimed", claim));
+  TaskEffects attempt;
+  attempt.attempt = 1;
+  attempt.log = "/logs/t1.1.log";
+  TaskTransition start = Move(t, TaskState::kClaimed, TaskState::kRunning, "started", attempt);
   start.data.Add("note", "a fact beside the row");
   start.ts = kT0 + kSecond - 3;
   b.transitions.push_back(start);
@@ -341,7 +347,8 @@ TEST_P(StoreConformance, RowsRebuildEveryRecordedField) {
   RunRow run = Create("01R", 2);
   StartAndQueue(run);
   TaskRow t = (*store_->GetTasks("01R"))[0];
-  auto commit = [&](TaskRow& row, TaskState to, std::string_view cause, Micros ts) {
+  // `row` is what the row must read afterwards; `fx` what the event records.
+  auto commit = [&](TaskRow& row, TaskState to, std::string_view cause, TaskEffects fx, Micros ts) {
     SCOPED_TRACE(cause);
     Batch b;
     b.now = ts;
@@ -349,66 +356,98 @@ TEST_P(StoreConformance, RowsRebuildEveryRecordedField) {
     row.state = to;
     row.cause = std::string(cause);
     row.reason = std::string(cause) + " because";
-    b.transitions.push_back(TaskTransition{row, from, std::string(cause)});
+    b.transitions.push_back(TaskTransition{row, from, std::string(cause), fx});
     Status s = store_->Commit(b);
     EXPECT_TRUE(s.ok()) << s.message();
     auto rows = store_->GetTasks("01R");
     ASSERT_TRUE(rows.ok()) << rows.status().message();
     TaskRow got = (*rows)[0];
-    EXPECT_EQ(got.state, row.state) << cause;
-    EXPECT_EQ(got.cause, row.cause) << cause;
-    EXPECT_EQ(got.reason, row.reason) << cause;
-    EXPECT_EQ(got.attempts, row.attempts) << cause;
-    EXPECT_EQ(got.exit_code, row.exit_code) << cause;
-    EXPECT_EQ(got.signal, row.signal) << cause;
-    EXPECT_EQ(got.due_at, row.due_at) << cause;
-    EXPECT_EQ(got.owner, row.owner) << cause;
-    EXPECT_EQ(got.lease_until, row.lease_until) << cause;
-    EXPECT_EQ(got.started_at, row.started_at) << cause;
-    EXPECT_EQ(got.ended_at, row.ended_at) << cause;
-    EXPECT_EQ(got.log_path, row.log_path) << cause;
-    EXPECT_EQ(got.outputs_json, row.outputs_json) << cause;
+    EXPECT_EQ(got.state, row.state);
+    EXPECT_EQ(got.cause, row.cause);
+    EXPECT_EQ(got.reason, row.reason);
+    EXPECT_EQ(got.attempts, row.attempts);
+    EXPECT_EQ(got.exit_code, row.exit_code);
+    EXPECT_EQ(got.signal, row.signal);
+    EXPECT_EQ(got.due_at, row.due_at);
+    EXPECT_EQ(got.owner, row.owner);
+    EXPECT_EQ(got.lease_until, row.lease_until);
+    EXPECT_EQ(got.started_at, row.started_at);
+    EXPECT_EQ(got.ended_at, row.ended_at);
+    EXPECT_EQ(got.log_path, row.log_path);
+    EXPECT_EQ(got.outputs_json, row.outputs_json);
   };
-  t.owner = "worker-1";
-  t.lease_until = kT0 + 60 * kSecond;
-  commit(t, TaskState::kClaimed, "claimed", kT0 + 10);
-  t.attempts = 1;
-  t.log_path = "/logs/a.1.log";
-  t.started_at = kT0 + 20;
-  commit(t, TaskState::kRunning, "started", kT0 + 20);
-  t.ended_at = kT0 + 1020;
-  t.exit_code = -1;
-  t.signal = 9;
-  t.owner.clear();
+  TaskEffects claim;
+  claim.owner = t.owner = "worker-1";
+  claim.lease_until = t.lease_until = kT0 + 60 * kSecond;
+  commit(t, TaskState::kClaimed, "claimed", claim, kT0 + 10);
+  TaskEffects start;
+  start.attempt = t.attempts = 1;
+  start.log = t.log_path = "/logs/a.1.log";
+  t.started_at = kT0 + 20;  // the event's time
+  commit(t, TaskState::kRunning, "started", start, kT0 + 20);
+  TaskEffects failed;
+  failed.ended_at = t.ended_at = kT0 + 1020;
+  failed.exit_code = t.exit_code = -1;
+  failed.signal = t.signal = 9;
+  failed.due_at = t.due_at = kT0 + 5000;
+  t.owner.clear();  // an attempt that ends gives its claim back
   t.lease_until = 0;
-  t.due_at = kT0 + 5000;
-  commit(t, TaskState::kRetryWait, "retry", kT0 + 1030);
+  commit(t, TaskState::kRetryWait, "retry", failed, kT0 + 1030);
   t.due_at = 0;
-  commit(t, TaskState::kQueued, "backoff_elapsed", kT0 + 5000);
-  t.owner = "worker-2";
-  commit(t, TaskState::kClaimed, "claimed", kT0 + 5001);
-  t.attempts = 2;
-  t.log_path = "/logs/a.2.log";
+  commit(t, TaskState::kQueued, "backoff_elapsed", {}, kT0 + 5000);
+  TaskEffects claim2;
+  claim2.owner = t.owner = "worker-2";  // without a lease
+  commit(t, TaskState::kClaimed, "claimed", claim2, kT0 + 5001);
+  TaskEffects again;
+  again.attempt = t.attempts = 2;
+  again.log = t.log_path = "/logs/a.2.log";
   t.started_at = kT0 + 5002;
-  t.ended_at = 0;
+  t.ended_at = 0;  // a new attempt clears the last one's end
   t.exit_code.reset();
   t.signal = 0;
-  commit(t, TaskState::kRunning, "started", kT0 + 5002);
-  t.ended_at = kT0 + 7002;
-  t.exit_code = 0;
+  commit(t, TaskState::kRunning, "started", again, kT0 + 5002);
+  TaskEffects ok;
+  ok.ended_at = t.ended_at = kT0 + 7002;
+  ok.exit_code = t.exit_code = 0;
+  ok.outputs = t.outputs_json = "{\"version\":\"1.2.3\",\"weird\":\"\\u0001\"}";
   t.owner.clear();
-  t.outputs_json = "{\"version\":\"1.2.3\",\"weird\":\"\\u0001\"}";
-  commit(t, TaskState::kSucceeded, "exit_zero", kT0 + 7003);
+  commit(t, TaskState::kSucceeded, "exit_zero", ok, kT0 + 7003);
 
-  // A result reused by a rerun records where its log is and its exit code.
-  TaskRow u = (*store_->GetTasks("01R"))[1];
+  // Defaults: an attempt without a number is the next one, and one that
+  // ends without a time ended at its event's time.
+  TaskRow v = (*store_->GetTasks("01R"))[1];
+  Batch defaults;
+  defaults.now = kT0 + 8000;
+  defaults.transitions.push_back(Move(v, TaskState::kQueued, TaskState::kClaimed, "claimed"));
+  v.state = TaskState::kClaimed;
+  defaults.transitions.push_back(Move(v, TaskState::kClaimed, TaskState::kRunning, "started"));
+  v.state = TaskState::kRunning;
+  TaskEffects failed_now;
+  failed_now.exit_code = 2;
+  TaskTransition fail =
+      Move(v, TaskState::kRunning, TaskState::kFailed, "exit_nonzero", failed_now);
+  fail.ts = kT0 + 8500;
+  defaults.transitions.push_back(fail);
+  ASSERT_TRUE(store_->Commit(defaults).ok());
+  TaskRow got = (*store_->GetTasks("01R"))[1];
+  EXPECT_EQ(got.attempts, 1);
+  EXPECT_EQ(got.started_at, kT0 + 8000);
+  EXPECT_EQ(got.ended_at, kT0 + 8500);
+  EXPECT_EQ(got.exit_code, 2);
+  EXPECT_EQ(got.log_path, AttemptLogPath(store_->LogDir(), "01R", 1, "t1", 1));
+  auto ev = *store_->GetEvents("01R", 0);
+  EXPECT_EQ(ev.back().data, R"({"exit_code":2})") << "a default is not recorded";
+  EXPECT_EQ(ev[ev.size() - 2].data, "{}");
+
+  // A result reused by a rerun starts from pending, not queued.
+  TaskRow u = (*store_->GetTasks("01R"))[0];
   Batch b;
   b.now = kT0;
   u.state = TaskState::kSucceeded;
-  u.exit_code = 0;
-  u.log_path = "/old/run/log";
-  u.outputs_json = R"({"k":"v"})";
-  b.transitions.push_back(TaskTransition{u, TaskState::kQueued, "reused"});
+  TaskEffects reused;
+  reused.exit_code = 0;
+  reused.log = "/old/run/log";
+  b.transitions.push_back(TaskTransition{u, TaskState::kQueued, "reused", reused});
   // Queued → succeeded is not in the table; reuse starts from pending.
   EXPECT_EQ(store_->Commit(b).code(), Code::kInternal);
 }
@@ -418,10 +457,11 @@ TEST_P(StoreConformance, AReusedResultKeepsItsLogExitCodeAndOutputs) {
   TaskRow u = (*store_->GetTasks("01R"))[0];
   Batch b;
   u.state = TaskState::kSucceeded;
-  u.exit_code = 0;
-  u.log_path = "/old/run/log";
-  u.outputs_json = R"({"k":"v"})";
-  TaskTransition reuse{u, TaskState::kPending, "reused"};
+  TaskEffects fx;
+  fx.exit_code = 0;
+  fx.log = "/old/run/log";
+  fx.outputs = R"({"k":"v"})";
+  TaskTransition reuse{u, TaskState::kPending, "reused", fx};
   reuse.data.Add("from_run", "01OLD");
   b.transitions.push_back(reuse);
   ASSERT_TRUE(store_->Commit(b).ok());
@@ -656,12 +696,13 @@ TEST_P(StoreConformance, HeartbeatExtendsRunAndLeasesOfTheOwner) {
   StartAndQueue(*store_->GetRun("01R"));
   auto tasks = *store_->GetTasks("01R");
   Batch b;
-  tasks[0].owner = "relay-a";
-  tasks[0].lease_until = kT0 + 10;
-  b.transitions.push_back(Move(tasks[0], TaskState::kQueued, TaskState::kClaimed, "claimed"));
-  tasks[1].owner = "worker-b";
-  tasks[1].lease_until = kT0 + 10;
-  b.transitions.push_back(Move(tasks[1], TaskState::kQueued, TaskState::kClaimed, "claimed"));
+  TaskEffects a, w;
+  a.owner = "relay-a";
+  a.lease_until = kT0 + 10;
+  b.transitions.push_back(Move(tasks[0], TaskState::kQueued, TaskState::kClaimed, "claimed", a));
+  w.owner = "worker-b";
+  w.lease_until = kT0 + 10;
+  b.transitions.push_back(Move(tasks[1], TaskState::kQueued, TaskState::kClaimed, "claimed", w));
   ASSERT_TRUE(store_->Commit(b).ok());
 
   ASSERT_TRUE(store_->Heartbeat("01R", "relay-a", kT0 + 50, kT0 + 90).ok());
@@ -774,7 +815,7 @@ TEST_P(StoreConformance, SomethingElseIsReportedCorrupt) {
   factory_->WriteGarbage(url);
   auto s = factory_->Open(url, {}, false);
   ASSERT_EQ(s.status().code(), Code::kCorrupt);
-  EXPECT_NE(s.status().message().find("is not a relay store or is corrupt"), std::string::npos)
+  EXPECT_NE(s.status().message().find("is not a relay store"), std::string::npos)
       << s.status().message();
 }
 

@@ -278,6 +278,7 @@ std::string FoldedLogPath(const TaskRow& r) {
   e.subject = r.name;
   e.from = "claimed";
   e.to = "running";
+  e.cause = "started";
   e.data = Data(Started(r));
   TaskRow got = r;
   got.state = TaskState::kClaimed;

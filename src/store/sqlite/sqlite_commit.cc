@@ -184,7 +184,8 @@ Status SqliteStore::ApplyNewRun(const RunRow& run, const std::vector<TaskRow>& t
   // A sub-pipeline's run names the task attempt that started it, whose
   // waiting_child event names this run: linked both ways.
   if (!run.caller_run.empty()) {
-    data.Add("caller_index", static_cast<int64_t>(run.caller_index)).Add("caller_run", run.caller_run);
+    data.Add("caller_index", static_cast<int64_t>(run.caller_index))
+        .Add("caller_run", run.caller_run);
   }
   e.data = data.Build();
   return Append(run.id, e, &cache);
@@ -278,8 +279,13 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
                             " are not canonical JSON; nothing was written");
   }
   RELAY_RETURN_IF_ERROR(Append(r.run_id, e, run));
-  if (r.state == state::TaskState::kClaimed && !r.owner.empty() && r.lease_until != 0)
-    return ExtendLease(r.run_id, r.owner, r.lease_until);
+  // The lease follows what the event records (the effects), as the rebuilt
+  // row does: a lease for an owner the ledger does not name would never be
+  // read.
+  const TaskEffects& fx = t.effects;
+  if (r.state == state::TaskState::kClaimed && fx.owner && !fx.owner->empty() &&
+      fx.lease_until.value_or(0) != 0)
+    return ExtendLease(r.run_id, *fx.owner, *fx.lease_until);
   return Status::Ok();
 }
 
@@ -431,6 +437,10 @@ Result<std::vector<TaskRow>> SqliteStore::ClaimQueued(const std::string& owner, 
   std::vector<TaskRow> claimed;
   if (limit <= 0) return claimed;
   RELAY_RETURN_IF_ERROR(Begin());
+  // Outlives the transaction: the head file's lines, written once it is
+  // committed, name the runs by the transitions' rows.
+  Batch batch;
+  batch.now = now;
   Status s = [&]() -> Status {
     std::vector<std::string> runs;
     {
@@ -448,16 +458,16 @@ Result<std::vector<TaskRow>> SqliteStore::ClaimQueued(const std::string& owner, 
         if (row.state == state::TaskState::kQueued) claimed.push_back(std::move(row));
       }
     }
-    Batch batch;
-    batch.now = now;
+    // The claim's owner and lease are its effects: what its event records
+    // and the rebuilt row shows (ApplyTaskEffects, as the scheduler does).
+    TaskEffects fx;
+    fx.owner = owner;
+    if (lease_until != 0) fx.lease_until = lease_until;
     for (TaskRow& row : claimed) {
-      row.state = state::TaskState::kClaimed;
-      row.cause = state::cause::kClaimed;
-      row.reason = "claimed by " + owner;
-      row.owner = owner;
-      row.lease_until = lease_until;
+      ApplyTaskEffects(&row, state::TaskState::kClaimed, state::cause::kClaimed,
+                       "claimed by " + owner, now, fx, log_dir_, "");
       batch.transitions.push_back(
-          TaskTransition{row, state::TaskState::kQueued, std::string(state::cause::kClaimed)});
+          TaskTransition{row, state::TaskState::kQueued, std::string(state::cause::kClaimed), fx});
     }
     return ApplyBatch(batch);
   }();

@@ -28,13 +28,15 @@ struct Line {
   std::string_view run, seq, hash;
 };
 
-bool ParseLine(std::string_view line, Line* out) {
+bool ParseLine(std::string_view line, Line* out, int64_t* seq) {
   size_t a = line.find(' ');
   if (a == std::string_view::npos) return false;
   size_t b = line.find(' ', a + 1);
   if (b == std::string_view::npos) return false;
   *out = Line{line.substr(0, a), line.substr(a + 1, b - a - 1), line.substr(b + 1)};
-  return out->hash.size() == 64;
+  auto [end, ec] = std::from_chars(out->seq.data(), out->seq.data() + out->seq.size(), *seq);
+  return ec == std::errc() && end == out->seq.data() + out->seq.size() && *seq > 0 &&
+         out->hash.size() == 64;
 }
 
 // Calls f(line) for each complete line of the file; a torn last line (a
@@ -71,18 +73,23 @@ void SqliteStore::OpenHeads() {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && st.st_size > kHeadsCompactBytes) {
     // One line per run, in the order runs first appear: what verify needs.
-    std::map<std::string, std::string> last;
+    // The highest seq wins, as in GetHeadAnchor: two relays may append a
+    // run's lines out of order (each writes after its own commit).
+    std::map<std::string, std::pair<int64_t, std::string>> last;
     std::vector<std::string> order;
     Status read = ForEachLine(path, [&](std::string_view line) {
       Line l;
-      if (!ParseLine(line, &l)) return;
-      auto [it, added] = last.emplace(std::string(l.run), std::string(line));
-      if (added) order.push_back(it->first);
-      else it->second.assign(line);
+      int64_t seq;
+      if (!ParseLine(line, &l, &seq)) return;
+      auto [it, added] = last.emplace(std::string(l.run), std::pair(seq, std::string(line)));
+      if (added)
+        order.push_back(it->first);
+      else if (seq >= it->second.first)
+        it->second = {seq, std::string(line)};
     });
     if (read.ok()) {
       std::string text;
-      for (const auto& run : order) text += last[run] + "\n";
+      for (const auto& run : order) text += last[run].second + "\n";
       (void)WriteFileAtomic(path, text);  // a failure leaves the long file: harmless
     }
   }
@@ -133,11 +140,10 @@ Result<HeadAnchor> SqliteStore::GetHeadAnchor(const std::string& run_id) {
   HeadAnchor anchor;
   Status read = ForEachLine(path_ + kHeadsSuffix, [&](std::string_view line) {
     Line l;
-    if (!ParseLine(line, &l) || l.run != run_id) return;
-    int64_t seq = 0;
-    auto [end, ec] = std::from_chars(l.seq.data(), l.seq.data() + l.seq.size(), seq);
-    // Lines of one run only grow: a later, lower one is not trusted over it.
-    if (ec != std::errc() || end != l.seq.data() + l.seq.size() || seq < anchor.seq) return;
+    int64_t seq;
+    // Two relays may append a run's lines out of order (each after its own
+    // commit): the highest seq is the head.
+    if (!ParseLine(line, &l, &seq) || l.run != run_id || seq < anchor.seq) return;
     anchor.seq = seq;
     anchor.hash.assign(l.hash);
   });

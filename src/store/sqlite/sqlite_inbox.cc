@@ -96,7 +96,8 @@ Result<int64_t> SqliteStore::AddRequest(Request r) {
         int rc = s.Step();
         if (rc != SQLITE_ROW) return Error(rc, "record a request for run " + r.run_id);
         id = s.Int(0);
-        if (s.Step() != SQLITE_DONE) return Error(rc, "record a request for run " + r.run_id);
+        rc = s.Step();
+        if (rc != SQLITE_DONE) return Error(rc, "record a request for run " + r.run_id);
         if (r.kind == "cancel" && r.task.empty()) {
           // Also on the run's row: a relay that resumes it later sees it
           // without reading the inbox.

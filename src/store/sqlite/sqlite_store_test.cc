@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -123,14 +124,48 @@ TEST_F(SqliteStoreTest, ForeignSqliteDatabaseIsNotARelayStore) {
   EXPECT_NE(s.status().message().find("table 'photos'"), std::string::npos) << s.status().message();
 }
 
-TEST_F(SqliteStoreTest, EmptyFileIsMigratedToTheLatestSchema) {
-  std::ofstream(path_).close();
-  auto s = OpenOk();
-  ASSERT_NE(s, nullptr);
-  // Version 1 is recorded: inserting it again violates the primary key.
-  Status dup = s->TEST_Exec("INSERT INTO schema_version VALUES (1, 'again', 0)");
-  EXPECT_EQ(dup.code(), Code::kConflict) << dup.message();
-  EXPECT_TRUE(s->CreateRun(NewRun("01A"), {}, 5).ok());
+// SQLite reads an empty file as an empty database: a store truncated to
+// nothing (a full disk, a bad copy) would silently become a new, empty one
+// and its runs would be gone without a word. relay never leaves such a file
+// (a new store is written whole, then linked into place), so one is damage:
+// refused, saying what to do, and left as it is for whoever repairs it.
+TEST_F(SqliteStoreTest, AStoreTruncatedToNothingIsRefusedAndLeftAlone) {
+  {
+    auto s = OpenOk();
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(s->CreateRun(NewRun("01A"), {OneTask("01A")}, 5).ok());
+  }
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& f : std::filesystem::directory_iterator(dir_))
+      names.push_back(f.path().filename().string() + " " +
+                      std::to_string(std::filesystem::file_size(f.path())));
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  for (size_t size : {0, 1}) {
+    SCOPED_TRACE(size);
+    std::filesystem::resize_file(path_, size);
+    const std::vector<std::string> before = listing();
+    for (bool read_only : {false, true}) {
+      OpenOptions o;
+      o.read_only = read_only;
+      auto s = SqliteStore::Open(path_, o);
+      ASSERT_EQ(s.status().code(), Code::kCorrupt) << s.status().message();
+      EXPECT_EQ(s.status().message(),
+                "store " + path_ + " exists but is not a relay store (" + std::to_string(size) +
+                    " bytes): it was truncated or overwritten; restore it from a backup, or "
+                    "move it away to start a new store");
+      auto via_url = OpenStore("sqlite:" + path_, o);
+      EXPECT_EQ(via_url.status().code(), Code::kCorrupt) << via_url.status().message();
+    }
+    // Not made into a store, and nothing new beside it (no -wal, -shm).
+    EXPECT_EQ(listing(), before);
+  }
+  // A file that never was a store but happens to hold a few bytes: the same.
+  std::ofstream(path_, std::ios::trunc) << "x";
+  EXPECT_EQ(SqliteStore::Open(path_, {}).status().code(), Code::kCorrupt);
+  EXPECT_EQ(std::filesystem::file_size(path_), 1u);
 }
 
 void Exec(sqlite3* db, const std::string& sql) {
@@ -208,11 +243,15 @@ TEST_F(SqliteStoreTest, NewStoreSchemaIsWhatTheMigrationsBuild) {
   EXPECT_EQ(fresh_shape, migrated_shape);
   EXPECT_NE(fresh_shape.find("table ledger"), std::string::npos);
 
-  // A new store is written from the image made at build time; an empty file
-  // runs the script the image was made with. The two are the same store.
+  // A new store is written from the image made at build time. Where it
+  // cannot be (a -wal file is left beside a deleted store), SQLite creates
+  // the file and the script the image was made with runs. The two are the
+  // same store.
   const std::string scripted = dir_ + "/scripted.db";
-  std::ofstream(scripted).close();
-  ASSERT_TRUE(SqliteStore::Open(scripted, {}).ok());
+  std::ofstream(scripted + "-wal").close();
+  auto made = SqliteStore::Open(scripted, {});
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  made->reset();
   EXPECT_EQ(SchemaShape(scripted), fresh_shape);
   for (const char* sql :
        {"SELECT COUNT(*) FROM schema_version WHERE applied_at = 0", "PRAGMA page_size"}) {
@@ -302,11 +341,13 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
   // Resumed: the attempt is lost and retried; the chain continues in format 2.
   Batch b;
   t.state = TaskState::kLost;
-  t.ended_at = 2000;
-  b.transitions.push_back(TaskTransition{t, TaskState::kRunning, "owner_died"});
+  TaskEffects lost;
+  lost.ended_at = 2000;
+  b.transitions.push_back(TaskTransition{t, TaskState::kRunning, "owner_died", lost});
   t.state = TaskState::kRetryWait;
-  t.due_at = 3000;
-  b.transitions.push_back(TaskTransition{t, TaskState::kLost, "retry"});
+  TaskEffects retry;
+  retry.due_at = 3000;
+  b.transitions.push_back(TaskTransition{t, TaskState::kLost, "retry", retry});
   ASSERT_TRUE(s->Commit(b).ok());
   ASSERT_TRUE(s->CreateRun(NewRun("01NEW"), {}, 6).ok());
   auto all = *s->GetEvents("01OLD", 0);
@@ -318,6 +359,8 @@ TEST_F(SqliteStoreTest, StoreFromAnOlderRelayIsMigratedKeepingItsRuns) {
   t = (*s->GetTasks("01OLD"))[0];
   EXPECT_EQ(t.state, TaskState::kRetryWait);
   EXPECT_EQ(t.due_at, 3000);
+  EXPECT_EQ(t.ended_at, 2000);
+  EXPECT_EQ(t.started_at, 1005);  // from the schema-1 row the events fold onto
   EXPECT_EQ(s->GetEvents("01NEW", 0)->size(), 1u);
   EXPECT_EQ(s->GetEvents("01OLD", 5)->size(), 2u);
   EXPECT_EQ(s->GetEvents("01OLD", 5)->at(0).prev_hash, before.back().hash);
