@@ -7,8 +7,9 @@
 //   bench_keeper posix|keeper [N=2000] [J=2]
 //
 // Instructions: run it under callgrind; the keeper is forked without exec,
-// so callgrind writes a second profile for it (and one for the short-lived
-// process that forks it): sum them all (bench/README.md, "Keeper").
+// so callgrind writes a profile for it too (and one for the short-lived
+// process that forks it): sum them all. Numbers: docs/architecture.md,
+// "The keeper".
 //
 //   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/%p.out bench_keeper keeper 2000 2
 #include <stdlib.h>

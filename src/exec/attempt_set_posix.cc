@@ -148,6 +148,7 @@ Started AttemptSet::Start(AttemptSpec spec, AttemptEvents* events) {
     a->result.ended_at = WallNow();
     a->result.log_error = a->log.error();
     events->finished.push_back(std::move(a->result));
+    if (options_.return_specs) events->done_specs.push_back(std::move(a->spec));
     return Started{token, 0, 0};
   }
   Started started{token, a->proc.pid, a->proc.pid};
@@ -388,6 +389,7 @@ void AttemptSet::Finish(Attempt* a, AttemptEvents* events) {
   a->result.ended_at = WallNow();
   a->result.log_error = a->log.error();
   events->finished.push_back(std::move(a->result));
+  if (options_.return_specs) events->done_specs.push_back(std::move(a->spec));
   auto it = std::find_if(attempts_.begin(), attempts_.end(),
                          [a](const std::unique_ptr<Attempt>& p) { return p.get() == a; });
   std::swap(*it, attempts_.back());

@@ -28,6 +28,10 @@ inline constexpr Micros kNever = INT64_MAX;
 struct AttemptEvents {
   std::vector<Started> started;  // steps after the first (Start reports that one)
   std::vector<AttemptResult> finished;
+  // With Options::return_specs: the specs of the attempts that finished
+  // (their log_path moved out), so a driver that decodes specs can reuse
+  // their memory instead of allocating every string again.
+  std::vector<AttemptSpec> done_specs;
 };
 
 class AttemptSet {
@@ -37,6 +41,7 @@ class AttemptSet {
     // keeper is a child subreaper and must reap the orphans it inherits;
     // relay leaves children it did not start to whoever started them.
     bool reap_strangers = false;
+    bool return_specs = false;  // see AttemptEvents::done_specs
   };
 
   // Captures the process's environment: every step gets it, plus its spec's.

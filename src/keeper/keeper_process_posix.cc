@@ -35,6 +35,8 @@ using exec::kNever;
 // How long a kStarted frame may wait for a kFinished to travel with: most
 // steps end sooner, and relay then wakes once per attempt instead of twice.
 constexpr Micros kHoldStarted = 50 * kMillisecond;
+// Specs and entries kept for reuse: enough for relay's slots, no more.
+constexpr size_t kSpares = 64;
 
 struct Conn;
 
@@ -55,6 +57,8 @@ struct Entry {
 uint64_t IdOf(Entry* e) { return reinterpret_cast<uintptr_t>(e); }
 Entry* EntryOf(uint64_t id) { return reinterpret_cast<Entry*>(static_cast<uintptr_t>(id)); }
 
+using Entries = std::unordered_map<uint64_t, Entry>;
+
 // A relay connected to this keeper: the one that forked it (primary) or
 // one that adopts attempts of it. Orphans (attempts whose relay is gone)
 // are kept by a Conn without a connection.
@@ -62,7 +66,7 @@ struct Conn {
   Conn(int fd, bool is_primary) : ch(fd), primary(is_primary) {}
   Channel ch;
   bool primary;
-  std::unordered_map<uint64_t, Entry> entries;  // by the relay's token
+  Entries entries;  // by the relay's token
   std::unordered_map<uint32_t, std::shared_ptr<const exec::Masker>> maskers;
   std::string held;            // kStarted frames not sent yet
   Micros held_since = kNever;  // monotonic time the oldest of them was held
@@ -84,6 +88,12 @@ class Keeper {
   Entry* Find(const exec::AttemptKey& key);
   void Move(Entry* e, Conn* to, uint64_t token);
   void Detach(Conn* conn, uint64_t token);
+  void Forget(Conn* conn, Entries::iterator it);
+  exec::AttemptSpec TakeSpareSpec() {
+    exec::AttemptSpec spec = std::move(events_.done_specs.back());
+    events_.done_specs.pop_back();
+    return spec;
+  }
   void Route();
   void SendStarted(Conn* conn, const exec::Started& s);
   void Record(Entry* e);
@@ -103,12 +113,16 @@ class Keeper {
   Micros now_ = 0;            // monotonic, as of the last poll
   // Shared by the attempts without secrets (a log makes its own when given none).
   const std::shared_ptr<const exec::Masker> no_secrets_ = std::make_shared<const exec::Masker>();
+  // Entries of attempts that are over, kept (a few, as the specs in
+  // events_.done_specs are) so that the next ones reuse memory already
+  // allocated: most of what a start would cost in malloc and free.
+  std::vector<Entries::node_type> spare_entries_;
   std::vector<pollfd> fds_;
 };
 
 Keeper::Keeper(int relay_fd, int listen_fd)
     : signals_(exec::SignalOptions{.child = true}),
-      attempts_(exec::AttemptSet::Options{.reap_strangers = true}),
+      attempts_(exec::AttemptSet::Options{.reap_strangers = true, .return_specs = true}),
       listen_fd_(listen_fd) {
   conns_.push_back(std::make_unique<Conn>(relay_fd, true));
   ::fcntl(listen_fd_, F_SETFL, O_NONBLOCK);  // Accept takes all that wait, then returns
@@ -236,7 +250,8 @@ void Keeper::Handle(Conn* conn, Frame type, std::string_view payload) {
 }
 
 void Keeper::StartAttempt(Conn* conn, std::string_view payload) {
-  exec::AttemptSpec spec;
+  // (A spec made afresh would allocate its default shell only to drop it.)
+  exec::AttemptSpec spec = events_.done_specs.empty() ? exec::AttemptSpec() : TakeSpareSpec();
   uint32_t masker_id = 0;
   if (!ReadStart(payload, &spec, &masker_id)) return;
   spec.masker = no_secrets_;
@@ -247,11 +262,20 @@ void Keeper::StartAttempt(Conn* conn, std::string_view payload) {
   // A token is used again only once its last result was reported; a
   // relay that starts it again is done with that result.
   Detach(conn, spec.token);
-  Entry& e = conn->entries[spec.token];
+  Entry* reused = nullptr;
+  if (!spare_entries_.empty()) {
+    Entries::node_type node = std::move(spare_entries_.back());
+    spare_entries_.pop_back();
+    node.key() = spec.token;
+    reused = &conn->entries.insert(std::move(node)).position->second;
+  }
+  Entry& e = reused != nullptr ? *reused : conn->entries[spec.token];
   e.owner = conn;
   e.token = spec.token;
-  e.key = std::move(spec.key);  // the attempt set has no use for it
-  e.log_path = spec.log_path;
+  e.finished = e.recorded = false;
+  e.result = AttemptResult();
+  std::swap(e.key, spec.key);  // the attempt set has no use for it
+  e.log_path.assign(spec.log_path);
   spec.token = IdOf(&e);
   exec::Started s = attempts_.Start(std::move(spec), &events_);
   if (s.pid > 0) {
@@ -280,8 +304,15 @@ void Keeper::Detach(Conn* conn, uint64_t token) {
     Move(&e, &orphans_, next_orphan_++);
     return;
   }
-  if (e.recorded) (void)RemoveExitRecord(e.log_path);
-  conn->entries.erase(it);
+  Forget(conn, it);
+}
+
+// The entry's result is acknowledged (or superseded): its record goes, and
+// its memory is kept for a later start.
+void Keeper::Forget(Conn* conn, Entries::iterator it) {
+  if (it->second.recorded) (void)RemoveExitRecord(it->second.log_path);
+  auto node = conn->entries.extract(it);
+  if (spare_entries_.size() < kSpares) spare_entries_.push_back(std::move(node));
 }
 
 void Keeper::Acknowledge(Conn* conn, std::string_view payload) {
@@ -290,8 +321,7 @@ void Keeper::Acknowledge(Conn* conn, std::string_view payload) {
   for (uint32_t i = 0; i < n && r.ok(false); ++i) {
     auto it = conn->entries.find(r.U64());
     if (it == conn->entries.end() || !it->second.finished) continue;  // nothing to forget yet
-    if (it->second.recorded) (void)RemoveExitRecord(it->second.log_path);
-    conn->entries.erase(it);
+    Forget(conn, it);
   }
 }
 
@@ -379,6 +409,8 @@ void Keeper::Route() {
     w.End();
   }
   events_.finished.clear();
+  // events_.done_specs is the pool StartAttempt takes specs from.
+  if (events_.done_specs.size() > kSpares) events_.done_specs.resize(kSpares);
 }
 
 void Keeper::Record(Entry* e) {

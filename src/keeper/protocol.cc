@@ -95,30 +95,31 @@ void WriteStart(const exec::AttemptSpec& spec, uint32_t masker_id, std::string* 
 bool ReadStart(std::string_view payload, exec::AttemptSpec* spec, uint32_t* masker_id) {
   FrameReader r(payload);
   spec->token = r.U64();
-  spec->key = ReadKey(&r);
+  spec->key.run_id.assign(r.Str());
+  spec->key.index = r.I32();
+  spec->key.attempt = r.I32();
   *masker_id = r.U32();
+  // Strings are assigned into what *spec holds, so a recycled spec needs no
+  // new memory. Counts are checked against the bytes there are first: a
+  // broken count must not allocate gigabytes.
   uint32_t n = r.U32();
-  // Counts are checked against the bytes left before anything is reserved:
-  // a broken count must not allocate gigabytes.
   if (n > payload.size()) return false;
-  spec->steps.reserve(n);
-  for (uint32_t i = 0; i < n && r.ok(false); ++i) spec->steps.emplace_back(r.Str());
+  spec->steps.resize(n);
+  for (std::string& step : spec->steps) step.assign(r.Str());
   n = r.U32();
   if (n > payload.size()) return false;
-  if (n > 0) {
-    spec->shell.clear();
-    for (uint32_t i = 0; i < n && r.ok(false); ++i) spec->shell.emplace_back(r.Str());
-  }
+  spec->shell.resize(n);  // none: the default shell
+  for (std::string& word : spec->shell) word.assign(r.Str());
   spec->force_shell = r.U8() != 0;
   n = r.U32();
   if (n > payload.size()) return false;
-  spec->env.reserve(n);
-  for (uint32_t i = 0; i < n && r.ok(false); ++i) {
-    std::string_view name = r.Str();
-    spec->env.emplace_back(name, r.Str());
+  spec->env.resize(n);
+  for (auto& [name, value] : spec->env) {
+    name.assign(r.Str());
+    value.assign(r.Str());
   }
-  spec->cwd = r.Str();
-  spec->log_path = r.Str();
+  spec->cwd.assign(r.Str());
+  spec->log_path.assign(r.Str());
   spec->timeout = r.I64();
   spec->kill_grace = r.I64();
   return r.ok();

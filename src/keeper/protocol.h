@@ -180,9 +180,11 @@ bool NextFrame(std::string_view buffer, size_t* pos, Frame* type, std::string_vi
                bool* broken);
 
 // kStart. The spec's masker is not sent (the id names one sent by kMasker;
-// 0: none); log_path and the rest are.
+// 0: none); log_path and the rest are. The default shell is sent as none.
 void WriteStart(const exec::AttemptSpec& spec, uint32_t masker_id, std::string* out);
-// REQUIRES: *spec is default-constructed.
+// Overwrites every field of *spec but the masker, reusing the memory its
+// strings and vectors hold. The default shell comes back as none (which
+// AttemptSpec takes as the default).
 bool ReadStart(std::string_view payload, exec::AttemptSpec* spec, uint32_t* masker_id);
 
 void WriteKey(FrameWriter* w, const exec::AttemptKey& key);

@@ -65,7 +65,21 @@ TEST(ProtocolTest, TheDefaultShellTravelsAsNone) {
   uint32_t masker;
   auto frames = Frames(with_default, &broken);
   ASSERT_TRUE(ReadStart(frames[0].second, &got, &masker));
-  EXPECT_EQ(got.shell, exec::AttemptSpec().shell);
+  EXPECT_TRUE(got.shell.empty());  // the default, for AttemptSpec
+  // Into a spec that held another attempt: every field is replaced.
+  exec::AttemptSpec used;
+  used.steps = {"a", "b", "c"};
+  used.shell = {"bash", "-c"};
+  used.env = {{"X", "1"}, {"Y", "2"}};
+  used.cwd = "/somewhere";
+  used.force_shell = true;
+  frames = Frames(with_bash, &broken);
+  ASSERT_TRUE(ReadStart(frames[0].second, &used, &masker));
+  EXPECT_EQ(used.steps, spec.steps);
+  EXPECT_EQ(used.shell, spec.shell);
+  EXPECT_TRUE(used.env.empty());
+  EXPECT_EQ(used.cwd, "");
+  EXPECT_FALSE(used.force_shell);
 }
 
 TEST(ProtocolTest, ResultsRoundTrip) {
