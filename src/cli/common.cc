@@ -104,7 +104,16 @@ int Fail(const Status& status) {
 }
 
 Result<std::string> ResolveRun(store::Store& store, const std::string& ref) {
-  return store.ResolveRunId(ref);
+  RELAY_ASSIGN_OR_RETURN(std::string id, store.ResolveRunId(ref));
+  if (ref != "last") return id;
+  // `last` is the run a user started last, not the newest sub-pipeline run
+  // it made: from that child, its callers lead to the run that was started.
+  for (int depth = 0; depth < 64; ++depth) {
+    auto run = store.GetRun(id);
+    if (!run.ok() || run->caller_run.empty()) break;
+    id = run->caller_run;
+  }
+  return id;
 }
 
 namespace {

@@ -31,7 +31,8 @@ Result<std::unique_ptr<store::Store>> OpenStoreFor(const GlobalOptions& g, bool 
 int Fail(const Status& status);
 int ExitCodeFor(const Status& status);
 
-// Resolves RUN ("last", a prefix or an id) or fails with a message.
+// Resolves RUN ("last", a prefix or an id) or fails with a message. "last"
+// is the newest run that is not a sub-pipeline's (its top run).
 Result<std::string> ResolveRun(store::Store& store, const std::string& ref);
 
 // What a follower (`logs -f`, `events -f`) makes of a run once it has shown
