@@ -3,10 +3,12 @@ the way a user does, each test in its own temporary directory and store."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 RELAY = os.environ.get("RELAY_BIN") or os.path.join(
@@ -17,15 +19,85 @@ SOURCE_DIR = os.environ.get("RELAY_SOURCE_DIR") or os.path.abspath(
 SLOW = 3 if os.environ.get("RELAY_SANITIZED") else 1
 
 
+def wait_until(predicate, timeout, what, interval=0.05):
+    """Polls `predicate` until it returns something truthy (returned), for at
+    most `timeout` seconds (scaled by SLOW); raises AssertionError naming
+    `what` (a string, or a callable giving one: the state seen last)."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout * SLOW:.1f}s waiting for "
+                                 f"{what() if callable(what) else what}")
+        time.sleep(interval)
+
+
+class Background:
+    """A relay started by RelayTestCase.start: its output goes to files (never
+    a pipe nobody reads), and the test's tearDown kills it by pid."""
+
+    def __init__(self, proc, out_path, err_path):
+        self.proc = proc
+        self.out_path = out_path
+        self.err_path = err_path
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def out(self):
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
+    def err(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def wait(self, timeout):
+        """The exit status, waiting at most `timeout` seconds (scaled by SLOW)."""
+        try:
+            return self.proc.wait(timeout=timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"relay (pid {self.pid}) still running after {timeout * SLOW:.1f}s\n"
+                                 f"stdout:\n{self.out()}\nstderr:\n{self.err()}") from None
+
+    def kill(self):
+        """SIGKILL, as `kill -9 PID` does, and reap it."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        return self.proc.wait(timeout=30)
+
+
 class RelayTestCase(unittest.TestCase):
     """A temp dir as cwd; `self.relay(...)` runs the binary there."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="relay-e2e-")
         self.store = os.path.join(self.dir, ".relay", "relay.db")
+        self.started = []
 
     def tearDown(self):
+        for bg in getattr(self, "started", []):
+            try:
+                bg.kill()
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, *args, env=None):
+        """Starts relay in the background (like `relay run … &`); returns a
+        Background whose stdout/stderr are files in the test's directory."""
+        n = len(self.started)
+        out_path = os.path.join(self.dir, f".bg{n}.out")
+        err_path = os.path.join(self.dir, f".bg{n}.err")
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            proc = subprocess.Popen([RELAY, *args], cwd=self.dir, env=self.env(env),
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        bg = Background(proc, out_path, err_path)
+        self.started.append(bg)
+        return bg
 
     def write(self, name, text):
         path = os.path.join(self.dir, name)
