@@ -192,6 +192,9 @@ Status SqliteStore::ApplyNewRun(const RunRow& run, const std::vector<TaskRow>& t
 }
 
 Status SqliteStore::Commit(const Batch& batch, CommitError* error) {
+  // Whatever a caller's CommitError held before, it names no run until a
+  // transition of one fails (a busy store, for one, is nobody's fault).
+  if (error != nullptr) error->run_id.clear();
   if (batch.empty()) return Status::Ok();
   // A short wait here: the engine backs off and retries a busy store itself.
   sqlite3_busy_timeout(db_, tuning_.commit_busy_timeout_ms);

@@ -202,11 +202,13 @@ Result<std::string> SqliteStore::GetDefinition(const std::string& hash) {
 
 Status SqliteStore::PutDefinition(const std::string& text) {
   if (options_.read_only) return ReadOnly("store a definition in");
+  // Bound text is not copied (statement.h): the hash must outlive Step().
+  const std::string hash = events::Sha256Hex(text);
   return WriteTransaction(
       [&]() -> Status {
         Statement& def = st_->insert_definition;
         ScopedReset reset(def);
-        def.Bind(1, events::Sha256Hex(text));
+        def.Bind(1, hash);
         def.Bind(2, text);
         int rc = def.Step();
         return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "store a definition");

@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "base/file_util.h"
 #include "events/event.h"
 #include "store/migrations.h"
 #include "store/sqlite/errors.h"
@@ -689,6 +691,314 @@ TEST_F(SqliteStoreTest, AnOldStoreIsNotUpgradedUnderALiveOlderRelay) {
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(QueryInt(path_, "SELECT MAX(version) FROM schema_version"),
             Migrations().back().version);
+}
+
+}  // namespace
+}  // namespace relay::store::sqlite
+
+namespace relay::store::sqlite {
+namespace {
+
+// The column names of `table` in the store file `db` has open (as `schema`).
+std::string Columns(sqlite3* db, const std::string& schema, const std::string& table) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = "PRAGMA " + schema + ".table_info('" + table + "')";
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+  std::string out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (!out.empty()) out += ", ";
+    out += reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+// A store of schema 5 (the last before the change feed) holding runs 01A
+// (num 1) and 01B (num 2), whose commits interleaved: 01A's ledger rows
+// hold events 1, 2–3 and 4; 01B's hold 1 and 2–4. The rows are made by
+// this relay in a store of its own and copied into a store built by
+// migrations 1 to 5, so their hashes are real.
+void WriteSchema5Store(const std::string& dir, const std::string& path) {
+  using state::TaskState;
+  const std::string source = dir + "/source.db";
+  {
+    auto s = SqliteStore::Open(source, {});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    SqliteStore& store = **s;
+    auto tasks = [](const std::string& run, int n) {
+      std::vector<TaskRow> out;
+      for (int i = 0; i < n; ++i) {
+        TaskRow t = OneTask(run);
+        t.index = i;
+        t.name = "t" + std::to_string(i);
+        out.push_back(t);
+      }
+      return out;
+    };
+    RunRow a = NewRun("01A"), b = NewRun("01B");
+    ASSERT_TRUE(store.CreateRun(a, tasks("01A", 2), 10).ok());
+    ASSERT_TRUE(store.CreateRun(b, tasks("01B", 1), 11).ok());
+    auto move = [](TaskRow t, TaskState from, TaskState to, const char* cause) {
+      t.state = to;
+      return TaskTransition{t, from, cause};
+    };
+    auto start = [](RunRow r) {
+      r.state = state::RunState::kRunning;
+      return RunTransition{r, state::RunState::kPending, "started"};
+    };
+    Batch b1;
+    b1.now = 12;
+    b1.transitions.push_back(start(a));
+    b1.transitions.push_back(
+        move(tasks("01A", 2)[0], TaskState::kPending, TaskState::kQueued, "needs_met"));
+    ASSERT_TRUE(store.Commit(b1).ok());
+    Batch b2;
+    b2.now = 13;
+    b2.transitions.push_back(start(b));
+    b2.transitions.push_back(
+        move(tasks("01B", 1)[0], TaskState::kPending, TaskState::kQueued, "needs_met"));
+    b2.transitions.push_back(
+        move(tasks("01B", 1)[0], TaskState::kQueued, TaskState::kClaimed, "claimed"));
+    ASSERT_TRUE(store.Commit(b2).ok());
+    Batch b3;
+    b3.now = 14;
+    b3.transitions.push_back(
+        move(tasks("01A", 2)[1], TaskState::kPending, TaskState::kQueued, "needs_met"));
+    ASSERT_TRUE(store.Commit(b3).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  for (const Migration& m : Migrations()) {
+    if (m.version > 5) break;
+    Exec(db, m.sql);
+    Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" + m.name +
+                 "', 0)");
+  }
+  Exec(db, "ATTACH '" + source + "' AS src");
+  for (const char* table : {"runs", "run_instances", "definitions", "ledger"}) {
+    const std::string cols = Columns(db, "main", table);
+    Exec(db, "INSERT INTO main." + std::string(table) + " (" + cols + ") SELECT " + cols +
+                 " FROM src." + table);
+  }
+  Exec(db, "DETACH src");
+  sqlite3_close(db);
+}
+
+// Migration 6 numbers the ledger's existing rows for the change feed: in
+// the order of their ids (run by run), without gaps, each row's events at
+// consecutive positions; the runs are kept and go on.
+TEST_F(SqliteStoreTest, ASchema5StoreMigratesKeepingItsRunsAndNumbersItsFeed) {
+  WriteSchema5Store(dir_, path_);
+  ASSERT_EQ(QueryInt(path_, "SELECT MAX(version) FROM schema_version"), 5);
+  ASSERT_EQ(QueryInt(path_, "SELECT COUNT(*) FROM ledger"), 5);
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(QueryInt(path_, "SELECT MAX(version) FROM schema_version"),
+            Migrations().back().version);
+  // Row by row, in id order: 01A's rows (1, 2–3, 4), then 01B's (1, 2–4).
+  std::vector<std::pair<int64_t, int64_t>> rows;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT id % 4294967296, feed FROM ledger ORDER BY id", -1,
+                                 &st, nullptr),
+              SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+      rows.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  EXPECT_EQ(rows,
+            (std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {2, 2}, {4, 4}, {1, 5}, {2, 6}}));
+  EXPECT_EQ(*s->FeedHead(), 8);
+  auto feed = *s->ReadFeed(0, 100);
+  ASSERT_EQ(feed.size(), 8u);
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < feed.size(); ++i) {
+    EXPECT_EQ(feed[i].pos, static_cast<int64_t>(i) + 1);
+    keys.push_back(feed[i].event.run_id + "#" + std::to_string(feed[i].event.seq));
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"01A#1", "01A#2", "01A#3", "01A#4", "01B#1", "01B#2",
+                                            "01B#3", "01B#4"}));
+  // The runs are as they were, with the new columns' defaults.
+  RunRow a = *s->GetRun("01A");
+  EXPECT_EQ(a.state, state::RunState::kRunning);
+  EXPECT_EQ(a.caller_run, "");
+  EXPECT_EQ(a.caller_index, -1);
+  EXPECT_EQ(a.created_by, "");
+  EXPECT_EQ(a.outputs_json, "{}");
+  auto tasks = *s->GetTasks("01A");
+  EXPECT_EQ(tasks[0].state, state::TaskState::kQueued);
+  EXPECT_EQ(tasks[1].state, state::TaskState::kQueued);
+  EXPECT_EQ(s->GetTasks("01B")->at(0).state, state::TaskState::kClaimed);
+  for (const char* run : {"01A", "01B"}) {
+    auto ev = *s->GetEvents(run, 0);
+    EXPECT_TRUE(events::VerifyChain(ev, run).ok) << events::VerifyChain(ev, run).message;
+  }
+  // And go on: the next commit's events follow at 9.
+  TaskRow t = tasks[0];
+  t.state = state::TaskState::kClaimed;
+  Batch b;
+  b.transitions.push_back(TaskTransition{t, state::TaskState::kQueued, "claimed"});
+  ASSERT_TRUE(s->Commit(b).ok());
+  feed = *s->ReadFeed(8, 10);
+  ASSERT_EQ(feed.size(), 1u);
+  EXPECT_EQ(feed[0].pos, 9);
+  EXPECT_EQ(feed[0].event.run_id, "01A");
+  EXPECT_EQ(feed[0].event.seq, 5);
+}
+
+// The engine commits for many runs and watches their attempts between
+// commits: a commit waits for another writer only briefly, then says the
+// store is busy, and the engine backs off. Other writes wait longer.
+TEST_F(SqliteStoreTest, ACommitOnALockedStoreIsBusyAfterAShortWait) {
+  Tuning tuning;
+  tuning.busy_timeout_ms = 1500;
+  tuning.commit_busy_timeout_ms = 50;
+  auto opened = SqliteStore::Open(path_, {}, tuning);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  SqliteStore& s = **opened;
+  TaskRow t = OneTask("01A");
+  ASSERT_TRUE(s.CreateRun(NewRun("01A"), {t}, 5).ok());
+  auto holder = OpenOk();
+  ASSERT_TRUE(holder->TEST_Exec("BEGIN IMMEDIATE").ok());
+
+  t.state = state::TaskState::kQueued;
+  Batch b;
+  b.transitions.push_back(TaskTransition{t, state::TaskState::kPending, "needs_met"});
+  CommitError error{"stale"};
+  Micros start = MonotonicNow();
+  Status st = s.Commit(b, &error);
+  const Micros waited = MonotonicNow() - start;
+  EXPECT_EQ(st.code(), Code::kBusy) << st.message();
+  EXPECT_NE(st.message().find("is locked by another process"), std::string::npos) << st.message();
+  EXPECT_EQ(error.run_id, "");
+  EXPECT_LT(waited, 1000 * kMillisecond) << "waited as long as a one-off write";
+  EXPECT_GE(waited, 30 * kMillisecond) << "did not wait at all";
+  // A one-off write (a request) waits the longer timeout.
+  Request r;
+  r.run_id = "01A";
+  r.kind = "cancel";
+  start = MonotonicNow();
+  EXPECT_EQ(s.AddRequest(r).status().code(), Code::kBusy);
+  EXPECT_GE(MonotonicNow() - start, 1000 * kMillisecond);
+
+  ASSERT_TRUE(holder->TEST_Exec("ROLLBACK").ok());
+  st = s.Commit(b, &error);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(s.GetTasks("01A")->at(0).state, state::TaskState::kQueued);
+  auto ev = *s.GetEvents("01A", 0);
+  EXPECT_EQ(ev.size(), 2u);
+  EXPECT_TRUE(events::VerifyChain(ev, "01A").ok);
+  EXPECT_EQ(*s.FeedHead(), 2);
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// The head file beside the store: a line per run per commit, "RUN SEQ
+// HASH", after the commit (so it may lag the ledger, never lead it).
+TEST_F(SqliteStoreTest, EachCommitAppendsTheHeadsOfItsRunsToTheHeadFile) {
+  const std::string heads = path_ + SqliteStore::kHeadsSuffix;
+  auto s = OpenOk();
+  TaskRow a = OneTask("01A"), b = OneTask("01B");
+  ASSERT_TRUE(s->CreateRun(NewRun("01A"), {a}, 5).ok());
+  ASSERT_TRUE(s->CreateRun(NewRun("01B"), {b}, 6).ok());
+  auto line = [&](const std::string& run) {
+    const events::Event e = s->GetEvents(run, 0)->back();
+    return run + " " + std::to_string(e.seq) + " " + e.hash;
+  };
+  EXPECT_EQ(Lines(heads), (std::vector<std::string>{line("01A"), line("01B")}));
+  Batch both;
+  a.state = b.state = state::TaskState::kQueued;
+  both.transitions.push_back(TaskTransition{a, state::TaskState::kPending, "needs_met"});
+  both.transitions.push_back(TaskTransition{b, state::TaskState::kPending, "needs_met"});
+  a.state = state::TaskState::kClaimed;
+  both.transitions.push_back(TaskTransition{a, state::TaskState::kQueued, "claimed"});
+  ASSERT_TRUE(s->Commit(both).ok());
+  std::vector<std::string> got = Lines(heads);
+  ASSERT_EQ(got.size(), 4u);
+  std::sort(got.begin() + 2, got.end());
+  EXPECT_EQ(got[2], line("01A"));  // one line for two events of one run
+  EXPECT_EQ(got[3], line("01B"));
+  EXPECT_EQ(got[2].substr(0, 6), "01A 3 ");
+  // A commit that fails writes no line.
+  EXPECT_FALSE(s->Commit(both).ok());
+  EXPECT_EQ(Lines(heads).size(), 4u);
+
+  // The file lags when relay dies between its commit and the line (here:
+  // the last line lost). The anchor is then an earlier head, which is no
+  // error, and the next commit brings it up to date.
+  b.state = state::TaskState::kClaimed;
+  Batch claim;
+  claim.transitions.push_back(TaskTransition{b, state::TaskState::kQueued, "claimed"});
+  ASSERT_TRUE(s->Commit(claim).ok());
+  ASSERT_EQ(Lines(heads).back(), line("01B"));
+  s.reset();
+  std::string text;
+  got = Lines(heads);
+  for (size_t i = 0; i + 1 < got.size(); ++i) text += got[i] + "\n";
+  ASSERT_TRUE(WriteFileAtomic(heads, text).ok());
+  s = OpenOk();
+  EXPECT_EQ(s->GetHeadAnchor("01B")->seq, 2);
+  EXPECT_EQ(s->GetEvents("01B", 0)->size(), 3u);
+  b.state = state::TaskState::kRunning;
+  Batch next;
+  next.transitions.push_back(TaskTransition{b, state::TaskState::kClaimed, "started"});
+  ASSERT_TRUE(s->Commit(next).ok());
+  EXPECT_EQ(Lines(heads).back(), line("01B"));
+  EXPECT_EQ(s->GetHeadAnchor("01B")->seq, 4);
+  // A file that is gone is an anchor of nothing, and is made again.
+  s.reset();
+  std::filesystem::remove(heads);
+  s = OpenOk();
+  EXPECT_EQ(s->GetHeadAnchor("01A")->seq, 0);
+  Batch more;
+  a.state = state::TaskState::kRunning;
+  more.transitions.push_back(TaskTransition{a, state::TaskState::kClaimed, "started"});
+  ASSERT_TRUE(s->Commit(more).ok());
+  EXPECT_EQ(Lines(heads), std::vector<std::string>{line("01A")});
+}
+
+// Lines only accumulate; a writer that opens the store and finds the file
+// larger than kHeadsCompactBytes rewrites it with one line per run: its
+// highest head (two relays may append a run's lines out of order).
+TEST_F(SqliteStoreTest, AHeadFileGrownLargeIsCompactedAtOpen) {
+  const std::string heads = path_ + SqliteStore::kHeadsSuffix;
+  {
+    auto s = OpenOk();
+    ASSERT_TRUE(s->CreateRun(NewRun("01A"), {OneTask("01A")}, 5).ok());
+  }
+  const std::vector<std::string> real = Lines(heads);
+  ASSERT_EQ(real.size(), 1u);
+  const std::string h(64, 'a');
+  {
+    std::ofstream out(heads, std::ios::app);
+    int64_t seq = 0;
+    while (out.tellp() <= SqliteStore::kHeadsCompactBytes)
+      out << "01OLD " << ++seq << " " << h << "\n";
+    out << "01OLD " << seq - 5 << " " << std::string(64, 'b') << "\n";  // appended late
+    out << "01TORN 7 abc\n";                                            // a torn line is no line
+    ASSERT_GT(seq, 1000);
+    out.close();
+    auto s = OpenOk();
+    ASSERT_NE(s, nullptr);
+    std::vector<std::string> got = Lines(heads);
+    EXPECT_EQ(got, (std::vector<std::string>{real[0], "01OLD " + std::to_string(seq) + " " + h}));
+    EXPECT_EQ(s->GetHeadAnchor("01OLD")->seq, seq);
+    EXPECT_EQ(s->GetHeadAnchor("01TORN")->seq, 0);
+  }
+  // A small file is left as it is (not even rewritten).
+  struct stat before, after;
+  ASSERT_EQ(::stat(heads.c_str(), &before), 0);
+  ASSERT_NE(OpenOk(), nullptr);
+  ASSERT_EQ(::stat(heads.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
 }
 
 }  // namespace
