@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <tuple>
 
 #include "base/file_util.h"
 #include "events/sha256.h"
@@ -447,6 +448,123 @@ TEST(ChainCheckerTest, ChecksAChainReadFromTheMiddle) {
   EXPECT_EQ(r.broken_seq, 5);
   EXPECT_FALSE(gap.Next(c[4]).ok);  // the first failure stays
   EXPECT_EQ(gap.result().broken_seq, 5);
+}
+
+// A format-2 chain of one run whose events are the given transitions (kind,
+// subject, from, to, cause), each hashed onto the one before: what an
+// editor who recomputes every hash would leave.
+std::vector<Event> Rehashed(
+    const std::vector<std::tuple<const char*, const char*, const char*, const char*, const char*>>&
+        steps) {
+  std::vector<Event> out;
+  for (const auto& [kind, subject, from, to, cause] : steps) {
+    Event e;
+    e.run_id = kRun;
+    e.seq = static_cast<int64_t>(out.size()) + 1;
+    e.ts = 1732486509123456 + e.seq;
+    e.kind = kind;
+    e.subject = subject;
+    e.from = from;
+    e.to = to;
+    e.cause = cause;
+    e.data = "{}";
+    e.prev_hash = out.empty() ? GenesisHash(2, kRun) : out.back().hash;
+    e.hash = ComputeHash(e.prev_hash, e);
+    out.push_back(e);
+  }
+  return out;
+}
+
+// The hashes of a rewritten ledger can all be recomputed; what its events
+// record cannot be made up: each is a transition of its state table, and a
+// run moves on from where it was.
+TEST(VerifyChainTest, EveryEventIsATransitionOfItsTable) {
+  auto ok = Rehashed({{"run", "", "", "pending", "created"},
+                      {"run", "", "pending", "running", "started"},
+                      {"task", "t", "pending", "queued", "needs_met"},
+                      {"run", "", "running", "cancelling", "cancel_requested"}});
+  EXPECT_TRUE(VerifyChain(ok, kRun).ok) << VerifyChain(ok, kRun).message;
+
+  // A pair the task table has, with a cause it does not have for it.
+  VerifyResult r = VerifyChain(Rehashed(
+      {{"run", "", "", "pending", "created"}, {"task", "t", "pending", "succeeded", "exit_zero"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 2);
+  EXPECT_EQ(r.message,
+            "run 01JD7Z8Q4M3X2V5T6R8N9P0K1A: event 2 (task t pending\u2192succeeded): task "
+            "transition pending \u2192 succeeded (cause 'exit_zero') is not in the state table "
+            "\u2014 the event was made up or changed");
+  // A run transition outside its table.
+  r = VerifyChain(Rehashed({{"run", "", "", "pending", "created"},
+                            {"run", "", "pending", "succeeded", "all_succeeded"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.message.find("run transition pending \u2192 succeeded"), std::string::npos)
+      << r.message;
+  // A state no table has: a newer relay wrote it, or someone made it up.
+  r = VerifyChain(Rehashed(
+      {{"run", "", "", "pending", "created"}, {"task", "t", "pending", "paused", "needs_met"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.message.find("unknown task state 'paused'"), std::string::npos) << r.message;
+  r = VerifyChain(
+      Rehashed({{"run", "", "", "pending", "created"}, {"gate", "g", "checking", "passed", "ok"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.message.find("unknown kind of event 'gate'"), std::string::npos) << r.message;
+}
+
+TEST(VerifyChainTest, OnlyTheFirstEventCreatesTheRun) {
+  VerifyResult r = VerifyChain(
+      Rehashed({{"run", "", "", "pending", "created"}, {"run", "", "", "pending", "created"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 2);
+  EXPECT_NE(r.message.find("only a run's first event may create it"), std::string::npos)
+      << r.message;
+  r = VerifyChain(Rehashed({{"run", "", "", "running", "created"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 1);
+}
+
+TEST(VerifyChainTest, ARunMovesOnFromWhereItWas) {
+  VerifyResult r = VerifyChain(Rehashed({{"run", "", "", "pending", "created"},
+                                         {"run", "", "pending", "running", "started"},
+                                         {"run", "", "pending", "running", "started"}}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 3);
+  EXPECT_NE(r.message.find("the run moves from pending, but it was running"), std::string::npos)
+      << r.message;
+  // Read from the middle, the first run event's from is taken as given.
+  auto c = Rehashed({{"run", "", "", "pending", "created"},
+                     {"run", "", "pending", "running", "started"},
+                     {"run", "", "running", "running", "resumed"}});
+  ChainChecker from_three(kRun, 3);
+  EXPECT_TRUE(from_three.Next(c[2]).ok) << from_three.result().message;
+}
+
+// Each task's continuity is the fold's to check as it rebuilds rows (the
+// store's reads), or the checker's when asked (`relay ledger verify`).
+TEST(ChainCheckerTest, TaskContinuityIsCheckedWhenAsked) {
+  auto c = Rehashed({{"run", "", "", "pending", "created"},
+                     {"task", "a", "pending", "queued", "needs_met"},
+                     {"task", "b", "pending", "queued", "needs_met"},
+                     {"task", "a", "claimed", "running", "started"}});  // a skipped claimed
+  EXPECT_TRUE(VerifyChain(c, kRun).ok);
+  ChainChecker every_task(kRun, 1, /*task_continuity=*/true);
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(every_task.Next(c[i]).ok) << i;
+  const VerifyResult& r = every_task.Next(c[3]);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.broken_seq, 4);
+  EXPECT_NE(r.message.find("task 'a' moves from claimed, but it was queued"), std::string::npos)
+      << r.message;
+  // A task's first event starts from pending...
+  auto first = Rehashed(
+      {{"run", "", "", "pending", "created"}, {"task", "a", "queued", "claimed", "claimed"}});
+  ChainChecker fresh(kRun, 1, true);
+  EXPECT_TRUE(fresh.Next(first[0]).ok);
+  EXPECT_FALSE(fresh.Next(first[1]).ok);
+  EXPECT_NE(fresh.result().message.find("moves from queued, but it was pending"), std::string::npos)
+      << fresh.result().message;
+  // ...unless the chain is read from the middle: then from where it was.
+  ChainChecker mid(kRun, 2, true);
+  EXPECT_TRUE(mid.Next(first[1]).ok) << mid.result().message;
 }
 
 TEST(VerifyChainTest, RejectsMalformedHash) {
