@@ -521,6 +521,15 @@ TEST(VerifyChainTest, OnlyTheFirstEventCreatesTheRun) {
   r = VerifyChain(Rehashed({{"run", "", "", "running", "created"}}));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.broken_seq, 1);
+  // A chain whose creation was removed, and the rest renumbered and
+  // re-hashed from the genesis: the run was nothing before its first event.
+  for (auto first : {std::tuple{"run", "", "pending", "running", "started"},
+                     std::tuple{"task", "t", "pending", "queued", "needs_met"}}) {
+    r = VerifyChain(Rehashed({first}), kRun);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.broken_seq, 1);
+    EXPECT_NE(r.message.find("a run's first event must create it"), std::string::npos) << r.message;
+  }
 }
 
 TEST(VerifyChainTest, ARunMovesOnFromWhereItWas) {

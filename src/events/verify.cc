@@ -52,6 +52,11 @@ std::string CheckInTable(const state::Machine<S>& m, const Event& e) {
 }  // namespace
 
 std::string ChainChecker::CheckTransition(const Event& e) {
+  // Before a run's first event the run was nothing: a whole chain must
+  // start by creating it. (prev_hash_ is set once an event has passed.)
+  if (!started_mid_ && prev_hash_.empty() && !(e.kind == "run" && e.from.empty()))
+    return "a run's first event must create it (from '' to pending, cause 'created') "
+           "\u2014 the events before this one were removed";
   if (e.kind == "run") {
     if (e.from.empty()) {
       if (e.seq != 1 || e.to != state::Name(state::RunState::kPending) ||
