@@ -1290,6 +1290,14 @@ TEST_P(StoreConformance, RequestsAreKeptInOrderAndActedOnOnce) {
   EXPECT_EQ(got.outcome, "approved (1 of 2)");
   EXPECT_EQ(store_->GetRequest(id3)->outcome, "refused: t0 is not running");
   EXPECT_EQ(store_->GetRequest(id2)->done_at, 0);
+  // A request is acted on once: a later outcome does not replace the first.
+  Batch twice;
+  twice.now = kT0 + 99;
+  twice.outcomes.push_back(RequestOutcome{id1, "approved (2 of 2)"});
+  ASSERT_TRUE(store_->Commit(twice).ok());
+  got = *store_->GetRequest(id1);
+  EXPECT_EQ(got.done_at, kT0 + 9);
+  EXPECT_EQ(got.outcome, "approved (1 of 2)");
 
   // RequestCancel is a cancel request like any other.
   ASSERT_TRUE(store_->RequestCancel("01A").ok());

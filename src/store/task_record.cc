@@ -158,8 +158,7 @@ bool IsDefaultLogPath(std::string_view path, std::string_view log_dir, const Tas
 }  // namespace
 
 void ApplyTaskEffects(TaskRow* row, S to, std::string_view cause, std::string reason, Micros ts,
-                      const TaskEffects& fx, std::string_view log_dir,
-                      std::string_view run_owner) {
+                      const TaskEffects& fx, std::string_view log_dir, std::string_view run_owner) {
   const S from = row->state;
   row->state = to;
   row->cause.assign(cause);
@@ -182,9 +181,9 @@ void ApplyTaskEffects(TaskRow* row, S to, std::string_view cause, std::string re
     row->pid = row->pgid = 0;
   }
   if (to == S::kRunning) {
-    row->log_path = fx.log ? *fx.log
-                           : AttemptLogPath(log_dir, row->run_id, row->index, row->name,
-                                            row->attempts);
+    row->log_path =
+        fx.log ? *fx.log
+               : AttemptLogPath(log_dir, row->run_id, row->index, row->name, row->attempts);
     row->started_by.assign(run_owner);
   }
   if (to == S::kWaitingChild) row->child_run = fx.child.value_or("");
@@ -226,7 +225,10 @@ bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
   if ((to == S::kRunning || to == S::kWaitingChild) && fx.attempt)
     add({"attempt", Field::kInt, *fx.attempt});
   if (to == S::kWaitingChild && fx.child) add({"child", Field::kText, 0, *fx.child});
-  if ((to == S::kRetryWait || to == S::kWaitingApproval) && fx.due_at)
+  // Only what ApplyTaskEffects reads back: a timeout is set on entering
+  // waiting_approval, not by an approval recorded while in it.
+  if ((to == S::kRetryWait || (to == S::kWaitingApproval && t.from != S::kWaitingApproval)) &&
+      fx.due_at)
     add({"due_at", Field::kInt, *fx.due_at});
   if (ended && fx.ended_at) add({"duration_us", Field::kInt, *fx.ended_at - r.started_at});
   if ((ended || reused) && fx.exit_code) add({"exit_code", Field::kInt, *fx.exit_code});
@@ -267,8 +269,8 @@ bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
   return true;
 }
 
-Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir,
-                      std::string_view run_owner, TaskRow* row) {
+Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, std::string_view run_owner,
+                      TaskRow* row) {
   const auto& m = state::TaskMachine();
   std::optional<S> to = m.Parse(e.to);
   std::optional<S> from = m.Parse(e.from);
@@ -285,8 +287,7 @@ Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir,
   if (!ReadRecorded(e.data, &rec)) return Unreadable(e, "data that cannot be read");
   if (rec.attempt && (*rec.attempt < 0 || *rec.attempt > INT32_MAX))
     return Unreadable(e, "an impossible attempt number");
-  if (!rec.attempt && (*to == S::kRunning || *to == S::kWaitingChild) &&
-      row->attempts == INT32_MAX)
+  if (!rec.attempt && (*to == S::kRunning || *to == S::kWaitingChild) && row->attempts == INT32_MAX)
     return Unreadable(e, "too many attempts");
 
   TaskEffects fx;

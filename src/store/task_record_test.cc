@@ -67,6 +67,14 @@ TEST(TaskRecordTest, EachTransitionRecordsItsEffectsInCanonicalOrder) {
       To(r, TaskState::kWaitingApproval, TaskState::kQueued, "approved", approval);
   approved.data.Add("comment", "ship it");
   EXPECT_EQ(Data(approved), R"({"approver":"ana","comment":"ship it"})");
+  TaskTransition recorded = To(r, TaskState::kWaitingApproval, TaskState::kWaitingApproval,
+                               "approval_recorded", approval);
+  EXPECT_EQ(Data(recorded), R"({"approver":"ana"})") << "the timeout was set on entering";
+  TaskEffects timeout;
+  timeout.due_at = 5;
+  EXPECT_EQ(
+      Data(To(r, TaskState::kQueued, TaskState::kWaitingApproval, "approval_required", timeout)),
+      R"({"due_at":5})");
 }
 
 // The scheduler and the replay share ApplyTaskEffects: what the scheduler
