@@ -222,11 +222,13 @@ class StoreErrorTest(RelayTestCase):
         self.relay("runs", check=3)
 
     def test_locked_store_exits_3(self):
+        # relay waits out a busy store for RELAY_STORE_BUSY_LIMIT (default 5m)
+        # before it gives up; test_store_defects covers waiting it out.
         self.relay("run", "p.yaml", check=0)
         holder = sqlite3.connect(self.store, timeout=0)
         holder.execute("BEGIN EXCLUSIVE")
         try:
-            p = self.relay("run", "p.yaml", env={"RELAY_BUSY_TIMEOUT_MS": "200"}, check=3, timeout=60)
+            p = self.relay("run", "p.yaml", env={"RELAY_STORE_BUSY_LIMIT": "1s"}, check=3, timeout=60)
             self.assertIn("locked", p.stderr)
         finally:
             holder.rollback()

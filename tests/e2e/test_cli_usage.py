@@ -6,7 +6,7 @@ import os
 
 from support import RelayTestCase, main
 
-COMMANDS = ("validate, plan, graph, run, resume, rerun, cancel, runs, show, logs, events, "
+COMMANDS = ("validate, plan, graph, run, resume, rerun, cancel, approve, runs, show, logs, events, "
             "ledger, config")
 
 
