@@ -16,9 +16,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
-#include "base/file_util.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace relay::store::sqlite {
@@ -66,6 +66,38 @@ Status ForEachLine(const std::string& path, F f) {
   return Status::Ok();
 }
 
+// Replaces `path` with `text`: written to a name of this process's own,
+// synced, renamed over it, the directory synced. Two relays opening the
+// store at once may both compact: each renames a whole file of its own
+// (one shared temporary name, truncated by the second while the first
+// writes, could leave holes). False when it could not: the old file stays.
+bool ReplaceFile(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".compact-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = true;
+  for (size_t done = 0; ok && done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ::fdatasync(fd) == 0 && ok;
+  ok = ::close(fd) == 0 && ok;
+  if (ok) ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return true;
+}
+
 }  // namespace
 
 void SqliteStore::OpenHeads() {
@@ -90,7 +122,7 @@ void SqliteStore::OpenHeads() {
     if (read.ok()) {
       std::string text;
       for (const auto& run : order) text += last[run].second + "\n";
-      (void)WriteFileAtomic(path, text);  // a failure leaves the long file: harmless
+      (void)ReplaceFile(path, text);  // a failure leaves the long file: harmless
     }
   }
   heads_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -992,6 +992,13 @@ TEST_F(SqliteStoreTest, AHeadFileGrownLargeIsCompactedAtOpen) {
     EXPECT_EQ(got, (std::vector<std::string>{real[0], "01OLD " + std::to_string(seq) + " " + h}));
     EXPECT_EQ(s->GetHeadAnchor("01OLD")->seq, seq);
     EXPECT_EQ(s->GetHeadAnchor("01TORN")->seq, 0);
+    for (const auto& f : std::filesystem::directory_iterator(dir_))
+      EXPECT_EQ(f.path().filename().string().find("compact"), std::string::npos)
+          << f.path() << " was left behind";
+    // The writer appends to the compacted file.
+    ASSERT_TRUE(s->CreateRun(NewRun("01B"), {}, 6).ok());
+    EXPECT_EQ(Lines(heads).size(), 3u);
+    EXPECT_EQ(s->GetHeadAnchor("01B")->seq, 1);
   }
   // A small file is left as it is (not even rewritten).
   struct stat before, after;
