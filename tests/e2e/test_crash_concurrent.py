@@ -1,6 +1,9 @@
 """Several `relay resume` of one crashed run at once: exactly one takes the
 run over and finishes it; the others stop without touching it — in
-particular without killing the processes the winner has started."""
+particular without killing the processes the winner adopted or started.
+With only relay killed, the winner adopts the attempts its keeper kept
+running; with relay and its keeper killed, they are lost and the winner runs
+them again."""
 import json
 import os
 import shutil
@@ -13,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
 from support import SLOW  # noqa: E402
-from test_crash_random import CrashTestCase, live_processes_of, task_command  # noqa: E402
+from test_crash_random import CrashTestCase, keeper_of, live_processes_of, pid_alive, task_command  # noqa: E402
 
 PIPELINE = "name: crash-concurrent\ntasks:\n" + "".join(
     f"  t{i}:\n    run: {json.dumps(task_command(1.0))}\n"
@@ -43,9 +46,10 @@ class ConcurrentResumeTest(CrashTestCase):
         self.procs.append(p)
         return p
 
-    def crash_while_running(self):
-        """Starts the run, kills relay once every task's sleep runs; returns
-        the run id and the task rows at the kill."""
+    def crash_while_running(self, kill_keeper=False):
+        """Starts the run, kills relay (and with `kill_keeper` its keeper
+        next) once every task's sleep runs; returns the run id and the task
+        rows at the kill."""
         run = self.spawn(support.RELAY, "run", "p.yaml", "-j", "4")
         deadline = time.monotonic() + 20 * SLOW
         while time.monotonic() < deadline:
@@ -55,14 +59,21 @@ class ConcurrentResumeTest(CrashTestCase):
                     run_id = json.loads(p.stdout)["id"]
                     sleeping = [c for _, c in live_processes_of(run_id) if c.startswith("sleep")]
                     if len(sleeping) == 4:
+                        keeper = keeper_of(run.pid)
+                        self.assertIsNotNone(keeper, "relay's keeper not found")
                         run.kill()
                         run.wait()
+                        if kill_keeper:
+                            os.kill(keeper, signal.SIGKILL)
+                            deadline = time.monotonic() + 5
+                            while pid_alive(keeper):
+                                self.assertLess(time.monotonic(), deadline, "the keeper did not die")
+                                time.sleep(0.01)
                         return run_id, self.tasks_of(run_id)
             time.sleep(0.05)
         self.fail("the tasks never all started")
 
-    def test_three_resumes_at_once(self):
-        run_id, before = self.crash_while_running()
+    def three_resumes(self, run_id):
         resumes = [self.spawn(support.RELAY, "resume", run_id, "-j", "4") for _ in range(3)]
         results = [(p.wait(timeout=60 * SLOW), p.stderr.read()) for p in resumes]
         winners = [r for r in results if r[0] == 0]
@@ -70,9 +81,24 @@ class ConcurrentResumeTest(CrashTestCase):
         for code, err in results:
             if code != 0:
                 self.assertIn(run_id, err, "a losing resume says which run it could not take")
+
+    def test_three_resumes_at_once(self):
+        run_id, before = self.crash_while_running()
+        self.three_resumes(run_id)
         tasks = self.assert_recovered(run_id, before, {})
+        # The keeper kept every attempt running: the winner adopted them, and
+        # no loser killed them (each ran to its end, once).
+        for name, t in tasks.items():
+            self.assertEqual(t["attempts"], 1, f"{name}: the attempt running at the kill is adopted")
+        self.assertEqual(sorted(self.side()), sorted([(k, f"t{i}", 1) for i in range(4) for k in ("start", "done")]))
+
+    def test_three_resumes_at_once_without_keeper(self):
+        run_id, before = self.crash_while_running(kill_keeper=True)
+        self.three_resumes(run_id)
+        tasks = self.assert_recovered(run_id, before, {}, keeper_alive=False)
         for name, t in tasks.items():
             self.assertEqual(t["attempts"], 2, f"{name}: one lost attempt, one after the resume")
+            self.assertIn(("done", name, 2), self.side(), f"{name}: attempt 2 was stopped")
 
     @unittest.skipUnless(shutil.which("strace"), "needs strace to hold a resume at its /proc scan")
     def test_resume_held_at_its_leftover_scan(self):
@@ -81,8 +107,9 @@ class ConcurrentResumeTest(CrashTestCase):
         one of them may run the tasks again, and neither may take the other's
         fresh processes for leftovers of the dead relay. (Today A scans before
         it owns the run: B takes it over, starts attempt 2, and A's scan kills
-        those processes, so B's run fails.)"""
-        run_id, before = self.crash_while_running()
+        those processes, so B's run fails.) The keeper is killed too: only
+        then are the attempts lost, and their leftovers scanned for."""
+        run_id, before = self.crash_while_running(kill_keeper=True)
         a = self.spawn("strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=getdents64",
                        "-e", "inject=getdents64:signal=SIGSTOP:when=1", support.RELAY, "resume", run_id, "-j", "4",
                        env={"ASAN_OPTIONS": "detect_leaks=0"})  # LeakSanitizer cannot run under ptrace
@@ -102,7 +129,7 @@ class ConcurrentResumeTest(CrashTestCase):
                    "B": (b.wait(timeout=60 * SLOW), b.stderr.read() + b.stdout.read()[-500:])}
         winners = [who for who, (code, _) in results.items() if code == 0]
         self.assertEqual(len(winners), 1, f"exactly one resume must finish the run: {results}")
-        tasks = self.assert_recovered(run_id, before, {})
+        tasks = self.assert_recovered(run_id, before, {}, keeper_alive=False)
         for name, t in tasks.items():
             self.assertEqual(t["attempts"], 2, f"{name}: {t}")
 

@@ -41,7 +41,10 @@ TASK_EDGES = {
     ("running", "failed", "timeout"),
     ("running", "failed", "spawn_error"),
     ("running", "retry_wait", "retry"),
+    ("running", "failed", "bad_outputs"),
+    ("running", "failed", "outputs_too_large"),
     ("running", "lost", "owner_died"),
+    ("running", "lost", "keeper_died"),
     ("running", "cancelled", "cancelled"),
     ("lost", "retry_wait", "retry"),
     ("retry_wait", "queued", "backoff_elapsed"),
@@ -139,12 +142,118 @@ def kill_strays(directory):
             pass
 
 
+# Every process a CrashTestCase starts (relay, its keeper, the tasks and
+# whatever they start, even with setsid) inherits this variable with a value
+# of its own test: tearDown kills by it what left the test's directory.
+TAG_VAR = "RELAY_E2E_TAG"
+
+
+def processes_carrying(entry):
+    """(pid, comm) of every live (non-zombie) process whose environment holds
+    the entry `entry` ("NAME=value", bytes)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if entry in env and stat[stat.rfind(b")") + 2:][:1] != b"Z":
+            comm = stat[stat.find(b"(") + 1:stat.rfind(b")")].decode(errors="replace")
+            found.append((int(pid), comm))
+    return found
+
+
+def kill_pids(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def pid_alive(pid):
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] != b"Z"
+
+
+def keeper_of(relay_pid):
+    """The pid of the keeper relay `relay_pid` forked, or None. The keeper is
+    no child of relay (it is forked through a child that exits at once), so
+    it is found by its rendezvous socket, "@relay-keeper/HOST:PID:START"
+    (docs/architecture.md, "The keeper"), which names relay's pid."""
+    inodes = set()
+    with open("/proc/net/unix") as f:
+        for line in f.read().splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 8 and parts[7].startswith("@relay-keeper/"):
+                owner = parts[7][len("@relay-keeper/"):].split(":")
+                if len(owner) >= 3 and owner[-2] == str(relay_pid):
+                    inodes.add(f"socket:[{parts[6]}]")
+    if not inodes:
+        return None
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "relay-keeper":
+                    continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
 class CrashTestCase(RelayTestCase):
     """Runs relay in the background, kills it, and checks what resume leaves."""
 
+    def setUp(self):
+        super().setUp()
+        self.tag = f"{os.getpid()}-{random.randrange(1 << 62)}"
+
+    def env(self, extra=None):
+        env = super().env(extra)
+        env[TAG_VAR] = self.tag
+        return env
+
     def tearDown(self):
         kill_strays(self.dir)
+        # What left the directory: keepers that outlived their relay, and
+        # processes of the test's runs (setsid children, daemons).
+        kill_pids(pid for pid, _ in processes_carrying(f"{TAG_VAR}={self.tag}".encode()))
+        for run_id in self.stored_run_ids():
+            kill_pids(pid for pid, _ in live_processes_of(run_id))
         super().tearDown()
+
+    def stored_run_ids(self):
+        """The ids of the runs in the store, read without relay (for
+        tearDown: the store may be broken on purpose); [] when unreadable."""
+        import sqlite3
+        try:
+            con = sqlite3.connect(f"file:{self.store}?mode=ro", uri=True, timeout=1)
+            try:
+                return [row[0] for row in con.execute("SELECT id FROM runs")]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return []
+
+    def keepers(self):
+        """Pids of the live keepers of this test's relays."""
+        return [pid for pid, comm in processes_carrying(f"{TAG_VAR}={self.tag}".encode())
+                if comm == "relay-keeper"]
 
     @contextlib.contextmanager
     def context(self, what):
@@ -255,10 +364,28 @@ class CrashTestCase(RelayTestCase):
                 self.assertIn(("done", t["attempts"]), lines[name], f"task {name}: {lines[name]}")
         return lines
 
-    def assert_recovered(self, run_id, before_tasks, before_lines, expect_skipped=()):
+    @staticmethod
+    def lost_attempts(events):
+        """[(task, attempt)] of the attempts the events declare lost."""
+        started = {}
+        lost = []
+        for e in events:
+            if e["kind"] != "task":
+                continue
+            if e["to"] == "running":
+                started[e["subject"]] = started.get(e["subject"], 0) + 1
+            elif e["to"] == "lost":
+                lost.append((e["subject"], started.get(e["subject"], 0)))
+        return lost
+
+    def assert_recovered(self, run_id, before_tasks, before_lines, expect_skipped=(), keeper_alive=True):
         """After a successful resume: everything succeeded (or skipped as the
         pipeline says), the ledger verifies, nothing that had succeeded ran
-        again, nothing of the dead relay lives on."""
+        again, nothing of the dead relay lives on. With `keeper_alive` (only
+        relay was killed), no attempt whose process ran is declared lost: its
+        keeper kept it, and the resume adopted it. (An attempt whose `running`
+        was committed just before the kill, but whose process the keeper was
+        not asked to start yet, never ran: it is lost and retried.)"""
         tasks = self.tasks_of(run_id)
         run = self.show(run_id)
         self.assertEqual(run["status"], "succeeded", run)
@@ -267,8 +394,15 @@ class CrashTestCase(RelayTestCase):
             self.assertEqual(t["state"], want, f"task {name}: {t}")
         v = self.relay("ledger", "verify")
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
-        self.assert_valid_events(run_id, tasks)
-        lines = self.assert_side_consistent(tasks, self.side())
+        events, _ = self.assert_valid_events(run_id, tasks)
+        side = self.side()
+        lines = self.assert_side_consistent(tasks, side)
+        if keeper_alive:
+            ran = {(name, attempt) for kind, name, attempt in side if kind == "start"}
+            for name, attempt in self.lost_attempts(events):
+                self.assertNotIn((name, attempt), ran,
+                                 f"task {name}: attempt {attempt} ran under a live keeper, yet resume "
+                                 f"called it lost (and ran it again) instead of adopting it")
         for name, t in before_tasks.items():
             if t["state"] not in ("succeeded", "skipped"):
                 continue
