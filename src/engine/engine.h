@@ -169,6 +169,7 @@ class Engine final : private sched::RunHost {
   Micros retry_commit_at_ = 0;
   Micros busy_backoff_ = 0;
   bool interrupted_ = false;
+  bool poked_ = false;  // the inbox is read even if the store looks unchanged
   bool groups_changed_ = false;  // a commit gave places back: blocked instances look again
 };
 

@@ -36,7 +36,8 @@ Status Engine::RunUntilIdle() {
 void Engine::PollInbox(Micros now) {
   next_inbox_ = now + options_.inbox_poll;
   auto changed = store_->ChangedElsewhere();
-  if (changed.ok() && !*changed) return;
+  if (changed.ok() && !*changed && !poked_) return;
+  poked_ = false;
   while (true) {
     auto requests = store_->ReadRequests(inbox_cursor_, 256);
     if (!requests.ok() || requests->empty()) break;
@@ -131,7 +132,9 @@ void Engine::StartReady() {
     used_ += d.in_slots() - before;
     slots_[slot].served = ++serve_counter_;
     if (started == sched::RunDriver::Started::kNone) continue;
-    if (started == sched::RunDriver::Started::kNoSlot) MarkDirty(slot);
+    // What started may have ended at once (an attempt that cannot be
+    // built, a skip): the run is looked at again before the commit.
+    MarkDirty(slot);
     UpdateReady(slot);
   }
 }
@@ -212,7 +215,11 @@ Status Engine::Flush() {
     }
     o->OnCommitted();
   }
-  const bool released = !batch_.releases.empty();
+  // Places given back, explicitly or by a run's end: blocked ones look again.
+  bool released = !batch_.releases.empty();
+  for (const auto& t : batch_.transitions)
+    if (const auto* rt = std::get_if<store::RunTransition>(&t))
+      released = released || state::IsFinal(rt->row.state);
   batch_.clear();
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     Slot& s = slots_[slot];
@@ -311,7 +318,11 @@ void Engine::Dispatch(const exec::WaitResult& w) {
       Notice("killing every running task");
     }
   }
-  if (w.poked) next_inbox_ = 0;  // another relay wrote a request to the store
+  if (w.poked) {
+    // Another process wrote a request and says so: read the inbox now.
+    next_inbox_ = 0;
+    poked_ = true;
+  }
 }
 
 Micros Engine::NextWakeup(Micros now) const {

@@ -44,10 +44,12 @@ void RunDriver::FinishAttempt(int32_t index, const exec::AttemptResult& r) {
   --tm.running;
   if (!tm.deferred.empty()) {
     for (int32_t d : tm.deferred) model_.PushReady(d);
+    model_.deferred -= static_cast<int32_t>(tm.deferred.size());
     tm.deferred.clear();
   }
-  // Already final: the run failed (FailInternal) while the process ran.
-  if (state::IsFinal(m.row.state)) return;
+  // Already final: the run failed (FailInternal) while the process ran; or
+  // it is about to (a bug was found): nothing more is decided for it.
+  if (state::IsFinal(m.row.state) || !broken_.empty()) return;
   store::TaskEffects fx;
   fx.ended_at = r.ended_at ? r.ended_at : host_->clock()->Now();
   fx.exit_code = r.exit_code;
@@ -118,7 +120,7 @@ void RunDriver::FinishAttempt(int32_t index, const exec::AttemptResult& r) {
   if (!r.spawn_error.empty()) {
     // The error may quote the command or its cwd, which may hold a secret.
     std::string error = secrets_.Redact(r.spawn_error);
-    if (error.size() > 2000) error = std::string(Utf8Prefix(error, 2000)) + "…";
+    CapReason(&error);  // also kept as the event's "error" fact
     FailOrRetry(index, FailureKind::kFailure, -1, tc::kSpawnError, error, std::move(fx),
                 events::DataBuilder().Add("error", error));
   } else if (r.timed_out) {

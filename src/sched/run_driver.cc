@@ -18,12 +18,6 @@ using state::RunState;
 using state::TaskState;
 namespace tc = state::cause;
 
-namespace {
-
-// A reason is for people, and travels in an event: one that quotes a huge
-// command (an output of 200 KB expanded into it) keeps its start and its
-// end, where what relay adds goes ("(failure); retry 2 of 3 in 1s"). Short
-// enough after capping that such an addition does not make it capped again.
 void CapReason(std::string* reason) {
   constexpr size_t kMaxReason = 2000, kHead = 1400, kTail = 400;
   if (reason->size() <= kMaxReason) return;
@@ -35,6 +29,8 @@ void CapReason(std::string* reason) {
   capped += tail;
   *reason = std::move(capped);
 }
+
+namespace {
 
 bool Waits(TaskState s) { return s == TaskState::kWaitingApproval || s == TaskState::kWaitingChild; }
 
@@ -71,6 +67,8 @@ void RunDriver::Transition(int32_t index, TaskState to, std::string_view cause,
                            events::DataBuilder facts, Micros ts) {
   InstanceModel& m = model_.inst[index];
   const TaskState from = m.row.state;
+  // Once a bug was found in this run, only FailInternal records anything.
+  if (!broken_.empty() && cause != state::cause::kInternalError) return;
   if (std::string bad = state::CheckTransition(state::TaskMachine(), from, to, cause);
       !bad.empty()) {
     // Not applied: the run is failed instead (FailInternal), with this as
@@ -161,6 +159,7 @@ RunDriver::Started RunDriver::StartOne() {
     const int max_parallel = model_.pipeline().tasks[task].max_parallel;
     if (max_parallel > 0 && model_.tasks[task].running >= max_parallel) {
       model_.tasks[task].deferred.push_back(index);
+      ++model_.deferred;
       continue;
     }
     if (model_.SpecOf(index).concurrency && !PassGroup(index)) return Started::kNoSlot;
@@ -198,6 +197,7 @@ void RunDriver::OnChildEnded(int32_t index, const store::RunRow& child) {
   --tm.running;
   if (!tm.deferred.empty()) {
     for (int32_t d : tm.deferred) model_.PushReady(d);
+    model_.deferred -= static_cast<int32_t>(tm.deferred.size());
     tm.deferred.clear();
   }
   if (m.row.state != TaskState::kWaitingChild) return;
@@ -291,6 +291,7 @@ std::string RunDriver::OnRequest(const store::Request& request) {
 void RunDriver::BeginCancel(std::string_view cause, std::string reason) {
   if (cancelling_ || finished_) return;
   cancelling_ = true;
+  cancel_reason_ = reason;
   if (run_.state == RunState::kRunning)
     TransitionRun(RunState::kCancelling, cause, reason);
   else if (run_.state != RunState::kCancelling)
@@ -345,13 +346,9 @@ bool RunDriver::Done() const {
 
 bool RunDriver::Stalled() const {
   if (finished_ || !broken_.empty() || model_.non_final == 0) return false;
-  if (model_.in_slots > 0 || !model_.timers.empty() || !model_.ready.empty() ||
-      !model_.completed.empty() || blocked_ > 0 || waiting_ > 0 ||
-      run_.state == RunState::kQueued || run_.state == RunState::kPending)
-    return false;
-  for (const auto& t : model_.tasks)
-    if (!t.deferred.empty()) return false;
-  return true;
+  return model_.in_slots == 0 && model_.timers.empty() && model_.ready.empty() &&
+         model_.completed.empty() && model_.deferred == 0 && blocked_ == 0 && waiting_ == 0 &&
+         run_.state != RunState::kQueued && run_.state != RunState::kPending;
 }
 
 void RunDriver::FailInternal() {
@@ -427,7 +424,8 @@ void RunDriver::Finish() {
   RunState to;
   std::string_view cause;
   if (cancelling_ || run_.state == RunState::kCancelling) {
-    reason = run_.state == RunState::kCancelling || run_.reason.empty() ? "cancelled" : run_.reason;
+    // Why, as the cancel said: "cancelled: cancel requested by ana".
+    reason = cancel_reason_.empty() ? "cancelled" : "cancelled: " + cancel_reason_;
     to = RunState::kCancelled;
     cause = state::run_cause::kCancelled;
   } else if (failed == 0) {

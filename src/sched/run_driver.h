@@ -49,6 +49,12 @@ struct DriverOptions {
 // its keeper or by the RELAY_RUN_ID in their environment.
 constexpr Micros kPidPersistDelay = kSecond;
 
+// A reason is for people, and travels in an event: one that quotes a huge
+// command (an output of 200 KB expanded into it) keeps its start and its
+// end, where what relay adds goes ("(failure); retry 2 of 3 in 1s"). Short
+// enough after capping that such an addition does not make it capped again.
+void CapReason(std::string* reason);
+
 class RunDriver {
  public:
   RunDriver(RunHost* host, DriverOptions options);
@@ -112,6 +118,11 @@ class RunDriver {
   int32_t in_slots() const { return model_.in_slots; }
   int already_final() const { return model_.already_final; }
   bool cancelling() const { return cancelling_; }
+  // Test hook: asks for a transition as the driver's own code would (one
+  // outside the table makes the run broken()).
+  void TEST_Transition(int32_t index, state::TaskState to, std::string_view cause) {
+    Transition(index, to, cause, "test");
+  }
   uint64_t Token(int32_t index) const { return (uint64_t{options_.slot} << 32) | uint32_t(index); }
   // Sub-pipelines this run waits for (instance index → child run id).
   const std::vector<std::pair<int32_t, std::string>>& children() const { return children_; }
@@ -175,6 +186,7 @@ class RunDriver {
   bool fresh_ = false;  // Take() starts it (pending), rather than resumes it
   std::string previous_owner_;
   bool cancelling_ = false;
+  std::string cancel_reason_;  // what BeginCancel was told
   bool forced_ = false;
   bool finished_ = false;
   std::string broken_;

@@ -8,7 +8,7 @@ void RunModel::Reset(const plan::Plan* plan, const spec::Pipeline* pipeline) {
   plan_ = plan;
   pipeline_ = pipeline;
   tasks.assign(pipeline->tasks.size(), TaskModel{});
-  non_final = in_slots = already_final = 0;
+  non_final = in_slots = already_final = deferred = 0;
   ready = {};
   timers = {};
   completed.clear();

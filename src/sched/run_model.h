@@ -94,6 +94,7 @@ class RunModel {
   int32_t non_final = 0;
   int32_t in_slots = 0;  // attempts holding the engine's slots
   int32_t already_final = 0;  // final before this relay decided anything
+  int32_t deferred = 0;       // instances in the tasks' deferred lists (max_parallel)
   std::priority_queue<ReadyEntry> ready;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers;
   std::vector<int32_t> completed;  // tasks whose instances all became final

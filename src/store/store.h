@@ -289,8 +289,9 @@ class Store {
   virtual Status RequestCancel(const std::string& run_id) = 0;
   virtual Result<bool> CancelRequested(const std::string& run_id) = 0;
 
-  // True when another connection committed something since the last call
-  // (cheap: no table is read when nothing changed). The first call is true.
+  // True when another connection committed something, or a request was
+  // added through this one, since the last call (cheap: no table is read
+  // when nothing changed). The first call is true.
   virtual Result<bool> ChangedElsewhere() = 0;
 
   // Sets the run's owner to new_owner if it is currently expected_owner

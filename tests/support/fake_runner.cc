@@ -9,6 +9,36 @@ void FakeRunner::Script(const std::string& instance, std::vector<Outcome> outcom
   script_[instance] = std::deque<Outcome>(outcomes.begin(), outcomes.end());
 }
 
+void FakeRunner::Adoptable(const std::string& started_by, const exec::AttemptKey& key,
+                           Outcome outcome, bool finished, Micros ended_at) {
+  left_.push_back(Left{started_by, key, std::move(outcome), finished, ended_at});
+}
+
+exec::AdoptResult FakeRunner::Adopt(const exec::AdoptRequest& request) {
+  adopt_requests.push_back(request);
+  exec::AdoptResult out;
+  for (auto it = left_.begin(); it != left_.end(); ++it) {
+    if (it->started_by != request.started_by || !(it->key == request.key)) continue;
+    if (it->finished) {
+      out.outcome = exec::AdoptResult::Outcome::kFinished;
+      out.result.token = request.token;
+      out.result.exit_code = it->outcome.exit_code;
+      out.result.signal = it->outcome.signal;
+      out.result.timed_out = it->outcome.timeout;
+      out.result.ended_at = it->ended_at;
+      out.result.started_at = it->ended_at - it->outcome.duration;
+    } else {
+      out.outcome = exec::AdoptResult::Outcome::kRunning;
+      out.pid = out.pgid = next_pid_++;
+      running_.push_back({request.token, "adopted", clock_->Now() + it->outcome.duration,
+                          it->outcome});
+    }
+    left_.erase(it);
+    return out;
+  }
+  return out;
+}
+
 exec::Started FakeRunner::Start(exec::AttemptSpec spec) {
   std::string name, output_path;
   for (const auto& [k, v] : spec.env) {
@@ -57,7 +87,8 @@ exec::WaitResult FakeRunner::Wait(Micros timeout) {
     r.exit_code = it->cancelled ? -1 : it->outcome.exit_code;
     r.spawn_error = it->outcome.spawn_error;
     r.log_error = it->outcome.log_error;
-    if (!r.spawn_error.empty()) r.exit_code = -1;
+    r.keeper_lost = it->outcome.keeper_lost;
+    if (!r.spawn_error.empty() || r.keeper_lost) r.exit_code = -1;
     r.signal = it->outcome.signal                     ? it->outcome.signal
                : it->cancelled || it->outcome.timeout ? 15
                                                       : 0;

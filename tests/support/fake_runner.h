@@ -23,6 +23,7 @@ struct Outcome {
   int signal = 0;           // that ended it; default: SIGTERM when timed out, else none
   std::string spawn_error;  // set: the process "could not be started"
   std::string log_error;    // set: its log "could not be written"
+  bool keeper_lost = false;  // its keeper "died": how it ended is unknown
 };
 
 class FakeRunner : public exec::Runner {
@@ -39,7 +40,21 @@ class FakeRunner : public exec::Runner {
     before_poke_ = std::move(before);
   }
 
+  // An attempt a dead relay `started_by` left: Adopt finds it still running
+  // (it then ends as `outcome` says, `outcome.duration` after adoption), or
+  // already finished (its result is `outcome`, ended at `ended_at`).
+  void Adoptable(const std::string& started_by, const exec::AttemptKey& key, Outcome outcome,
+                 bool finished, Micros ended_at = 0);
+  // Adopt calls received, for assertions.
+  std::vector<exec::AdoptRequest> adopt_requests;
+  // Tokens acknowledged so far.
+  std::vector<uint64_t> acknowledged;
+
   exec::Started Start(exec::AttemptSpec spec) override;
+  exec::AdoptResult Adopt(const exec::AdoptRequest& request) override;
+  void Acknowledge(const std::vector<uint64_t>& tokens) override {
+    acknowledged.insert(acknowledged.end(), tokens.begin(), tokens.end());
+  }
   exec::WaitResult Wait(Micros timeout) override;
   void Cancel(uint64_t token) override;
   void KillAll() override;
@@ -58,7 +73,15 @@ class FakeRunner : public exec::Runner {
     Outcome outcome;
     bool cancelled = false;
   };
+  struct Left {
+    std::string started_by;
+    exec::AttemptKey key;
+    Outcome outcome;
+    bool finished;
+    Micros ended_at;
+  };
   FakeClock* clock_;
+  std::vector<Left> left_;
   std::map<std::string, std::deque<Outcome>> script_;
   std::vector<Running> running_;
   int interrupt_after_ = -1;

@@ -110,6 +110,9 @@ Result<int64_t> SqliteStore::AddRequest(Request r) {
         return Status::Ok();
       },
       /*counts=*/false));
+  // A request added through this connection is news too, for an engine
+  // that shares it (its own data_version does not move).
+  changes_version_ = -1;
   return id;
 }
 
