@@ -1705,7 +1705,8 @@ TEST_P(StoreConformance, StartedByIsTheRelayThatHeldTheRunWhenTheAttemptStarted)
   EXPECT_EQ(tasks[1].started_by, "relay-b:2:2");
   EXPECT_EQ(tasks[2].started_by, "relay-b:2:2");
   // No task event records it: it costs the ledger nothing per attempt.
-  for (const auto& e : *store_->GetEvents("01R", 0))
+  const std::vector<events::Event> all = *store_->GetEvents("01R", 0);
+  for (const auto& e : all)
     if (e.kind == "task") {
       EXPECT_EQ(e.data.find("relay-"), std::string::npos) << e.data;
     }
