@@ -303,6 +303,39 @@ class SubPipelineTest(CrashTestCase):
         self.assertIn("child_cancelled", causes, f"the parent's run events: {causes}")
         self.assertIn(child_id, parent["reason"] + json.dumps(self.run_events(parent_id)))
 
+    def test_a_child_that_never_started_still_verifies_and_reruns(self):
+        """The run keeps its children's definitions from the start: a run
+        whose uses: task never started (its need failed) verifies, and a
+        rerun of it runs the child from the stored definition."""
+        self.write("sub/child.yaml", CHILD)
+        self.write("p.yaml", """\
+            name: p
+            tasks:
+              first:
+                run: test -e fixed
+              one:
+                needs: first
+                uses: ./sub/child.yaml
+                with: { arch: later }
+            """)
+        p = self.relay("run", "p.yaml")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        run_id = self.show()["id"]
+        self.assertEqual(self.task_states(run_id), {"first": "failed", "one": "skipped"})
+        v = self.relay("ledger", "verify")
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        # The child file changes on disk; the rerun uses the definition the run kept.
+        self.write("sub/child.yaml", CHILD.replace("img-", "changed-"))
+        self.write("fixed", "")
+        r = self.relay("rerun", run_id, "--failed")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        rerun = self.show()
+        self.assertEqual(rerun["status"], "succeeded")
+        one = {t["name"]: t for t in rerun["tasks"]}["one"]
+        self.assertEqual(one["outputs"]["image"], "img-later")
+        v = self.relay("ledger", "verify")
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
     # -- runtime and validation errors ------------------------------------------
 
     def test_with_that_does_not_fit_at_run_time_fails_the_task(self):
