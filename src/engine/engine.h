@@ -132,6 +132,7 @@ class Engine final : private sched::RunHost {
   // The loop's steps (engine.cc, engine_loop.cc).
   void PollInbox(Micros now);
   void Heartbeat(Micros now);
+  void RetryGroups();  // what waits for a concurrency group asks it again
   void FireTimers(Micros now);
   void Step();
   void Settle(uint32_t slot);  // decide, end, notify the caller

@@ -52,6 +52,11 @@ void Engine::PollInbox(Micros now) {
     if (requests->size() < 256) break;
   }
   // Another relay may have given back a concurrency group's place.
+  RetryGroups();
+}
+
+// Runs and instances waiting for a concurrency group ask it again.
+void Engine::RetryGroups() {
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     if (!slots_[slot].active || !slots_[slot].driver->WaitsForGroup()) continue;
     slots_[slot].driver->RetryGroups();
@@ -63,6 +68,10 @@ void Engine::Heartbeat(Micros now) {
   next_heartbeat_ = now + options_.heartbeat_interval;
   // A busy store skips a beat: the lease is many beats long.
   if (active_ > 0) (void)store_->HeartbeatOwner(options_.owner, now);
+  // A waiter ahead in a group's queue whose relay died is passed over once
+  // it has been quiet long enough: time frees that turn, not a change to the
+  // store that PollInbox would notice.
+  RetryGroups();
 }
 
 void Engine::FireTimers(Micros now) {
@@ -234,11 +243,7 @@ Status Engine::Flush() {
   }
   if (released) {
     // Places this engine gave back: its own blocked instances look first.
-    for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
-      if (!slots_[slot].active || !slots_[slot].driver->WaitsForGroup()) continue;
-      slots_[slot].driver->RetryGroups();
-      MarkDirty(slot);
-    }
+    RetryGroups();
   }
   return Status::Ok();
 }
