@@ -57,7 +57,9 @@ void RunDriver::FinishAttempt(int32_t index, const exec::AttemptResult& r) {
   const Micros took = *fx.ended_at - m.row.started_at;
   if (r.cancelled || (forced_ && !r.Succeeded())) {
     Transition(index, TaskState::kCancelled, tc::kCancelled,
-               cancelling_ ? "stopped: the run was cancelled" : "stopped: the task was cancelled",
+               cancelling_             ? "stopped: the run was cancelled"
+               : m.stop_reason.empty() ? "stopped: the task was cancelled"
+                                       : "stopped: " + m.stop_reason,
                std::move(fx));
     MarkFinal(index);
     return;

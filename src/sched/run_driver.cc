@@ -256,7 +256,11 @@ std::string RunDriver::OnRequest(const store::Request& request) {
     std::string by = request.actor.empty() ? "" : " by " + request.actor;
     if (request.task.empty()) {
       if (cancelling_) return "already cancelling";
-      BeginCancel(state::run_cause::kCancelRequested, "cancel requested" + by + " (relay cancel)");
+      // Another relay that asks says why (a newer run took its place in a
+      // concurrency group); `relay cancel` says who.
+      BeginCancel(
+          state::run_cause::kCancelRequested,
+          request.comment.empty() ? "cancel requested" + by + " (relay cancel)" : request.comment);
       return "cancelling";
     }
     int found = 0;
@@ -271,6 +275,7 @@ std::string RunDriver::OnRequest(const store::Request& request) {
         case TaskState::kRunning:
         case TaskState::kWaitingChild:
           m.stop_requested = true;
+          m.stop_reason = reason;
           KindOf(static_cast<int32_t>(i)).Stop(*this, static_cast<int32_t>(i), reason);
           break;
         default:

@@ -26,6 +26,7 @@ struct InstanceModel {
   bool in_slot = false;     // a running attempt that holds one of the engine's slots
   bool approved = false;    // passed its approval (a retry does not ask again)
   bool stop_requested = false;  // this run asked its attempt or child run to stop
+  std::string stop_reason;      // why, when only the task was asked to stop
   int32_t lost = 0;         // attempts that were lost (they do not use up retries)
   std::string group;        // the concurrency group it holds or waits for ("" none)
   bool holds_group = false;
