@@ -150,6 +150,10 @@ void PipelineKind::Recover(RunDriver& d, int32_t index, const std::string&) {
   d.MarkFinal(index);
 }
 
+std::unique_ptr<TaskKind> NewShellKind() { return std::make_unique<ShellKind>(); }
+std::unique_ptr<TaskKind> NewPipelineKind() { return std::make_unique<PipelineKind>(); }
+std::unique_ptr<TaskKind> NewApprovalKind() { return std::make_unique<ApprovalKind>(); }
+
 bool ApprovalKind::Start(RunDriver& d, int32_t index) {
   if (d.broken_.empty())
     d.broken_ = "internal error: approval-only task '" + d.model_.inst[index].row.name +

@@ -8,7 +8,7 @@
 
 #include "base/file_util.h"
 #include "exec/owner.h"
-#include "sched/kinds.h"
+#include "sched/task_kind.h"
 #include "sched/run_driver.h"
 #include "sched/stored_run.h"
 

@@ -9,7 +9,7 @@
 
 #include "base/strings.h"
 #include "sched/context.h"
-#include "sched/kinds.h"
+#include "sched/task_kind.h"
 #include "store/task_record.h"
 
 namespace relay::sched {
@@ -39,9 +39,9 @@ bool Waits(TaskState s) { return s == TaskState::kWaitingApproval || s == TaskSt
 RunDriver::RunDriver(RunHost* host, DriverOptions options)
     : host_(host),
       options_(std::move(options)),
-      shell_(std::make_unique<ShellKind>()),
-      pipeline_kind_(std::make_unique<PipelineKind>()),
-      approval_(std::make_unique<ApprovalKind>()) {
+      shell_(NewShellKind()),
+      pipeline_kind_(NewPipelineKind()),
+      approval_(NewApprovalKind()) {
   if (options_.log_dir.empty()) options_.log_dir = host_->store()->LogDir();
   rng_.seed(options_.seed ? options_.seed : std::random_device{}());
 }
