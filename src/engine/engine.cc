@@ -197,7 +197,8 @@ void Engine::CancelRun(const std::string& run_id, std::string_view cause,
   // Another relay drives it: ask through the inbox, and poke it.
   store::Request r;
   r.run_id = run_id;
-  r.kind = "cancel";
+  // The kind says why, for that relay's ledger (cancel_requested: "cancel").
+  r.kind = cause == state::run_cause::kCancelRequested ? "cancel" : std::string(cause);
   r.actor = "relay " + options_.owner;
   r.comment = reason;
   auto added = store_->AddRequest(r);

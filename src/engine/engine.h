@@ -165,6 +165,7 @@ class Engine final : private sched::RunHost {
   int64_t inbox_cursor_ = 0;
   Micros next_inbox_ = 0;
   Micros next_heartbeat_ = 0;
+  Micros next_groups_ = 0;  // waiting for a group: asked again at least this often
   Micros next_tick_ = 0;
   Micros busy_since_ = 0;  // the first busy commit of a streak; 0 = not busy
   Micros retry_commit_at_ = 0;

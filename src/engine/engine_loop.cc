@@ -36,9 +36,9 @@ Status Engine::RunUntilIdle() {
 void Engine::PollInbox(Micros now) {
   next_inbox_ = now + options_.inbox_poll;
   auto changed = store_->ChangedElsewhere();
-  if (changed.ok() && !*changed && !poked_) return;
+  const bool news = !changed.ok() || *changed || poked_;
   poked_ = false;
-  while (true) {
+  while (news) {
     auto requests = store_->ReadRequests(inbox_cursor_, 256);
     if (!requests.ok() || requests->empty()) break;
     for (const store::Request& r : *requests) {
@@ -51,12 +51,11 @@ void Engine::PollInbox(Micros now) {
     }
     if (requests->size() < 256) break;
   }
-  // Another relay may have given back a concurrency group's place.
-  RetryGroups();
-}
-
-// Runs and instances waiting for a concurrency group ask it again.
-void Engine::RetryGroups() {
+  // Another relay may have given back a concurrency group's place; and a
+  // waiter ahead whose relay died goes stale with nothing committed at all,
+  // so groups are also asked again every second.
+  if (!news && now < next_groups_) return;
+  next_groups_ = now + kSecond;
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     if (!slots_[slot].active || !slots_[slot].driver->WaitsForGroup()) continue;
     slots_[slot].driver->RetryGroups();

@@ -252,14 +252,19 @@ std::string RunDriver::OnRequest(const store::Request& request) {
   if (finished_) return "refused: run " + run_.id + " has finished";
   if (request.kind == "approve" || request.kind == "reject")
     return Approve(request, request.kind == "reject");
-  if (request.kind == "cancel") {
+  // Another relay cancelling for a reason of its own names it as the kind
+  // (engine.cc, CancelRun): the ledger then says why, not just "requested".
+  const bool cause_kind = request.kind == state::run_cause::kConcurrencyCancel ||
+                          request.kind == state::run_cause::kParentCancelled ||
+                          request.kind == state::run_cause::kChildCancelled;
+  if (request.kind == "cancel" || cause_kind) {
     std::string by = request.actor.empty() ? "" : " by " + request.actor;
     if (request.task.empty()) {
       if (cancelling_) return "already cancelling";
       // Another relay that asks says why (a newer run took its place in a
       // concurrency group); `relay cancel` says who.
       BeginCancel(
-          state::run_cause::kCancelRequested,
+          cause_kind ? std::string_view(request.kind) : state::run_cause::kCancelRequested,
           request.comment.empty() ? "cancel requested" + by + " (relay cancel)" : request.comment);
       return "cancelling";
     }
@@ -392,9 +397,12 @@ void RunDriver::Finish() {
   };
   const store::TaskRow* first = nullptr;
   const store::TaskRow* first_tolerated = nullptr;
+  const store::TaskRow* first_cancelled = nullptr;
   int failed = 0, tolerated = 0;
   for (size_t i = 0; i < model_.inst.size(); ++i) {
     const store::TaskRow& row = model_.inst[i].row;
+    if (row.state == TaskState::kCancelled && first_cancelled == nullptr)
+      first_cancelled = &row;
     if (row.state != TaskState::kFailed && row.state != TaskState::kLost) continue;
     bool counts = !model_.SpecOf(static_cast<int32_t>(i)).continue_on_error;
     const store::TaskRow*& earliest = counts ? first : first_tolerated;
@@ -433,6 +441,12 @@ void RunDriver::Finish() {
     reason = cancel_reason_.empty() ? "cancelled" : "cancelled: " + cancel_reason_;
     to = RunState::kCancelled;
     cause = state::run_cause::kCancelled;
+  } else if (failed == 0 && first_cancelled != nullptr) {
+    // A task cancelled on its own (cancel-running, `relay cancel RUN TASK`):
+    // the run did not do all it was asked, as Actions' runs are cancelled.
+    reason = "task '" + first_cancelled->name + "' was cancelled: " + first_cancelled->reason;
+    to = RunState::kCancelled;
+    cause = state::run_cause::kTaskCancelled;
   } else if (failed == 0) {
     reason = tolerated == 0 ? "every task succeeded or was skipped"
              : tolerated == 1

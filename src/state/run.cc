@@ -34,6 +34,8 @@ constexpr Edge<S> kEdges[] = {
      "every task instance succeeded or was skipped"},
     {S::kRunning, S::kFailed, run_cause::kTaskFailed,
      "a task instance failed (without continue_on_error)"},
+    {S::kRunning, S::kCancelled, run_cause::kTaskCancelled,
+     "a task was cancelled on its own (cancel-running of its group, relay cancel of a task)"},
     {S::kRunning, S::kFailed, run_cause::kInternalError,
      "relay hit an internal error in this run (the reason says which)"},
     {S::kRunning, S::kCancelling, run_cause::kCancelRequested,

@@ -35,6 +35,7 @@ inline constexpr std::string_view kConcurrencyCancel = "concurrency_cancel";
 inline constexpr std::string_view kParentCancelled = "parent_cancelled";
 inline constexpr std::string_view kChildCancelled = "child_cancelled";
 inline constexpr std::string_view kInternalError = "internal_error";
+inline constexpr std::string_view kTaskCancelled = "task_cancelled";
 }  // namespace run_cause
 
 }  // namespace relay::state

@@ -98,7 +98,9 @@ Result<int64_t> SqliteStore::AddRequest(Request r) {
         id = s.Int(0);
         rc = s.Step();
         if (rc != SQLITE_DONE) return Error(rc, "record a request for run " + r.run_id);
-        if (r.kind == "cancel" && r.task.empty()) {
+        // Any cancel of the whole run (a user's, or another relay's with
+        // its cause as the kind).
+        if (r.task.empty() && (r.kind == "cancel" || r.kind.find("cancel") != std::string::npos)) {
           // Also on the run's row: a relay that resumes it later sees it
           // without reading the inbox.
           Statement& c = st_->request_cancel;
