@@ -56,6 +56,11 @@ void Engine::PollInbox(Micros now) {
   // so groups are also asked again every second.
   if (!news && now < next_groups_) return;
   next_groups_ = now + kSecond;
+  RetryGroups();
+}
+
+// Runs and instances waiting for a concurrency group ask it again.
+void Engine::RetryGroups() {
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     if (!slots_[slot].active || !slots_[slot].driver->WaitsForGroup()) continue;
     slots_[slot].driver->RetryGroups();
