@@ -257,7 +257,12 @@ void KeeperRunner::Handle(Link* link, Frame type, std::string_view payload) {
         a.pgid = r.I32();
         a.result = ReadResult(&r);
       }
-      if (r.ok() && token == adopt_token_) adopt_answer_ = std::move(a);
+      if (r.ok() && token == adopt_token_) {
+        // The attempt's later frames (a step, its end) may follow in the same
+        // read, and are taken only for tokens this link runs.
+        if (a.outcome == AdoptResult::Outcome::kRunning) link->running.push_back(token);
+        adopt_answer_ = std::move(a);
+      }
       break;
     }
     default:
@@ -365,11 +370,7 @@ bool KeeperRunner::AskToAdopt(Link* link, const AdoptRequest& request, AdoptResu
   *out = std::move(*adopt_answer_);
   adopt_answer_.reset();
   out->result.token = request.token;
-  if (out->outcome == AdoptResult::Outcome::kRunning) {
-    link->running.push_back(request.token);
-  } else {
-    ack_via_[request.token] = link;
-  }
+  if (out->outcome == AdoptResult::Outcome::kFinished) ack_via_[request.token] = link;
   return true;
 }
 

@@ -9,17 +9,20 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "base/file_util.h"
 #include "base/strings.h"
 #include "exec/runner_harness_test.h"
 #include "exec/signals_posix.h"
 #include "keeper/exit_record.h"
+#include "keeper/protocol.h"
 #include "keeper/rendezvous_posix.h"
 
 namespace relay::keeper {
@@ -184,6 +187,80 @@ TEST_F(KeeperTest, AKeeperStillRunningHandsOverFinishedAndRunningAttempts) {
   EXPECT_TRUE(WaitFor(12).Succeeded());
   EXPECT_FALSE(FileExists(record));
   EXPECT_THAT(LogLines(slow.log_path), Contains("out slow"));
+}
+
+// The attempt may end right after its keeper answers an Adopt: its end
+// (and its step) then reach the adopter in the same read as the answer, and
+// must not be dropped, or the adopting relay waits for it for ever. A fake
+// keeper sends the three frames in one write.
+TEST_F(KeeperTest, AnEndThatArrivesWithTheAdoptAnswerIsReported) {
+  constexpr int32_t kNoPid = 0x7ffffff0;
+  std::string fake = Owner("fake");
+  Result<int> listener = BindRendezvous(fake);
+  ASSERT_TRUE(listener.ok()) << listener.status().ToString();
+  ASSERT_TRUE(Listen(*listener).ok());
+  AttemptSpec spec = Spec(1, {"true"});
+  std::thread keeper([fd = *listener] {
+    int conn = ::accept(fd, nullptr, nullptr);
+    std::string in;
+    char buf[4096];
+    uint64_t token = 0;
+    for (bool asked = false; conn >= 0 && !asked;) {
+      ssize_t n = ::read(conn, buf, sizeof buf);
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+      size_t pos = 0;
+      Frame type;
+      std::string_view payload;
+      bool broken = false;
+      while (NextFrame(in, &pos, &type, &payload, &broken)) {
+        if (type != Frame::kAdopt) continue;
+        FrameReader r(payload);
+        token = r.U64();
+        asked = true;
+      }
+    }
+    AttemptResult result;
+    result.token = token;
+    result.exit_code = 3;
+    result.started_at = 1;
+    result.ended_at = 2;
+    std::string out;
+    FrameWriter w(&out);
+    w.Begin(Frame::kAdopted);
+    w.U64(token);
+    w.U8(static_cast<uint8_t>(Outcome::kRunning));
+    w.I32(kNoPid);
+    w.I32(kNoPid);
+    WriteResult(&w, AttemptResult{});
+    w.End();
+    w.Begin(Frame::kStarted);
+    w.U64(token);
+    w.I32(kNoPid + 1);
+    w.I32(kNoPid + 1);
+    w.End();
+    w.Begin(Frame::kFinished);
+    WriteResult(&w, result);
+    w.End();
+    if (conn >= 0) {
+      EXPECT_EQ(::write(conn, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+      while (::read(conn, buf, sizeof buf) > 0) {
+      }
+      ::close(conn);
+    }
+    ::close(fd);
+  });
+  runner_ = Keeper(Owner("new"));
+  AdoptResult a = runner_->Adopt(Request(fake, spec, 7));
+  EXPECT_EQ(a.outcome, Outcome::kRunning);
+  EXPECT_EQ(a.pid, kNoPid);
+  AttemptResult r = WaitFor(7);  // fails (times out) when the end was dropped
+  EXPECT_EQ(r.token, 7u);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_FALSE(r.keeper_lost);
+  EXPECT_EQ(runner_->running(), 0u);
+  runner_.reset();  // closes the link: the fake keeper's read ends
+  keeper.join();
 }
 
 TEST_F(KeeperTest, ATimeoutHoldsFromTheOriginalStartAcrossTheRelaysDeath) {

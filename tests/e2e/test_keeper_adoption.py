@@ -8,10 +8,12 @@ runs again."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import unittest
 from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -141,6 +143,38 @@ class KeeperAdoptionTest(CrashTestCase):
         self.no_lost(run_id)
         self.verify()
         self.assert_no_leftovers(run_id, "after the resume")
+
+    @unittest.skipUnless(shutil.which("strace"), "needs strace to slow the resume's adopt")
+    def test_attempt_that_ends_as_it_is_adopted(self):
+        """The keeper answers the adopt ("still running"), then the attempt
+        ends before the resume reads the answer: both frames arrive in one
+        read. strace delays the resume's poll for the answer (its second
+        poll; the first waits for its own keeper's hello) for 2.5s. (Before
+        the fix the end was dropped and the resume waited for ever.)"""
+        self.write("p.yaml", f"""\
+            name: race
+            tasks:
+              y:
+                run: {command('sleep 2')}
+                retry: {RETRY}
+            """)
+        relay = self.start("run", "p.yaml")
+        _, started = self.wait_mark("start", "y")
+        run_id = self.show()["id"]
+        time.sleep(max(0.0, started + 0.3 - time.time()))
+        self.kill_relay(relay)
+        p = subprocess.run(["strace", "-o", "/dev/null", "-e", "trace=poll",
+                            "-e", "inject=poll:delay_enter=2500000:when=2", support.RELAY, "resume", run_id],
+                           cwd=self.dir, env=self.env({"ASAN_OPTIONS": "detect_leaks=0"}),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30 * SLOW)
+        if p.returncode != 0 and "strace:" in p.stderr:
+            self.skipTest(f"strace cannot trace here: {p.stderr}")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("adopted 'y' attempt 1", p.stdout, "y was not running when it was adopted")
+        y = self.tasks_of(run_id)["y"]
+        self.assertEqual((y["state"], y["attempts"], y["exit_code"]), ("succeeded", 1, 0), y)
+        self.no_lost(run_id)
+        self.verify()
 
     def test_result_that_arrives_while_relay_is_dead_is_recorded(self):
         self.write("p.yaml", f"""\
