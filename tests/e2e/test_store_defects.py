@@ -220,6 +220,9 @@ class StoreDefectsTest(CrashTestCase):
             self.assertIn(run_id, text)
             self.assertIn("missing", text)
             self.assertIn(f"events {left + 1} to {events}", text)
+        # relay show says so too.
+        self.assertIn("the head file says otherwise", self.relay("show", run_id, check=0).stdout)
+        self.assertFalse(self.show(run_id)["ledger"]["anchored"])
 
     def test_truncated_store_is_refused_and_left_alone(self):
         self.write("p.yaml", "name: t\ntasks:\n  a: { run: 'true' }\n")
