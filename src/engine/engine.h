@@ -140,7 +140,7 @@ class Engine final : private sched::RunHost {
   Status Flush();
   void DropRun(const std::string& run_id, const Status& why);
   void Dispatch(const exec::WaitResult& w);
-  Micros NextWakeup(Micros now) const;
+  Micros NextWakeup(Micros now);
 
   store::Store* store_;
   exec::Runner* runner_;

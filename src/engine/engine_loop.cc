@@ -158,7 +158,7 @@ Status Engine::Flush() {
   const Micros now = clock_->Now();
   if (busy_since_ != 0 && now < retry_commit_at_) return Status::Ok();
   bool pids = false;
-  for (const Slot& s : slots_)
+  for (Slot& s : slots_)
     pids = pids || (s.active && s.driver->PidsDue() <= now);
   if (pids) {
     for (Slot& s : slots_)
@@ -334,11 +334,11 @@ void Engine::Dispatch(const exec::WaitResult& w) {
   }
 }
 
-Micros Engine::NextWakeup(Micros now) const {
+Micros Engine::NextWakeup(Micros now) {
   Micros wake = std::min(next_inbox_, next_heartbeat_);
   if (busy_since_ != 0) wake = std::min(wake, retry_commit_at_);
   if (!observers_.empty() && options_.tick > 0) wake = std::min(wake, next_tick_);
-  for (const Slot& s : slots_) {
+  for (Slot& s : slots_) {
     if (!s.active) continue;
     wake = std::min({wake, s.driver->NextTimer(), s.driver->PidsDue()});
   }

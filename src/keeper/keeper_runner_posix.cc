@@ -188,7 +188,10 @@ WaitResult KeeperRunner::Wait(Micros timeout) {
     if (signals_.TakePoked()) r.poked = true;
     ForEachLink([&](Link* link) { Drain(link); });
     Micros now = MonotonicNow();
-    if (r.interrupt_signal != 0 || r.poked || !started_.empty() || !finished_.empty() ||
+    // A step's start alone does not end the wait: its pid is only stored
+    // after a second (kPidPersistDelay), and waking relay for each would cost
+    // a loop per attempt. It comes with the next end, signal or timeout.
+    if (r.interrupt_signal != 0 || r.poked || !finished_.empty() ||
         (polled && now >= until) || (running() == 0 && until == kNever)) {
       r.started = std::move(started_);
       r.finished = std::move(finished_);

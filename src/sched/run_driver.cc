@@ -465,31 +465,41 @@ void RunDriver::Finish() {
   finished_ = true;
 }
 
-void RunDriver::CollectProcesses(Micros now, std::vector<store::AttemptProcess>* out) {
-  size_t kept = 0;
-  for (int32_t index : dirty_pids_) {
-    InstanceModel& m = model_.inst[index];
-    if (!m.pid_dirty) continue;
-    if (m.row.state != TaskState::kRunning) {
-      m.pid_dirty = false;
-    } else if (now >= m.row.started_at + kPidPersistDelay) {
-      out->push_back(store::AttemptProcess{run_.id, index, m.row.attempts, m.row.pid, m.row.pgid});
-      m.pid_dirty = false;
-    } else {
-      dirty_pids_[kept++] = index;
-    }
+// Unstored pids queue in the order their attempts started (started_at
+// grows along it), so the first still waiting is the first due: finding it
+// skips what ended meanwhile once, not at every look.
+void RunDriver::DropStalePids() {
+  while (pids_head_ < dirty_pids_.size()) {
+    InstanceModel& m = model_.inst[dirty_pids_[pids_head_]];
+    if (m.pid_dirty && m.row.state == TaskState::kRunning) break;
+    m.pid_dirty = false;
+    ++pids_head_;
   }
-  dirty_pids_.resize(kept);
+  if (pids_head_ == dirty_pids_.size()) {
+    dirty_pids_.clear();
+    pids_head_ = 0;
+  } else if (pids_head_ > 1024 && pids_head_ * 2 > dirty_pids_.size()) {
+    dirty_pids_.erase(dirty_pids_.begin(), dirty_pids_.begin() + pids_head_);
+    pids_head_ = 0;
+  }
 }
 
-Micros RunDriver::PidsDue() const {
-  Micros due = std::numeric_limits<Micros>::max();
-  for (int32_t index : dirty_pids_) {
-    const InstanceModel& m = model_.inst[index];
-    if (m.pid_dirty && m.row.state == TaskState::kRunning)
-      due = std::min(due, m.row.started_at + kPidPersistDelay);
+void RunDriver::CollectProcesses(Micros now, std::vector<store::AttemptProcess>* out) {
+  while (true) {
+    DropStalePids();
+    if (pids_head_ == dirty_pids_.size()) return;
+    InstanceModel& m = model_.inst[dirty_pids_[pids_head_]];
+    if (now < m.row.started_at + kPidPersistDelay) return;
+    out->push_back(store::AttemptProcess{run_.id, m.row.index, m.row.attempts, m.row.pid,
+                                         m.row.pgid});
+    m.pid_dirty = false;
   }
-  return due;
+}
+
+Micros RunDriver::PidsDue() {
+  DropStalePids();
+  if (pids_head_ == dirty_pids_.size()) return std::numeric_limits<Micros>::max();
+  return model_.inst[dirty_pids_[pids_head_]].row.started_at + kPidPersistDelay;
 }
 
 }  // namespace relay::sched

@@ -110,7 +110,7 @@ class RunDriver {
 
   // Pids of long-running steps to store (kPidPersistDelay), due now.
   void CollectProcesses(Micros now, std::vector<store::AttemptProcess>* out);
-  Micros PidsDue() const;
+  Micros PidsDue();
 
   const store::RunRow& run() const { return run_; }
   std::vector<const store::TaskRow*> rows() const;
@@ -195,7 +195,9 @@ class RunDriver {
   int32_t waiting_ = 0;    // instances waiting for people or a child run
   std::vector<std::pair<int32_t, std::string>> children_;
   std::vector<std::string> asked_to_yield_;  // holders cancelled by cancel-running, once each
-  std::vector<int32_t> dirty_pids_;
+  void DropStalePids();
+  std::vector<int32_t> dirty_pids_;  // from pids_head_ on: not stored yet, in start order
+  size_t pids_head_ = 0;
   std::vector<int32_t> gone_;          // running attempts no keeper knows of (Take loses them)
   std::vector<int32_t> blocked_list_;  // blocked instances, in the order they queued
   std::string children_json_;  // the "pipelines" map this run's options carry
