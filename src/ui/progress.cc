@@ -38,8 +38,10 @@ TerminalInfo DetectTerminal(int fd) {
   return t;
 }
 
+// Lines before the run starts (notes while `relay resume` adopts what a dead
+// relay left) count from here, not from the clock's epoch.
 Progress::Progress(FILE* out, TerminalInfo term, const Clock* clock)
-    : out_(out), term_(term), clock_(clock) {}
+    : out_(out), term_(term), clock_(clock), start_(clock->Now()) {}
 
 Progress::~Progress() = default;
 
