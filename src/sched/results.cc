@@ -5,6 +5,7 @@
 #include "base/duration.h"
 #include "base/file_util.h"
 #include "base/strings.h"
+#include "exec/runner.h"
 #include "sched/outputs.h"
 #include "sched/run_driver.h"
 
@@ -65,6 +66,13 @@ void RunDriver::FinishAttempt(int32_t index, const exec::AttemptResult& r) {
     return;
   }
   if (r.keeper_lost) {
+    // Its steps may live on, orphaned: what is left of this attempt goes
+    // before it runs again, as for an attempt lost with its relay.
+    exec::Leftovers left;
+    left.pgid = m.row.pgid;
+    left.marker = "RELAY_RUN_ID=" + run_.id;
+    left.tasks = {m.row.name};
+    exec::KillLeftovers(left);
     fx.exit_code.reset();
     ++m.lost;
     Transition(index, TaskState::kLost, tc::kKeeperDied,
