@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import time
-import unittest
 from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -289,12 +288,11 @@ class ConcurrencyTest(CrashTestCase):
         self.assertIn(f"run {new_run['id']} takes its place in concurrency group 'release'", old.out())
         self.verify()
 
-    @unittest.expectedFailure
     def test_cancel_running_run_is_recorded_as_such(self):
         """The ledger's cause is the state table's concurrency_cancel, not
-        cancel_requested. A BUG today: a holder driven by another relay is
-        asked through the requests inbox, whose requests carry no cause, so
-        its relay records cancel_requested (remove expectedFailure when fixed)."""
+        cancel_requested, though the holder is driven by another relay (the
+        request through the inbox carries the cause; was a bug, fixed in
+        058aabf)."""
         _, _, _, cancelling = self.cancel_running_run()
         self.assertEqual(cancelling["cause"], "concurrency_cancel", cancelling)
 
@@ -333,16 +331,14 @@ class ConcurrencyTest(CrashTestCase):
         self.assertNotIn("end old", " ".join(self.side_lines()))
         self.verify()
 
-    @unittest.expectedFailure
     def test_a_run_whose_task_was_cancelled_does_not_succeed(self):
         """The old run's build was stopped half-way and its dependant
-        skipped: the run must not end `succeeded` with exit 0. A BUG today:
-        RunDriver::Finish counts failed and lost instances only, so the run
-        "succeeded: every task succeeded or was skipped" (remove
-        expectedFailure when fixed; Actions would call the run cancelled)."""
+        skipped: the run ends cancelled, as Actions' runs do, and its relay
+        exits 1 (it "succeeded: every task succeeded or was skipped" with
+        exit 0 before 058aabf)."""
         old_rc, old, old_run, _ = self.cancel_running_task()
-        self.assertNotEqual(old_run["status"], "succeeded", f"{old_run['status']}: {old_run['reason']}")
-        self.assertNotEqual(old_rc, 0, old.out())
+        self.assertEqual(old_run["status"], "cancelled", f"{old_run['status']}: {old_run['reason']}")
+        self.assertEqual(old_rc, 1, old.out())
 
     def test_a_dead_waiter_does_not_hold_the_queue(self):
         """B queued for the group, then its relay was killed; C queued
@@ -375,7 +371,7 @@ class ConcurrencyTest(CrashTestCase):
         self.assertEqual(a.wait(10), 0, a.out() + a.err())
         time.sleep(1)
         self.assertEqual(self.show(c_run["id"])["status"], "queued", "C did not wait for B while B was fresh")
-        # Within a few heartbeats (5 s) of B going stale.
+        # Soon after B goes stale (waiters ask their group again every second or so).
         self.assertEqual(c.wait(stale_in + 12), 0, c.out() + c.err())
         self.assertEqual([l.split()[1] for l in self.side_lines()], ["A", "C"])
         self.assertEqual(self.show(b_run["id"])["status"], "queued")
