@@ -200,9 +200,16 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
         run->reason.empty() ? "" : (" — " + run->reason).c_str(), Time(run->started_at).c_str(),
         Time(run->ended_at).c_str(), Took(run->started_at, run->ended_at).c_str());
     if (!run->parent_run.empty()) std::printf("rerun of  %s\n", run->parent_run.c_str());
-    if (!run->caller_run.empty())
-      std::printf("called by run %s, task #%d (a sub-pipeline)\n", run->caller_run.c_str(),
-                  run->caller_index);
+    if (!run->caller_run.empty()) {
+      // The caller's instance by name: what its `relay show` lists.
+      std::string task = "#" + std::to_string(run->caller_index);
+      if (auto callers = s.GetTasks(run->caller_run);
+          callers.ok() && run->caller_index >= 0 &&
+          static_cast<size_t>(run->caller_index) < callers->size())
+        task = (*callers)[run->caller_index].name;
+      std::printf("called by run %s, task %s (a sub-pipeline)\n", run->caller_run.c_str(),
+                  task.c_str());
+    }
     if (!run->created_by.empty()) std::printf("by        %s\n", run->created_by.c_str());
     if (!drift.empty()) std::printf("note      %s\n", drift.c_str());
     if (!run->outputs_json.empty() && run->outputs_json != "{}")
@@ -217,8 +224,8 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
                                     : " (the head file says otherwise: relay ledger verify)");
     }
     for (const Decision& d : decisions)
-      std::printf("approval  %s %s by %s at %s%s\n", d.task.c_str(), d.what.c_str(),
-                  d.by.empty() ? "-" : d.by.c_str(), FormatTimestamp(d.at).c_str(),
+      std::printf("approval  %s %s%s at %s%s\n", d.task.c_str(), d.what.c_str(),
+                  d.by.empty() ? "" : (" by " + d.by).c_str(), FormatTimestamp(d.at).c_str(),
                   d.comment.empty() ? "" : (": " + d.comment).c_str());
     std::printf("\n");
     ui::Table table({"TASK", "STATE", "ATTEMPTS", "DURATION", "EXIT", "REASON", "LOG"});

@@ -22,6 +22,12 @@ Status Engine::RunUntilIdle() {
     Step();
     RELAY_RETURN_IF_ERROR(Flush());
     if (active_ == 0 && batch_.empty() && child_ends_.empty() && dirty_.empty()) return Status::Ok();
+    if (!runner_->CanStart() && batch_.empty() && dirty_.empty()) {
+      // What the keeper's death ended is recorded (lost, to be retried);
+      // nothing more can start here. A resume finishes the runs.
+      return Status::Io("the keeper of this relay died (was it killed?): no attempt can start, so "
+                        "relay stops here; `relay resume` finishes the run");
+    }
     if (!observers_.empty() && options_.tick > 0 && now >= next_tick_) {
       next_tick_ = now + options_.tick;
       for (auto* o : observers_) o->OnTick(now);
@@ -105,7 +111,10 @@ void Engine::Step() {
         Settle(slot);
       }
     }
-    StartReady();
+    // While the store is busy nothing starts: a start decided now would be
+    // stamped now but spawned only after the commit the busy store delays,
+    // and its recorded duration would include the wait.
+    if (busy_since_ == 0 && runner_->CanStart()) StartReady();
     if (dirty_.empty()) break;
   }
 }
@@ -167,6 +176,18 @@ Status Engine::Flush() {
   if (batch_.empty()) return Status::Ok();
   batch_.now = now;
   while (true) {
+    if (busy_since_ != 0) {
+      // Attempts decided before the store turned out busy start only after
+      // this commit: their recorded start is now, or their durations would
+      // count the wait. (Normally a start is committed in the loop that
+      // decided it.)
+      for (auto& t : batch_.transitions) {
+        auto* tt = std::get_if<store::TaskTransition>(&t);
+        if (tt == nullptr || tt->row.state != state::TaskState::kRunning) continue;
+        tt->ts = tt->row.started_at = now;
+        if (sched::RunDriver* d = Find(tt->row.run_id)) d->Restamp(tt->row.index, now);
+      }
+    }
     store::CommitError error;
     Status st = store_->Commit(batch_, &error);
     if (st.ok()) break;

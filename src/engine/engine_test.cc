@@ -605,19 +605,37 @@ tasks:
   EXPECT_EQ(runner.acknowledged.size(), runner.started.size() + 2);
 }
 
-TEST_F(EngineTest, AnAttemptWhoseKeeperDiedIsLostAndRetried) {
+// The keeper died under a live relay: what it ran is lost (to be retried by
+// a resume, which adopts or kills what is left), and nothing more starts —
+// the engine stops with an error rather than lose attempt after attempt.
+TEST_F(EngineTest, WhenItsKeeperDiesTheEngineRecordsTheLossAndStops) {
   runner_.Script("t", {{.keeper_lost = true}, {}});
   Engine e(store_.get(), &runner_, &clock_, Options());
-  auto run = Prepare("p.yaml", "tasks:\n  t: { run: t, retry: { attempts: 1 } }\n");
+  auto run = Prepare("p.yaml", "tasks:\n  t: { run: t, retry: { attempts: 1 } }\n  u: { run: u }\n");
   const std::string id = run.run.id;
   ASSERT_TRUE(e.Add(std::move(run), true).ok());
-  ASSERT_TRUE(e.RunUntilIdle().ok());
+  Status st = e.RunUntilIdle();
+  EXPECT_EQ(st.code(), Code::kIo);
+  EXPECT_NE(st.message().find("keeper of this relay died"), std::string::npos) << st.message();
   auto t = Tasks(id)["t"];
-  EXPECT_EQ(t.state, TaskState::kSucceeded);
-  EXPECT_EQ(t.attempts, 2);  // a lost attempt does not use up retry.attempts
+  // Lost, to be retried (a lost attempt does not use up retry.attempts), but
+  // not started again here.
+  EXPECT_TRUE(t.state == TaskState::kRetryWait || t.state == TaskState::kQueued)
+      << state::Name(t.state);
+  EXPECT_EQ(std::count(runner_.started.begin(), runner_.started.end(), "t"), 1);
   bool lost = false;
   for (const auto& ev : Events(id)) lost = lost || ev.cause == "keeper_died";
   EXPECT_TRUE(lost);
+  // A resume (with a keeper) finishes the run.
+  testing::FakeRunner fresh(&clock_);
+  clock_.Advance(2 * Options().lease);
+  EngineOptions o = Options();
+  o.owner = "test:2:2";
+  Engine again(store_.get(), &fresh, &clock_, o);
+  auto result = again.Execute(id);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, RunState::kSucceeded);
+  EXPECT_EQ(Tasks(id)["t"].attempts, 2);
 }
 
 // Another process holding the store's write lock: the engine waits it out

@@ -118,6 +118,9 @@ struct AdoptResult {
     kRunning,   // still running: Wait reports it finished later, under the token
     kFinished,  // it ended while no relay watched it: `result` is how
     kGone,      // neither its keeper nor an exit record knows it: it is lost
+    // Its keeper lives and never received it (the relay died between
+    // recording the start and handing it over): no process ran.
+    kNotStarted,
   } outcome = Outcome::kGone;
   AttemptResult result;  // kFinished: the real result (exit, times, usage)
   int pid = 0;           // kRunning: the step running now, and its group
@@ -161,6 +164,10 @@ class Runner {
 
   // Attempts started and not yet reported finished by Wait.
   virtual size_t running() const = 0;
+
+  // False once nothing more can start: the process that starts attempts
+  // (the keeper) is gone. Attempts already running elsewhere are unaffected.
+  virtual bool CanStart() const { return true; }
 
   // The caller has made these results durable (tokens of finished
   // attempts): whoever keeps them may forget them. Until then a result

@@ -69,6 +69,7 @@ class KeeperRunner final : public exec::Runner {
   void Cancel(uint64_t token) override;
   void KillAll() override;
   size_t running() const override;
+  bool CanStart() const override;
   void Acknowledge(const std::vector<uint64_t>& tokens) override;
   AdoptResult Adopt(const AdoptRequest& request) override;
 
@@ -105,6 +106,7 @@ class KeeperRunner final : public exec::Runner {
   // The answer to the Adopt in flight, once it arrives.
   uint64_t adopt_token_ = 0;
   std::optional<AdoptResult> adopt_answer_;
+  bool keeper_said_unknown_ = false;  // the last Adopt's keeper answered: not mine
   std::vector<pollfd> fds_;  // reused per poll, with the links they stand for
   std::vector<Link*> polled_;
 };
@@ -303,6 +305,8 @@ void KeeperRunner::KillAll() {
   SendAll();
 }
 
+bool KeeperRunner::CanStart() const { return primary_.ch.open(); }
+
 size_t KeeperRunner::running() const {
   size_t n = primary_.running.size() + finished_.size();
   for (const auto& l : adopted_) n += l->running.size();
@@ -369,6 +373,8 @@ bool KeeperRunner::AskToAdopt(Link* link, const AdoptRequest& request, AdoptResu
     int wait_ms = static_cast<int>((give_up - now + kMillisecond - 1) / kMillisecond);
     if (::poll(&p, 1, wait_ms) > 0) Take(link);
   }
+  if (adopt_answer_ && adopt_answer_->outcome == AdoptResult::Outcome::kGone)
+    keeper_said_unknown_ = true;
   if (!adopt_answer_ || adopt_answer_->outcome == AdoptResult::Outcome::kGone) return false;
   *out = std::move(*adopt_answer_);
   adopt_answer_.reset();
@@ -379,10 +385,17 @@ bool KeeperRunner::AskToAdopt(Link* link, const AdoptRequest& request, AdoptResu
 
 AdoptResult KeeperRunner::Adopt(const AdoptRequest& request) {
   AdoptResult out;
+  keeper_said_unknown_ = false;
   if (Link* link = LinkTo(request.started_by); link != nullptr && AskToAdopt(link, request, &out))
     return out;
   Result<ExitRecord> record = ReadExitRecord(request.log_path);
-  if (!record.ok() || !(record->key == request.key)) return out;  // kGone
+  if (!record.ok() || !(record->key == request.key)) {
+    // A live keeper keeps every attempt it started until its result is
+    // acknowledged, which follows its commit: one it does not know, with
+    // no record either, it never started.
+    if (keeper_said_unknown_) out.outcome = AdoptResult::Outcome::kNotStarted;
+    return out;  // else kGone
+  }
   out.outcome = AdoptResult::Outcome::kFinished;
   out.result = std::move(record->result);
   out.result.token = request.token;

@@ -108,14 +108,14 @@ bool RunDriver::PassGroup(int32_t index) {
   }
   const std::string what = "concurrency group '" + m.group + "' (limit " +
                            std::to_string(spec.limit) + ")" +
-                           (held.empty() ? "" : " is held by " + held);
+                           (held.empty() ? "" : ", held by " + held);
   if (got.ok() && spec.on_conflict == spec::ConcurrencySpec::OnConflict::kSkip) {
     Transition(index, TaskState::kSkipped, tc::kConcurrencySkip, what + "; on_conflict: skip");
     MarkFinal(index);
     return false;
   }
   if (got.ok() && spec.on_conflict == spec::ConcurrencySpec::OnConflict::kCancelRunning)
-    AskHoldersToYield(*got, m.group, index);
+    AskHoldersToYield(*got, m.group, index, spec.limit);
   Transition(index, TaskState::kBlocked, tc::kConcurrencyWait,
              got.ok() ? "waiting for " + what
                       : "waiting for concurrency group '" + m.group +

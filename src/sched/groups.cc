@@ -54,8 +54,7 @@ bool RunDriver::PassRunGroup() {
   if (got.ok() && got->acquired) return true;
   const std::string what = "concurrency group '" + run_group_ + "' (limit " +
                            std::to_string(spec->limit) + ")" +
-                           (got.ok() && !got->holders.empty() ? " is held by " + Holders(*got)
-                                                              : "");
+                           (got.ok() && !got->holders.empty() ? ", held by " + Holders(*got) : "");
   if (got.ok() && spec->on_conflict == spec::ConcurrencySpec::OnConflict::kSkip) {
     for (size_t i = 0; i < model_.inst.size(); ++i) {
       Transition(static_cast<int32_t>(i), TaskState::kCancelled, tc::kCancelled,
@@ -67,7 +66,7 @@ bool RunDriver::PassRunGroup() {
     return false;
   }
   if (got.ok() && spec->on_conflict == spec::ConcurrencySpec::OnConflict::kCancelRunning)
-    AskHoldersToYield(*got, run_group_, -1);
+    AskHoldersToYield(*got, run_group_, -1, spec->limit);
   if (run_.state == RunState::kPending)
     TransitionRun(RunState::kQueued, rc::kConcurrencyWait,
                   got.ok() ? "waiting for " + what
@@ -115,9 +114,14 @@ void RunDriver::RetryGroups() {
 // on_conflict: cancel-running: whoever holds the group is asked to stop
 // (once each), so that this one gets its place when they end.
 void RunDriver::AskHoldersToYield(const store::GroupState& state, const std::string& group,
-                                  int32_t index) {
+                                  int32_t index, int limit) {
+  // The oldest first (the store lists them by when they took their place),
+  // as many as make room for this one.
+  int needed = static_cast<int>(state.holders.size()) - limit + 1;
   for (const auto& h : state.holders) {
+    if (needed <= 0) break;
     if (h.run_id == run_.id && h.index == index) continue;
+    --needed;
     std::string key = h.run_id + "#" + std::to_string(h.index);
     if (std::find(asked_to_yield_.begin(), asked_to_yield_.end(), key) != asked_to_yield_.end())
       continue;

@@ -66,6 +66,10 @@ void ShellKind::Recover(RunDriver& d, int32_t index, const std::string&) {
     request.log_path = m.row.log_path;
     request.token = d.Token(index);
     exec::AdoptResult got = d.host_->Adopt(request);
+    if (got.outcome == exec::AdoptResult::Outcome::kNotStarted) {
+      d.not_started_.push_back(index);
+      return;
+    }
     if (got.outcome != exec::AdoptResult::Outcome::kGone) {
       m.in_slot = true;
       ++d.model_.in_slots;

@@ -240,6 +240,27 @@ Status RunDriver::Take() {
     }
     gone_.clear();
   }
+  for (int32_t index : not_started_) {
+    // The dead relay recorded the start and died before its keeper got it:
+    // no process ran, so nothing is killed and the policy is not asked —
+    // the task runs again, as it would have.
+    InstanceModel& m = model_.inst[index];
+    ++m.lost;
+    store::TaskEffects fx;
+    fx.ended_at = now;
+    Transition(index, TaskState::kLost, tc::kOwnerDied,
+               dead + " died after recording the start of attempt " +
+                   std::to_string(m.row.attempts) + " and before its keeper got it: nothing ran",
+               std::move(fx));
+    store::TaskEffects again;
+    again.due_at = now;
+    Transition(index, TaskState::kRetryWait, tc::kRetry,
+               "attempt " + std::to_string(m.row.attempts + 1) +
+                   " now (the lost one never ran, so it uses up no retry)",
+               std::move(again));
+    model_.timers.push({now, index});
+  }
+  not_started_.clear();
   if (run_.state == RunState::kCancelling)
     BeginCancel(state::run_cause::kCancelRequested, run_.reason);
   else if (cancel_asked)

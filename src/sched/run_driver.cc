@@ -176,6 +176,11 @@ void RunDriver::OnStarted(int32_t index, int pid, int pgid) {
   m.pid_dirty = true;
 }
 
+void RunDriver::Restamp(int32_t index, Micros when) {
+  InstanceModel& m = model_.inst[index];
+  if (m.row.state == TaskState::kRunning) m.row.started_at = when;
+}
+
 void RunDriver::OnFinished(int32_t index, const exec::AttemptResult& r) {
   if (index < 0 || static_cast<size_t>(index) >= model_.inst.size() ||
       !model_.inst[index].in_slot) {

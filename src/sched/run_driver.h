@@ -82,6 +82,9 @@ class RunDriver {
   Started StartOne();
   bool HasReady() const { return !model_.ready.empty() && !forced_; }
   void OnStarted(int32_t index, int pid, int pgid);
+  // The attempt of instance `index` really starts at `when` (its commit was
+  // delayed by a busy store): its row says so.
+  void Restamp(int32_t index, Micros when);
   void OnFinished(int32_t index, const exec::AttemptResult& r);
   void FireTimers(Micros now);
   Micros NextTimer() const;
@@ -162,7 +165,7 @@ class RunDriver {
   void StartRun();      // pending (or queued) → running, once its group lets it
   bool PassRunGroup();  // false: the run waits (queued) or was skipped
   void AskHoldersToYield(const store::GroupState& state, const std::string& group,
-                         int32_t index);
+                         int32_t index, int limit);
 
   // Recovery (recovery.cc).
   Status Prepare();  // models and templates of a loaded run
@@ -199,6 +202,7 @@ class RunDriver {
   std::vector<int32_t> dirty_pids_;  // from pids_head_ on: not stored yet, in start order
   size_t pids_head_ = 0;
   std::vector<int32_t> gone_;          // running attempts no keeper knows of (Take loses them)
+  std::vector<int32_t> not_started_;   // recorded as running, never handed to the keeper
   std::vector<int32_t> blocked_list_;  // blocked instances, in the order they queued
   std::string children_json_;  // the "pipelines" map this run's options carry
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 #include "base/duration.h"
@@ -87,8 +88,15 @@ void Progress::OnRunStarted(const store::RunRow& run,
 }
 
 Progress::RunView* Progress::ViewOf(const std::string& run_id) {
+  // Most transitions are the last run's: no lookup for them.
+  if (last_view_ != nullptr && last_id_ == run_id) return last_view_;
   auto it = runs_.find(run_id);
-  return it == runs_.end() ? nullptr : &it->second;
+  // Rows that name no run (as a caller may make them) are the top run's.
+  if (it == runs_.end() && runs_.size() == 1 && run_id.empty()) it = runs_.begin();
+  if (it == runs_.end()) return nullptr;
+  last_id_ = run_id;
+  last_view_ = &it->second;
+  return last_view_;
 }
 
 const std::string& Progress::Shown(const store::TaskRow& row) {
@@ -250,7 +258,8 @@ void Progress::DrawBlock() {
                  row.waiting.empty() ? "▶" : "⏸", term_.color ? kReset : "", text.c_str());
     // A waiting task's command is not cut: it may wrap, and the block must
     // know how many lines to clear.
-    block_lines_ += 1 + static_cast<int>((text.size() + 4) / static_cast<size_t>(term_.width));
+    const size_t width = static_cast<size_t>(term_.width);
+    block_lines_ += static_cast<int>(std::max<size_t>(1, (text.size() + 4 + width - 1) / width));
     ++shown;
   }
   int pending = total_ - done_ - static_cast<int>(running_.size());
@@ -283,8 +292,10 @@ void Progress::PrintSummary(const store::RunRow& run,
       std::fprintf(out_, "  … and %d more (relay show %s)\n", failed - 20, run.id.c_str());
       break;
     }
+    // "(no output)" only for an attempt that ran a process: a sub-pipeline
+    // or an approval has no log of its own.
     std::fprintf(out_, "  failed: %s — %s%s%s\n", t.name.c_str(), t.reason.c_str(),
-                 HasLog(t) ? "\n          log: " : " (no output)",
+                 HasLog(t) ? "\n          log: " : t.log_path.empty() ? "" : " (no output)",
                  HasLog(t) ? t.log_path.c_str() : "");
   }
   std::fflush(out_);

@@ -78,7 +78,9 @@ class Progress : public sched::Observer {
     std::string waiting;  // why it waits ("" when it runs): the command to approve it
   };
   std::map<std::pair<std::string, int32_t>, Running> running_;
-  std::map<std::string, RunView> runs_;
+  std::map<std::string, RunView> runs_;  // nodes stay put: last_view_ may point at one
+  std::string last_id_;
+  RunView* last_view_ = nullptr;
   std::string shown_;  // Shown()'s result, reused
   std::string line_;   // the line being printed, reused
 };

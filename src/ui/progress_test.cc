@@ -160,11 +160,11 @@ TEST_F(ProgressTest, LiveBlock) {
             "    +0ms retry  a-task-whose-name-is-longer-than-the-terminal: exit 1\n"
             "  ▶ t0  1.5s\n"
             "  ▶ a-task-whose-name-is-longe\n"
-            "[0/3] 2 running, 0 failed, 1 pending\n"
+            "[0/3] 2 running, 0 waiting, 0 failed, 1 pending\n"
             "\x1b[3A\x1b[J"
             "   +1.5s ok     t0  1.5s\n"
             "  ▶ a-task-whose-name-is-longe\n"
-            "[1/3] 1 running, 0 failed, 1 pending\n");
+            "[1/3] 1 running, 0 waiting, 0 failed, 1 pending\n");
 }
 
 }  // namespace

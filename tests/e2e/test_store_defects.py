@@ -152,7 +152,6 @@ class StoreDefectsTest(CrashTestCase):
         self.assertIn("the store is busy", out + err)
         self.assert_chain_ran_once(self.show()["id"])
 
-    @unittest.expectedFailure  # BUG: started_at is when `running` was decided, not when its commit let it start
     def test_busy_wait_is_not_counted_in_durations(self):
         relay, con, locked_at = self.run_with_lock_held()
         time.sleep(max(0.0, locked_at + 3.0 - time.monotonic()))

@@ -88,6 +88,7 @@ exec::WaitResult FakeRunner::Wait(Micros timeout) {
     r.spawn_error = it->outcome.spawn_error;
     r.log_error = it->outcome.log_error;
     r.keeper_lost = it->outcome.keeper_lost;
+    keeper_dead_ = keeper_dead_ || r.keeper_lost;
     if (!r.spawn_error.empty() || r.keeper_lost) r.exit_code = -1;
     r.signal = it->outcome.signal                     ? it->outcome.signal
                : it->cancelled || it->outcome.timeout ? 15

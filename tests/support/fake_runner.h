@@ -59,6 +59,8 @@ class FakeRunner : public exec::Runner {
   void Cancel(uint64_t token) override;
   void KillAll() override;
   size_t running() const override { return running_.size(); }
+  // An outcome with keeper_lost "kills" the keeper: nothing starts after it.
+  bool CanStart() const override { return !keeper_dead_; }
 
   // What happened, for assertions.
   std::vector<std::string> started;  // instance names in start order
@@ -88,6 +90,7 @@ class FakeRunner : public exec::Runner {
   int poke_after_ = -1;
   std::function<void()> before_poke_;
   int next_pid_ = 1000;
+  bool keeper_dead_ = false;
 };
 
 }  // namespace relay::testing
