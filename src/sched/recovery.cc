@@ -49,6 +49,21 @@ Status RunDriver::LoadStored(store::RunRow run) {
   plan_ = std::move(stored.plan);
   plan_->pipeline = pipeline_.get();
   RELAY_ASSIGN_OR_RETURN(std::vector<store::TaskRow> rows, host_->store()->GetTasks(run_.id));
+  // A ledger that ends before the head the store anchored beside itself has
+  // lost events (removed, or a damaged WAL): resuming from it could redo
+  // finished work, so it is refused, as `relay ledger verify` reports it.
+  RELAY_ASSIGN_OR_RETURN(history_, host_->store()->GetEvents(run_.id, 0));
+  auto anchor = host_->store()->GetHeadAnchor(run_.id);
+  const int64_t last = history_.empty() ? 0 : history_.back().seq;
+  if (anchor.ok() && (anchor->seq > last ||
+                      (anchor->seq > 0 && history_[anchor->seq - 1].hash != anchor->hash))) {
+    return Status::Corrupt("run " + run_.id + ": its ledger ends at event " +
+                           std::to_string(last) + ", but the head file beside the store " +
+                           "recorded event " + std::to_string(anchor->seq) +
+                           (anchor->seq > last ? " as committed" : " with another hash") +
+                           "; it is not resumed (finished work could run again): see `relay "
+                           "ledger verify " + run_.id + "`");
+  }
   if (rows.size() != plan_->instances.size())
     return Status::Corrupt("run " + run_.id + " has " + std::to_string(rows.size()) +
                            " task rows but its plan has " +
@@ -126,9 +141,8 @@ Status RunDriver::CountHistory() {
   std::unordered_map<std::string, int32_t> by_name;
   for (size_t i = 0; i < model_.inst.size(); ++i)
     by_name.emplace(model_.inst[i].row.name, static_cast<int32_t>(i));
-  RELAY_ASSIGN_OR_RETURN(std::vector<events::Event> history,
-                         host_->store()->GetEvents(run_.id, 0));
-  for (const auto& e : history) {
+  // Read by LoadStored (a resumed run is never a fresh one).
+  for (const auto& e : history_) {
     if (e.kind != "task") continue;
     auto it = by_name.find(e.subject);
     if (it == by_name.end()) continue;
@@ -156,7 +170,11 @@ Status RunDriver::Take() {
   const Micros dead_heartbeat = run_.heartbeat_at;
   run_.owner = options_.owner;
   run_.heartbeat_at = now;
-  RELAY_RETURN_IF_ERROR(MakeDirs(options_.log_dir + "/" + run_.id));
+  // Where the attempts' logs and outputs files go. Not an error here: a
+  // store that turns out read-only says so at the first commit, which is
+  // what the user needs to hear; a log that cannot be written is named in
+  // its attempt's reason.
+  (void)MakeDirs(options_.log_dir + "/" + run_.id);
 
   if (!fresh_) RELAY_RETURN_IF_ERROR(CountHistory());
   // Counters first, from the stored states.
@@ -240,6 +258,8 @@ Status RunDriver::Take() {
     }
     gone_.clear();
   }
+  history_.clear();
+  history_.shrink_to_fit();
   for (int32_t index : not_started_) {
     // The dead relay recorded the start and died before its keeper got it:
     // no process ran, so nothing is killed and the policy is not asked —

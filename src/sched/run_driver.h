@@ -203,6 +203,7 @@ class RunDriver {
   size_t pids_head_ = 0;
   std::vector<int32_t> gone_;          // running attempts no keeper knows of (Take loses them)
   std::vector<int32_t> not_started_;   // recorded as running, never handed to the keeper
+  std::vector<events::Event> history_;  // a resumed run's ledger, read once by LoadStored
   std::vector<int32_t> blocked_list_;  // blocked instances, in the order they queued
   std::string children_json_;  // the "pipelines" map this run's options carry
 };

@@ -222,6 +222,13 @@ class StoreDefectsTest(CrashTestCase):
         # relay show says so too.
         self.assertIn("the head file says otherwise", self.relay("show", run_id, check=0).stdout)
         self.assertFalse(self.show(run_id)["ledger"]["anchored"])
+        # And relay resume refuses it: from the shorter ledger, `a` (which
+        # finished) would look unfinished and run again.
+        before = len([m for m in self.marks() if m[:2] == ("start", "a")])
+        r = self.relay("resume", run_id)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("not resumed", r.stderr)
+        self.assertEqual(len([m for m in self.marks() if m[:2] == ("start", "a")]), before)
 
     def test_truncated_store_is_refused_and_left_alone(self):
         self.write("p.yaml", "name: t\ntasks:\n  a: { run: 'true' }\n")
