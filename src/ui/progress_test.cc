@@ -104,6 +104,8 @@ TEST_F(ProgressTest, PlainLines) {
 
 TEST_F(ProgressTest, PlainFailuresWithoutLogs) {
   Start(TerminalInfo{});
+  // Attempts have a log path even when they printed nothing (no file).
+  rows_[1].log_path = "/nonexistent/1.log";
   Change(0, TaskState::kRunning);
   Change(0, TaskState::kFailed, "exit 1");
   Change(1, TaskState::kRunning);
