@@ -1,4 +1,4 @@
--- The schema a new store starts with: what migrations 0001 to 0006 build,
+-- The schema a new store starts with: what migrations 0001 to 0007 build,
 -- created in one step (running every migration on every new store cost more
 -- than a small run's whole ledger), less the two tables that hold only runs
 -- from before schema 5 (`tasks`, `events_v1`), which a new store never has.
@@ -55,9 +55,9 @@ CREATE TABLE ledger (
   id     INTEGER PRIMARY KEY,
   events TEXT    NOT NULL,
   hashes BLOB    NOT NULL,
-  feed   INTEGER
+  feed   INTEGER  -- NULL: the row continues its run's previous row in the feed
 );
-CREATE UNIQUE INDEX ledger_by_feed ON ledger (feed);
+CREATE UNIQUE INDEX ledger_feed_starts ON ledger (feed) WHERE feed IS NOT NULL;
 
 CREATE TABLE processes (
   run_id  TEXT    NOT NULL,

@@ -368,18 +368,38 @@ Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache
 // ledger once, then counted, until another writer may have appended.
 Status SqliteStore::NextFeedPosition(int64_t* pos) {
   if (next_feed_ == 0) {
+    int64_t next, last_id;
+    RELAY_RETURN_IF_ERROR(ReadFeedEnd(&next, &last_id));
+    next_feed_ = next;
+    feed_last_id_ = last_id;
+  }
+  *pos = next_feed_;
+  return Status::Ok();
+}
+
+// The feed's last stretch (schema 7) runs from the row that starts it to
+// its run's last row: every later row of that run continues it.
+Status SqliteStore::ReadFeedEnd(int64_t* next, int64_t* last_id) {
+  *next = 1;
+  *last_id = 0;
+  int64_t start, first_id;
+  {
     Statement& s = st_->feed_last;
     ScopedReset reset(s);
     int rc = s.Step();
-    if (rc == SQLITE_ROW) {
-      next_feed_ = s.Int(0) + s.Int(1) / 32;
-    } else if (rc == SQLITE_DONE) {
-      next_feed_ = 1;
-    } else {
-      return Error(rc, "read the change feed");
-    }
+    if (rc == SQLITE_DONE) return Status::Ok();
+    if (rc != SQLITE_ROW) return Error(rc, "read the change feed");
+    start = s.Int(0);
+    first_id = s.Int(1);
   }
-  *pos = next_feed_;
+  Statement& s = st_->last_ledger_row;
+  ScopedReset reset(s);
+  s.Bind(1, first_id);
+  s.Bind(2, (first_id / kEventsPerRun + 1) * kEventsPerRun);
+  int rc = s.Step();
+  if (rc != SQLITE_ROW) return Error(rc, "read the change feed");
+  *last_id = s.Int(0) + static_cast<int64_t>(s.Blob(1).size() / 32) - 1;
+  *next = start + (*last_id - first_id) + 1;
   return Status::Ok();
 }
 
@@ -389,14 +409,22 @@ Status SqliteStore::WriteLedgerRows() {
     const Pending& p = pending_[i];
     int64_t feed;
     RELAY_RETURN_IF_ERROR(NextFeedPosition(&feed));
+    const int64_t id = p.run->num * kEventsPerRun + p.first_seq;
+    const int64_t n = static_cast<int64_t>(p.hashes.size() / 32);
     ScopedReset reset(s);
-    s.Bind(1, p.run->num * kEventsPerRun + p.first_seq);
+    s.Bind(1, id);
     s.Bind(2, p.text);
     s.BindBlob(3, p.hashes);
-    s.Bind(4, feed);
+    // A row that takes up the feed right after its run's previous event
+    // continues that stretch: no position, so no index entry (schema 7).
+    if (id == feed_last_id_ + 1)
+      s.BindNull(4);
+    else
+      s.Bind(4, feed);
     int rc = s.Step();
     if (rc != SQLITE_DONE) return Error(rc, "append events to run " + *p.run_id);
-    next_feed_ = feed + static_cast<int64_t>(p.hashes.size() / 32);
+    next_feed_ = feed + n;
+    feed_last_id_ = id + n - 1;
     anchors_.push_back(Anchor{p.run_id, p.run->seq, p.run->head});
   }
   pending_count_ = 0;

@@ -424,12 +424,15 @@ void SqliteStore::DefineStatements() {
       {&s.heartbeat_owner,
        "UPDATE runs SET heartbeat_at = ?2 WHERE owner = ?1 AND state NOT IN "
        "('succeeded', 'failed', 'cancelled')"},
-      // The change feed (sqlite_feed.cc).
-      {&s.feed_last, "SELECT feed, length(hashes) FROM ledger ORDER BY feed DESC LIMIT 1"},
+      // The change feed (sqlite_inbox.cc): its stretches start at the rows
+      // with a `feed` (schema 7). The last stretch's start:
+      {&s.feed_last,
+       "SELECT feed, id FROM ledger WHERE feed IS NOT NULL ORDER BY feed DESC LIMIT 1"},
+      // The stretches from the one that holds position ?1 on, with their runs.
       {&s.feed_from,
-       "SELECT l.id, l.feed, l.events, l.hashes, r.id FROM ledger l JOIN runs r ON r.num = "
-       "(l.id >> 32) WHERE l.feed >= (SELECT COALESCE(MAX(feed), 0) FROM ledger WHERE feed <= "
-       "?1 + 1) ORDER BY l.feed LIMIT ?2"},
+       "SELECT l.feed, l.id, r.id FROM ledger l JOIN runs r ON r.num = (l.id >> 32) "
+       "WHERE l.feed >= (SELECT COALESCE(MAX(feed), 0) FROM ledger WHERE feed <= ?1) "
+       "ORDER BY l.feed LIMIT ?2"},
       {&s.add_request,
        "INSERT INTO requests (run_id, kind, task, actor, comment, created_at) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id"},

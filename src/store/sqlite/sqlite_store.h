@@ -167,6 +167,9 @@ class SqliteStore final : public Store {
   Status Append(const std::string& run_id, events::Event& e, RunCache* run);
   Status WriteLedgerRows();
   Status NextFeedPosition(int64_t* pos);
+  // Where the change feed ends: the position after its last event (1 when
+  // it is empty) and that event's ledger id (0 when empty).
+  Status ReadFeedEnd(int64_t* next, int64_t* last_id);
   // Appends the heads of the runs the last commit extended to the head
   // file (after the commit: the file may lag the ledger, never lead it).
   void WriteAnchors();
@@ -199,6 +202,7 @@ class SqliteStore final : public Store {
   int64_t data_version_ = -1;
   int64_t changes_version_ = -1;  // data_version when ChangedElsewhere last looked
   int64_t next_feed_ = 0;         // 0: read it from the ledger before the next append
+  int64_t feed_last_id_ = 0;      // with next_feed_: the ledger id of the feed's last event
   // The run a failing transition belonged to, for CommitError.
   const std::string* failing_run_ = nullptr;
   int heads_fd_ = -1;  // the head file, open for appending (writers only)

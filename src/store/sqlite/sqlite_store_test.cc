@@ -849,6 +849,109 @@ TEST_F(SqliteStoreTest, ASchema5StoreMigratesKeepingItsRunsAndNumbersItsFeed) {
   EXPECT_EQ(feed[0].event.seq, 5);
 }
 
+// Since schema 7 a ledger row carries its feed position only where the
+// feed changes runs (a stretch starts); a row that takes up the feed right
+// after its run's previous event has none. Reading from any position, and
+// the head, are the same as if every row had one; another connection's
+// commits in between are noticed.
+TEST_F(SqliteStoreTest, TheFeedRecordsPositionsOnlyWhereItChangesRuns) {
+  using state::TaskState;
+  auto s = OpenOk();
+  ASSERT_NE(s, nullptr);
+  auto task = [](const std::string& run, int index) {
+    TaskRow t = OneTask(run);
+    t.index = index;
+    t.name = "t" + std::to_string(index);
+    return t;
+  };
+  auto queue = [&](const std::string& run, int index) {
+    TaskRow t = task(run, index);
+    t.state = TaskState::kQueued;
+    return TaskTransition{t, TaskState::kPending, "needs_met"};
+  };
+  auto commit = [](SqliteStore& store, std::vector<TaskTransition> ts) {
+    Batch b;
+    b.now = 20;
+    for (auto& t : ts) b.transitions.push_back(std::move(t));
+    Status st = store.Commit(b);
+    ASSERT_TRUE(st.ok()) << st.message();
+  };
+  ASSERT_TRUE(
+      s->CreateRun(NewRun("01A"),
+                   {task("01A", 0), task("01A", 1), task("01A", 2), task("01A", 3), task("01A", 4)},
+                   10)
+          .ok());                                  // A#1 at 1
+  commit(*s, {queue("01A", 0), queue("01A", 1)});  // A#2-3 at 2-3, continues
+  ASSERT_TRUE(s->CreateRun(NewRun("01B"), {task("01B", 0), task("01B", 1)}, 11).ok());  // B#1 at 4
+  commit(*s, {queue("01A", 2)});                                                        // A#4 at 5
+  commit(*s, {queue("01A", 3)});                   // A#5 at 6, continues
+  commit(*s, {queue("01B", 0), queue("01A", 4)});  // B#2 at 7, A#6 at 8
+  auto column = [&] {
+    std::vector<std::pair<int64_t, int64_t>> rows;  // (run num * 100 + seq, feed or -1)
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT (id >> 32) * 100 + id % 4294967296, COALESCE(feed, -1) "
+                                 "FROM ledger ORDER BY id",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+      rows.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+  };
+  EXPECT_EQ(column(), (std::vector<std::pair<int64_t, int64_t>>{
+                          {101, 1}, {102, -1}, {104, 5}, {105, -1}, {106, 8}, {201, 4}, {202, 7}}));
+  const std::vector<std::string> all = {"01A#1", "01A#2", "01A#3", "01B#1",
+                                        "01A#4", "01A#5", "01B#2", "01A#6"};
+  EXPECT_EQ(*s->FeedHead(), 8);
+  for (int after = 0; after <= 8; ++after) {
+    for (int limit = 1; limit <= 9; ++limit) {
+      auto feed = s->ReadFeed(after, limit);
+      ASSERT_TRUE(feed.ok()) << feed.status().message();
+      std::vector<std::string> got, want;
+      for (const FeedEvent& e : *feed) {
+        EXPECT_EQ(e.pos, after + 1 + static_cast<int64_t>(got.size()));
+        got.push_back(e.event.run_id + "#" + std::to_string(e.event.seq));
+      }
+      for (int p = after; p < std::min(8, after + limit); ++p) want.push_back(all[p]);
+      EXPECT_EQ(got, want) << "after " << after << ", limit " << limit;
+    }
+  }
+  // Another connection appends to A (continuing the stretch), then to B;
+  // this one notices both before its own commit, which continues B's.
+  {
+    auto other = SqliteStore::Open(path_, {});
+    ASSERT_TRUE(other.ok()) << other.status().message();
+    TaskRow t = task("01A", 0);
+    t.state = TaskState::kClaimed;
+    commit(**other, {TaskTransition{t, TaskState::kQueued, "claimed"}});  // A#7 at 9
+    commit(**other, {queue("01B", 1)});                                   // B#3 at 10
+  }
+  TaskRow t = task("01B", 0);
+  t.state = TaskState::kClaimed;
+  commit(*s, {TaskTransition{t, TaskState::kQueued, "claimed"}});  // B#4 at 11, continues
+  EXPECT_EQ(column(), (std::vector<std::pair<int64_t, int64_t>>{{101, 1},
+                                                                {102, -1},
+                                                                {104, 5},
+                                                                {105, -1},
+                                                                {106, 8},
+                                                                {107, -1},
+                                                                {201, 4},
+                                                                {202, 7},
+                                                                {203, 10},
+                                                                {204, -1}}));
+  EXPECT_EQ(*s->FeedHead(), 11);
+  auto rest = *s->ReadFeed(8, 10);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[0].event.run_id + "#" + std::to_string(rest[0].event.seq), "01A#7");
+  EXPECT_EQ(rest[1].event.run_id + "#" + std::to_string(rest[1].event.seq), "01B#3");
+  EXPECT_EQ(rest[2].event.run_id + "#" + std::to_string(rest[2].event.seq), "01B#4");
+  EXPECT_EQ(rest[2].pos, 11);
+}
+
 // The engine commits for many runs and watches their attempts between
 // commits: a commit waits for another writer only briefly, then says the
 // store is busy, and the engine backs off. Other writes wait longer.
