@@ -9,6 +9,8 @@ Usage (from the repository root; `make bench` runs the first line):
 Sections (names accepted by --only):
   W1..W4      relay vs ninja vs make, alternating, median of per-pair ratios
   plan        `relay plan` of a 100,000-instance matrix task
+  many        100 runs of W1 100 started at once in one engine against one run of
+              W1 10,000 (bench/engine/many_runs.cc, real processes, the keeper)
   callgrind   instructions per task, relay process alone vs ninja alone (W1)
   durability  W1 with --durability power vs the default
   store       bench/micro/store_bench, when it has been built
@@ -44,7 +46,8 @@ W4_IDEAL_S = 1.25  # 200 tasks / 8 slots * 50 ms
 PLAN_AXES = (100, 1000)  # 100,000 instances
 CALLGRIND_TASKS = 500
 RUN_TIMEOUT_S = 900
-SECTIONS = ("W1", "W2", "W3", "W4", "plan", "callgrind", "durability", "store")
+SECTIONS = ("W1", "W2", "W3", "W4", "plan", "many", "callgrind", "durability", "store")
+MANY_RUNS, MANY_TASKS = 100, 100  # 100 runs of 100 tasks against one run of 10,000
 
 
 class RelayFailed(Exception):
@@ -360,6 +363,39 @@ def plan_bench(relay, root, reps):
             "rss_mb": max(rsss)}
 
 
+def many_bench(build, gen, gen_path, root, reps):
+    """Many runs in one engine against one run of as many tasks, alternating,
+    each on an empty store: the engine's cost of holding many runs."""
+    exe = build / "bench" / "bench_many_runs"
+    if not exe.exists():
+        log(f"  {exe} not built: skipping (cmake --build {build} --target bench_many_runs)")
+        return None
+    d = root / "many"
+    d.mkdir()
+    small, big = d / "small.yaml", d / "big.yaml"
+    for path, n in ((small, MANY_TASKS), (big, MANY_RUNS * MANY_TASKS)):
+        with open(path, "w") as f:
+            subprocess.run([sys.executable, str(gen_path), "wide", str(n), "--format", "yaml"],
+                           stdout=f, check=True, env=ENV)
+    many, one = [], []
+    for i in range(reps):
+        for label, yaml, runs, out in (("many", small, MANY_RUNS, many), ("one", big, 1, one)):
+            store = d / f"s-{label}-{i}"
+            store.mkdir()
+            p = subprocess.run([str(exe), str(store), str(yaml), str(runs), "2"], cwd=d, env=ENV,
+                               capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+            if p.returncode != 0:
+                raise RelayFailed(f"bench_many_runs exited {p.returncode}: {p.stderr[-2000:]}")
+            got = json.loads(p.stdout)
+            out.append(got["seconds"])
+            shutil.rmtree(store, ignore_errors=True)
+        log(f"  many rep {i + 1}/{reps}: {MANY_RUNS} runs of {MANY_TASKS} {many[-1]:.3f}s, "
+            f"one run of {MANY_RUNS * MANY_TASKS} {one[-1]:.3f}s")
+    return {"runs": MANY_RUNS, "tasks_per_run": MANY_TASKS, "many_s": many, "one_s": one,
+            "many_median_s": median(many), "one_median_s": median(one),
+            "many_over_one": median([m / o for m, o in zip(many, one)])}
+
+
 def callgrind_total(path):
     total = None
     for line in Path(path).read_text(errors="replace").splitlines():
@@ -500,6 +536,12 @@ def print_results(res):
         print(f"## relay plan of a {p['instances']:,}-instance matrix task")
         print(f"median {p['median_s']:.3f}s over {len(p['wall_s'])} runs, "
               f"peak RSS {p['rss_mb']:.1f} MB\n")
+    if res.get("many"):
+        m = res["many"]
+        print(f"## many runs in one engine: {m['runs']} runs of {m['tasks_per_run']} tasks vs one "
+              f"run of {m['runs'] * m['tasks_per_run']:,} (-j2, alternating)")
+        print(f"many {m['many_median_s']:.3f}s, one {m['one_median_s']:.3f}s, many/one "
+              f"{m['many_over_one']:.2f} (median of per-pair ratios; target ≤ 1.10)\n")
     if res.get("callgrind"):
         c = res["callgrind"]
         print(f"## instructions per task (callgrind, W1 wide {c['tasks']}, process alone)")
@@ -605,6 +647,9 @@ def main(argv):
         if "plan" in args.only:
             log("plan")
             res["plan"] = plan_bench(relay, root, args.reps)
+        if "many" in args.only:
+            log("many")
+            res["many"] = many_bench(build, gen, gen_path, root, args.reps)
         if "callgrind" in args.only:
             log("callgrind")
             res["callgrind"] = callgrind_bench(relay, gen, gen_path, root, args.top,

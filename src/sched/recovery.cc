@@ -83,8 +83,6 @@ Status RunDriver::Prepare() {
                              row.name + "') does not match the plan ('" +
                              plan_->instances[i].name + "')");
   }
-  // The first batch queues every root.
-  host_->batch().transitions.reserve(host_->batch().transitions.size() + model_.inst.size() + 1);
   model_.Reset(&*plan_, pipeline_.get());
   run_ctx_ = {{"id", run_.id}};
   RELAY_RETURN_IF_ERROR(builder_.Prepare(*plan_, run_ctx_, &secrets_));
