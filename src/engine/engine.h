@@ -51,6 +51,10 @@ struct EngineOptions {
   // How long a store may stay unwritable (another process holding its write
   // lock) before the engine gives up; docs/architecture.md.
   Micros busy_limit = 5 * kMinute;
+  // Take runs that others created and asked to start (a `start` request in
+  // the inbox for a pending run nobody drives): a server's engine does; the
+  // engine of `relay run` drives only its own.
+  bool accept_starts = false;
   uint64_t seed = 0;  // for retry jitter; 0 = random
 };
 

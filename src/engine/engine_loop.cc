@@ -51,6 +51,15 @@ void Engine::PollInbox(Micros now) {
       inbox_cursor_ = r.id;
       if (r.done_at != 0) continue;
       sched::RunDriver* d = Find(r.run_id);
+      if (r.kind == "start") {
+        if (d == nullptr && options_.accept_starts) {
+          Status taken = Resume(r.run_id);
+          batch_.outcomes.push_back(store::RequestOutcome{
+              r.id, taken.ok() ? "started by relay " + options_.owner
+                               : "refused: " + taken.message()});
+        }
+        continue;
+      }
       if (d == nullptr) continue;  // another relay's run, or one not held yet
       batch_.outcomes.push_back(store::RequestOutcome{r.id, d->OnRequest(r)});
       MarkDirty(SlotOf(r.run_id));

@@ -192,6 +192,41 @@ TEST_F(EngineTest, ARequestInTheStoreIsActedOnWithinThePoll) {
   EXPECT_NE(Tasks(id)["long"].reason.find("stopped"), std::string::npos);
 }
 
+// A run created by someone else (the API, a trigger) waits, pending, until an
+// engine that takes starts reads its `start` request.
+TEST_F(EngineTest, AnEngineThatAcceptsStartsTakesARunCreatedElsewhere) {
+  std::ofstream(dir_.Join("p.yaml")) << "tasks:\n  a: { run: a }\n";
+  RunRequest request;
+  request.file = dir_.Join("p.yaml");
+  request.workdir = dir_.path();
+  request.actor = "api";
+  std::vector<spec::Diagnostic> diagnostics;
+  auto id = CreateRun(store_.get(), request, &diagnostics);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_EQ(store_->GetRun(*id)->state, RunState::kPending);
+  store::Request start;
+  start.run_id = *id;
+  start.kind = "start";
+  ASSERT_TRUE(store_->AddRequest(start).ok());
+  EngineOptions o = Options();
+  o.accept_starts = true;
+  Engine e(store_.get(), &runner_, &clock_, o);
+  ASSERT_TRUE(e.RunUntilIdle().ok());  // nothing held: one look at the inbox
+  ASSERT_NE(e.run(*id), nullptr);
+  ASSERT_TRUE(e.RunUntilIdle().ok());
+  EXPECT_EQ(store_->GetRun(*id)->state, RunState::kSucceeded);
+  EXPECT_EQ(store_->GetRun(*id)->created_by, "api");
+  auto requests = store_->ReadRequests(0, 10);
+  EXPECT_EQ((*requests)[0].outcome, "started by relay test:1:1");
+  // An engine that does not accept starts leaves such runs alone.
+  auto other = CreateRun(store_.get(), request, &diagnostics);
+  start.run_id = *other;
+  ASSERT_TRUE(store_->AddRequest(start).ok());
+  Engine plain(store_.get(), &runner_, &clock_, Options());
+  ASSERT_TRUE(plain.RunUntilIdle().ok());
+  EXPECT_EQ(store_->GetRun(*other)->state, RunState::kPending);
+}
+
 // A bug (a transition outside the table) fails the run it belongs to, with
 // the transition named in its reason, and the engine carries on with the
 // others: no abort.
