@@ -72,8 +72,7 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int failed = 0;
-  for (const auto& id : ids)
-    failed += engine.run(id)->state == state::RunState::kSucceeded ? 0 : 1;
+  for (const auto& id : ids) failed += engine.run(id)->state == state::RunState::kSucceeded ? 0 : 1;
   std::printf("{\"runs\": %d, \"tasks\": %zu, \"seconds\": %.4f, \"failed\": %d}\n", runs, tasks,
               seconds, failed);
   return failed == 0 ? 0 : 1;

@@ -92,8 +92,9 @@ std::vector<Decision> Decisions(const std::vector<events::Event>& events) {
     Decision d;
     d.task = e.subject;
     d.at = e.ts;
-    d.what = e.cause == "rejected" ? "rejected" : e.cause == "approval_timeout" ? "timed out"
-                                                                                 : "approved";
+    d.what = e.cause == "rejected"           ? "rejected"
+             : e.cause == "approval_timeout" ? "timed out"
+                                             : "approved";
     auto data = nlohmann::json::parse(e.data.empty() ? "{}" : e.data, nullptr, false);
     if (data.is_object()) {
       d.by = data.value("approver", data.value("by", ""));
@@ -166,8 +167,8 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
     // A run keeps the definition it started with; say when the file moved on.
     std::string drift = DefinitionDrift(*run);
     auto read_events = s.GetEvents(*id, 0);
-    std::vector<events::Event> events = read_events.ok() ? std::move(*read_events)
-                                                         : std::vector<events::Event>{};
+    std::vector<events::Event> events =
+        read_events.ok() ? std::move(*read_events) : std::vector<events::Event>{};
     std::vector<Decision> decisions = Decisions(events);
     auto got_anchor = s.GetHeadAnchor(*id);
     const store::HeadAnchor anchor = got_anchor.ok() ? *got_anchor : store::HeadAnchor{};
@@ -175,10 +176,10 @@ int CmdShow(const GlobalOptions& g, const std::string& ref) {
       nlohmann::json j = RunJson(*run);
       j["definition_changed"] = !drift.empty();
       if (!events.empty()) {
-        j["ledger"] = {{"events", events.back().seq},
-                       {"head", events.back().hash},
-                       {"anchored", anchor.seq == events.back().seq &&
-                                        anchor.hash == events.back().hash}};
+        j["ledger"] = {
+            {"events", events.back().seq},
+            {"head", events.back().hash},
+            {"anchored", anchor.seq == events.back().seq && anchor.hash == events.back().hash}};
       }
       j["approvals"] = nlohmann::json::array();
       for (const Decision& d : decisions)

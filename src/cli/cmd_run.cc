@@ -97,8 +97,9 @@ int CmdResume(const GlobalOptions& g, const std::string& ref, int jobs) {
   return Drive(**store, jobs, &top, [&](engine::Engine& e) -> Status {
     // A sub-pipeline's run is resumed with the run that called it.
     RELAY_ASSIGN_OR_RETURN(top, e.TopRun(*id));
-    if (top != *id) std::printf("relay: run %s is a sub-pipeline of run %s: resuming that\n",
-                                id->c_str(), top.c_str());
+    if (top != *id)
+      std::printf("relay: run %s is a sub-pipeline of run %s: resuming that\n", id->c_str(),
+                  top.c_str());
     return e.Resume(top);
   });
 }
@@ -190,9 +191,10 @@ int CmdApprove(const GlobalOptions& g, const ApproveArgs& a) {
   const bool owner_alive =
       !run->owner.empty() && exec::CheckOwner(run->owner) != exec::OwnerLiveness::kDead;
   if (!owner_alive) {
-    std::printf("recorded: run %s has no live relay; the %s applies when it is resumed "
-                "(relay resume %s)\n",
-                run->id.c_str(), a.reject ? "rejection" : "approval", run->id.c_str());
+    std::printf(
+        "recorded: run %s has no live relay; the %s applies when it is resumed "
+        "(relay resume %s)\n",
+        run->id.c_str(), a.reject ? "rejection" : "approval", run->id.c_str());
     return kExitOk;
   }
   exec::PokeOwner(run->owner);

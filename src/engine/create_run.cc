@@ -24,10 +24,9 @@ store::RunRow Row(const sched::CreatedRun& run, const std::string& file, const s
                   const nlohmann::json& options, const std::string& actor,
                   const std::string& owner) {
   Micros now = SystemClock::Get()->Now();
-  store::RunRow row = sched::NewRunRow(NewRunId(now), *run.pipeline, run.plan, file,
-                                       workdir.empty() ? std::filesystem::current_path().string()
-                                                       : workdir,
-                                       options.dump(), now);
+  store::RunRow row = sched::NewRunRow(
+      NewRunId(now), *run.pipeline, run.plan, file,
+      workdir.empty() ? std::filesystem::current_path().string() : workdir, options.dump(), now);
   row.created_by = actor.empty() ? exec::CurrentUser() : actor;
   row.owner = owner;
   row.heartbeat_at = owner.empty() ? 0 : now;

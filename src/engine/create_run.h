@@ -33,7 +33,7 @@ Result<sched::CreatedRun> PrepareRun(const RunRequest& request,
                                      std::vector<spec::Diagnostic>* diagnostics);
 
 struct RerunRequest {
-  std::string run_id;  // a final run
+  std::string run_id;   // a final run
   bool failed = false;  // rerun what did not succeed, and what depends on it
   std::string from;     // or this task and what depends on it
   std::string actor;

@@ -10,8 +10,7 @@ namespace relay::engine {
 
 using state::RunState;
 
-Engine::Engine(store::Store* store, exec::Runner* runner, const Clock* clock,
-               EngineOptions options)
+Engine::Engine(store::Store* store, exec::Runner* runner, const Clock* clock, EngineOptions options)
     : store_(store), runner_(runner), clock_(clock), options_(std::move(options)) {
   if (options_.slots <= 0) {
     unsigned n = std::thread::hardware_concurrency();
@@ -214,8 +213,8 @@ void Engine::CancelTaskOf(const std::string& run_id, int32_t index, const std::s
   std::string name;
   if (sched::RunDriver* d = Find(run_id)) {
     name = d->row(index).name;
-  } else if (auto rows = store_->GetTasks(run_id); rows.ok() && index >= 0 &&
-                                                   static_cast<size_t>(index) < rows->size()) {
+  } else if (auto rows = store_->GetTasks(run_id);
+             rows.ok() && index >= 0 && static_cast<size_t>(index) < rows->size()) {
     name = (*rows)[index].name;
   }
   if (name.empty()) return;

@@ -38,8 +38,8 @@
 namespace relay::engine {
 
 struct EngineOptions {
-  int slots = 0;      // attempts running at once, across every run; 0 = number of cores
-  std::string owner;  // this process's owner id (exec::SelfOwnerId)
+  int slots = 0;        // attempts running at once, across every run; 0 = number of cores
+  std::string owner;    // this process's owner id (exec::SelfOwnerId)
   std::string log_dir;  // "" = the store's LogDir()
   Micros heartbeat_interval = 5 * kSecond;
   Micros lease = 60 * kSecond;  // an owner silent this long is taken for dead
@@ -97,7 +97,7 @@ class Engine final : private sched::RunHost {
  private:
   struct Slot {
     std::unique_ptr<sched::RunDriver> driver;
-    bool active = true;     // not yet final (or not yet committed final)
+    bool active = true;      // not yet final (or not yet committed final)
     bool announced = false;  // observers were told it started
     bool dirty = false;
     bool in_ready = false;
@@ -163,7 +163,7 @@ class Engine final : private sched::RunHost {
 
   store::Batch batch_;
   std::vector<exec::AttemptSpec> to_spawn_;
-  std::vector<uint64_t> acks_;  // results to acknowledge after the next commit
+  std::vector<uint64_t> acks_;     // results to acknowledge after the next commit
   std::vector<uint32_t> created_;  // runs whose creation is in the batch
 
   int64_t inbox_cursor_ = 0;
@@ -175,7 +175,7 @@ class Engine final : private sched::RunHost {
   Micros retry_commit_at_ = 0;
   Micros busy_backoff_ = 0;
   bool interrupted_ = false;
-  bool poked_ = false;  // the inbox is read even if the store looks unchanged
+  bool poked_ = false;           // the inbox is read even if the store looks unchanged
   bool groups_changed_ = false;  // a commit gave places back: blocked instances look again
 };
 

@@ -21,12 +21,14 @@ Status Engine::RunUntilIdle() {
     FireTimers(now);
     Step();
     RELAY_RETURN_IF_ERROR(Flush());
-    if (active_ == 0 && batch_.empty() && child_ends_.empty() && dirty_.empty()) return Status::Ok();
+    if (active_ == 0 && batch_.empty() && child_ends_.empty() && dirty_.empty())
+      return Status::Ok();
     if (!runner_->CanStart() && batch_.empty() && dirty_.empty()) {
       // What the keeper's death ended is recorded (lost, to be retried);
       // nothing more can start here. A resume finishes the runs.
-      return Status::Io("the keeper of this relay died (was it killed?): no attempt can start, so "
-                        "relay stops here; `relay resume` finishes the run");
+      return Status::Io(
+          "the keeper of this relay died (was it killed?): no attempt can start, so "
+          "relay stops here; `relay resume` finishes the run");
     }
     if (!observers_.empty() && options_.tick > 0 && now >= next_tick_) {
       next_tick_ = now + options_.tick;
@@ -54,9 +56,9 @@ void Engine::PollInbox(Micros now) {
       if (r.kind == "start") {
         if (d == nullptr && options_.accept_starts) {
           Status taken = Resume(r.run_id);
-          batch_.outcomes.push_back(store::RequestOutcome{
-              r.id, taken.ok() ? "started by relay " + options_.owner
-                               : "refused: " + taken.message()});
+          batch_.outcomes.push_back(
+              store::RequestOutcome{r.id, taken.ok() ? "started by relay " + options_.owner
+                                                     : "refused: " + taken.message()});
         }
         continue;
       }
@@ -176,8 +178,7 @@ Status Engine::Flush() {
   const Micros now = clock_->Now();
   if (busy_since_ != 0 && now < retry_commit_at_) return Status::Ok();
   bool pids = false;
-  for (Slot& s : slots_)
-    pids = pids || (s.active && s.driver->PidsDue() <= now);
+  for (Slot& s : slots_) pids = pids || (s.active && s.driver->PidsDue() <= now);
   if (pids) {
     for (Slot& s : slots_)
       if (s.active) s.driver->CollectProcesses(now, &batch_.processes);
@@ -305,9 +306,10 @@ void Engine::DropRun(const std::string& run_id, const Status& why) {
                           [&](const store::GroupRelease& r) { return r.run_id == run_id; }),
            rs.end());
   const uint32_t slot = SlotOf(run_id);
-  to_spawn_.erase(std::remove_if(to_spawn_.begin(), to_spawn_.end(),
-                                 [&](const exec::AttemptSpec& a) { return (a.token >> 32) == slot; }),
-                  to_spawn_.end());
+  to_spawn_.erase(
+      std::remove_if(to_spawn_.begin(), to_spawn_.end(),
+                     [&](const exec::AttemptSpec& a) { return (a.token >> 32) == slot; }),
+      to_spawn_.end());
   Slot& s = slots_[slot];
   used_ -= s.driver->in_slots();
   s.active = false;
@@ -323,8 +325,8 @@ void Engine::Dispatch(const exec::WaitResult& w) {
   for (const exec::Started& started : w.started) {
     const uint32_t slot = static_cast<uint32_t>(started.token >> 32);
     if (slot < slots_.size() && slots_[slot].active)
-      slots_[slot].driver->OnStarted(static_cast<int32_t>(started.token & 0xffffffff),
-                                     started.pid, started.pgid);
+      slots_[slot].driver->OnStarted(static_cast<int32_t>(started.token & 0xffffffff), started.pid,
+                                     started.pgid);
   }
   for (const exec::AttemptResult& r : w.finished) {
     acks_.push_back(r.token);

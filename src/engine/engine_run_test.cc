@@ -4,10 +4,10 @@
 #include <map>
 
 #include "base/file_util.h"
+#include "engine/engine.h"
 #include "events/sha256.h"
 #include "plan/dag.h"
 #include "plan/inputs.h"
-#include "engine/engine.h"
 #include "sched/stored_run.h"
 #include "spec/load.h"
 #include "support/fake_runner.h"

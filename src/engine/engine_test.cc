@@ -44,7 +44,8 @@ class EngineTest : public ::testing::Test {
   // A run of pipeline file `name` (written in the temp dir), prepared as
   // `relay run` does; `actor` is who starts it.
   sched::CreatedRun Prepare(const std::string& name, const std::string& yaml,
-                            std::vector<std::string> inputs = {}, const std::string& actor = "ana") {
+                            std::vector<std::string> inputs = {},
+                            const std::string& actor = "ana") {
     std::ofstream(dir_.Join(name)) << yaml;
     RunRequest request;
     request.file = dir_.Join(name);
@@ -167,7 +168,8 @@ TEST_F(EngineTest, TheChangeFeedListsEveryRunsEventsGapFreeInCommitOrder) {
 TEST_F(EngineTest, ARequestInTheStoreIsActedOnWithinThePoll) {
   runner_.Script("long", {{.duration = 100 * kSecond}});
   Engine e(store_.get(), &runner_, &clock_, Options());
-  auto run = Prepare("p.yaml", "tasks:\n  long: { run: serve }\n  next: { needs: [long], run: x }\n");
+  auto run =
+      Prepare("p.yaml", "tasks:\n  long: { run: serve }\n  next: { needs: [long], run: x }\n");
   const std::string id = run.run.id;
   Hook hook;
   Micros asked = 0;
@@ -361,8 +363,8 @@ TEST_F(EngineTest, CancellingTheChildCancelsTheParent) {
   std::ofstream(dir_.Join("child.yaml")) << "tasks:\n  inner: { run: long }\n";
   runner_.Script("inner", {{.duration = 100 * kSecond}});
   Engine e(store_.get(), &runner_, &clock_, Options());
-  auto parent = Prepare("parent.yaml",
-                        "tasks:\n  use: { uses: ./child.yaml }\n  other: { run: other }\n");
+  auto parent =
+      Prepare("parent.yaml", "tasks:\n  use: { uses: ./child.yaml }\n  other: { run: other }\n");
   runner_.Script("other", {{.duration = 100 * kSecond}});
   const std::string id = parent.run.id;
   ASSERT_TRUE(e.Add(std::move(parent), true).ok());
@@ -436,7 +438,8 @@ class ApprovalTest : public EngineTest {
 };
 
 TEST_F(ApprovalTest, ATaskWaitsUntilApprovedAndTheLedgerSaysWhoAndWhy) {
-  store::RunRow run = Decide("tasks:\n  deploy: { run: ship, approval: true }\n", {{"bo", "approve"}});
+  store::RunRow run =
+      Decide("tasks:\n  deploy: { run: ship, approval: true }\n", {{"bo", "approve"}});
   EXPECT_EQ(run.state, RunState::kSucceeded);
   auto t = Tasks(id_)["deploy"];
   EXPECT_EQ(t.approved_by, "bo");
@@ -444,14 +447,15 @@ TEST_F(ApprovalTest, ATaskWaitsUntilApprovedAndTheLedgerSaysWhoAndWhy) {
   EXPECT_EQ(Outcomes(), (std::vector<std::string>{"approved"}));
   bool recorded = false;
   for (const auto& ev : Events(id_))
-    recorded = recorded || (ev.cause == "approved" && ev.data.find("\"approver\":\"bo\"") !=
-                                                          std::string::npos &&
+    recorded = recorded || (ev.cause == "approved" &&
+                            ev.data.find("\"approver\":\"bo\"") != std::string::npos &&
                             ev.data.find("\"comment\":\"by bo\"") != std::string::npos);
   EXPECT_TRUE(recorded);
 }
 
 TEST_F(ApprovalTest, ARejectionFailsTheTaskWithTheCommentAsItsReason) {
-  store::RunRow run = Decide("tasks:\n  deploy: { run: ship, approval: true }\n", {{"bo", "reject"}});
+  store::RunRow run =
+      Decide("tasks:\n  deploy: { run: ship, approval: true }\n", {{"bo", "reject"}});
   EXPECT_EQ(run.state, RunState::kFailed);
   auto t = Tasks(id_)["deploy"];
   EXPECT_EQ(t.state, TaskState::kFailed);
@@ -460,12 +464,12 @@ TEST_F(ApprovalTest, ARejectionFailsTheTaskWithTheCommentAsItsReason) {
 }
 
 TEST_F(ApprovalTest, RequiredApprovalsAreDistinctReviewersFromTheList) {
-  store::RunRow run = Decide(R"(
+  store::RunRow run =
+      Decide(R"(
 tasks:
   deploy: { run: ship, approval: { reviewers: [bo, cy], required: 2 } }
 )",
-                             {{"eve", "approve"}, {"bo", "approve"}, {"bo", "approve"},
-                              {"cy", "approve"}});
+             {{"eve", "approve"}, {"bo", "approve"}, {"bo", "approve"}, {"cy", "approve"}});
   EXPECT_EQ(run.state, RunState::kSucceeded);
   std::vector<std::string> outcomes = Outcomes();
   ASSERT_EQ(outcomes.size(), 4u);
@@ -483,7 +487,8 @@ tasks:
 )",
                              {{"ana", "approve"}, {"bo", "approve"}});
   EXPECT_EQ(run.state, RunState::kSucceeded);
-  EXPECT_EQ(Outcomes()[0], "refused: 'ana' started this run, and its approval says allow_self: false");
+  EXPECT_EQ(Outcomes()[0],
+            "refused: 'ana' started this run, and its approval says allow_self: false");
 }
 
 TEST_F(ApprovalTest, TheTimeoutDecidesAsOnTimeoutSays) {
@@ -563,10 +568,12 @@ tasks:
 TEST_F(EngineTest, CancelRunningCancelsTheHolderOfTheGroup) {
   runner_.Script("old", {{.duration = 100 * kSecond}});
   Engine e(store_.get(), &runner_, &clock_, Options(4));
-  auto first = Prepare("a.yaml", "concurrency: { group: deploy, cancel-in-progress: true }\n"
-                                 "tasks:\n  old: { run: old }\n");
-  auto second = Prepare("b.yaml", "concurrency: { group: deploy, cancel-in-progress: true }\n"
-                                  "tasks:\n  new: { run: new }\n");
+  auto first = Prepare("a.yaml",
+                       "concurrency: { group: deploy, cancel-in-progress: true }\n"
+                       "tasks:\n  old: { run: old }\n");
+  auto second = Prepare("b.yaml",
+                        "concurrency: { group: deploy, cancel-in-progress: true }\n"
+                        "tasks:\n  new: { run: new }\n");
   const std::string a = first.run.id, b = second.run.id;
   ASSERT_TRUE(e.Add(std::move(first), true).ok());
   ASSERT_TRUE(e.Add(std::move(second), true).ok());
@@ -625,11 +632,11 @@ tasks:
   bool recorded = false;
   for (const auto& ev : Events(id)) {
     if (ev.subject != "done" || ev.from != "running") continue;
-    recorded = ev.to == "retry_wait" && ev.cause == "retry" &&
-               ev.data.find("\"exit_code\":4") != std::string::npos &&
-               ev.data.find("\"duration_us\":" +
-                            std::to_string(real_end - before["done"].started_at)) !=
-                   std::string::npos;
+    recorded =
+        ev.to == "retry_wait" && ev.cause == "retry" &&
+        ev.data.find("\"exit_code\":4") != std::string::npos &&
+        ev.data.find("\"duration_us\":" + std::to_string(real_end - before["done"].started_at)) !=
+            std::string::npos;
     break;
   }
   EXPECT_TRUE(recorded);
@@ -646,7 +653,8 @@ tasks:
 TEST_F(EngineTest, WhenItsKeeperDiesTheEngineRecordsTheLossAndStops) {
   runner_.Script("t", {{.keeper_lost = true}, {}});
   Engine e(store_.get(), &runner_, &clock_, Options());
-  auto run = Prepare("p.yaml", "tasks:\n  t: { run: t, retry: { attempts: 1 } }\n  u: { run: u }\n");
+  auto run =
+      Prepare("p.yaml", "tasks:\n  t: { run: t, retry: { attempts: 1 } }\n  u: { run: u }\n");
   const std::string id = run.run.id;
   ASSERT_TRUE(e.Add(std::move(run), true).ok());
   Status st = e.RunUntilIdle();

@@ -46,8 +46,8 @@ Status AttemptBuilder::Prepare(const plan::Plan& plan, const nlohmann::json& run
   plan_ = &plan;
   const spec::Pipeline& pipeline = *plan.pipeline;
   tasks_.assign(pipeline.tasks.size(), TaskTemplates{});
-  expr::JsonContext base(nlohmann::json{
-      {"inputs", plan.inputs}, {"run", run_ctx}, {"env", nlohmann::json::object()}});
+  expr::JsonContext base(
+      nlohmann::json{{"inputs", plan.inputs}, {"run", run_ctx}, {"env", nlohmann::json::object()}});
   env_ = nlohmann::json::object();
   for (const auto& [key, value] : pipeline.env) {
     expr::Template t;
@@ -91,8 +91,8 @@ Status AttemptBuilder::Prepare(const plan::Plan& plan, const nlohmann::json& run
       }
     }
     if (spec.concurrency) {
-      RELAY_RETURN_IF_ERROR(
-          ParseInto(spec.concurrency->group.value, where + ".concurrency.group", &tt.group.emplace()));
+      RELAY_RETURN_IF_ERROR(ParseInto(spec.concurrency->group.value, where + ".concurrency.group",
+                                      &tt.group.emplace()));
     }
     // Most tasks share one shell: split its words once.
     const std::string& shell = spec.shell.empty() ? pipeline.defaults.shell : spec.shell;
@@ -157,8 +157,7 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
   nlohmann::json task_env;
   if (!tt.env.empty()) {
     task_env = env_;
-    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, &*tm.needs_ctx, scope.run_ctx,
-                        st);
+    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, &*tm.needs_ctx, scope.run_ctx, st);
     for (const auto& [key, tmpl] : tt.env) {
       auto value = tmpl.Render(ctx);
       if (!value.ok()) return Status::Invalid("env." + key + ": " + value.status().message());
@@ -168,8 +167,7 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
     env_ctx = &task_env;
   }
   if (!secrets->empty()) a.masker = secrets->masker();
-  InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, &*tm.needs_ctx, scope.run_ctx,
-                      st);
+  InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, &*tm.needs_ctx, scope.run_ctx, st);
   a.steps.reserve(tt.steps.size());
   for (const auto& tmpl : tt.steps) {
     if (tmpl.IsLiteral()) {

@@ -43,9 +43,8 @@ class AttemptBuilder {
   // Attempt number `attempt` of the instance. kInvalid (the message says
   // what) when a template cannot be rendered.
   Result<exec::AttemptSpec> Build(int32_t index, int32_t attempt, const Scope& scope,
-                                  std::string_view run_id,
-                                  std::string_view workdir, std::string_view log_dir,
-                                  Micros kill_grace, RunSecrets* secrets);
+                                  std::string_view run_id, std::string_view workdir,
+                                  std::string_view log_dir, Micros kill_grace, RunSecrets* secrets);
 
   // A sub-pipeline's `with:` values, rendered to text (typed later as the
   // child's inputs say, as -i values are).

@@ -16,7 +16,12 @@ class InstanceContext : public expr::Context {
                   const nlohmann::json* matrix, const nlohmann::json* needs,
                   const nlohmann::json* run, expr::StatusFunctions st,
                   const nlohmann::json* tasks = nullptr)
-      : inputs_(inputs), env_(env), matrix_(matrix), needs_(needs), run_(run), tasks_(tasks),
+      : inputs_(inputs),
+        env_(env),
+        matrix_(matrix),
+        needs_(needs),
+        run_(run),
+        tasks_(tasks),
         st_(st) {}
   const expr::Value* Lookup(std::string_view root) const override {
     if (root == "inputs") return inputs_;

@@ -68,10 +68,11 @@ void RunDriver::Ready(int32_t index) {
     reason += " (" + std::to_string(approval->required) + " approvals needed)";
   if (approval->timeout) {
     fx.due_at = host_->clock()->Now() + *approval->timeout;
-    reason += "; " + std::string(approval->on_timeout == spec::ApprovalSpec::OnTimeout::kApprove
-                                     ? "approved"
-                                     : "rejected") +
-              " by itself after " + FormatDuration(*approval->timeout);
+    reason +=
+        "; " +
+        std::string(approval->on_timeout == spec::ApprovalSpec::OnTimeout::kApprove ? "approved"
+                                                                                    : "rejected") +
+        " by itself after " + FormatDuration(*approval->timeout);
     model_.timers.push({*fx.due_at, index});
   }
   Transition(index, TaskState::kWaitingApproval, tc::kApprovalRequired, std::move(reason),
@@ -117,9 +118,9 @@ bool RunDriver::PassGroup(int32_t index) {
   if (got.ok() && spec.on_conflict == spec::ConcurrencySpec::OnConflict::kCancelRunning)
     AskHoldersToYield(*got, m.group, index, spec.limit);
   Transition(index, TaskState::kBlocked, tc::kConcurrencyWait,
-             got.ok() ? "waiting for " + what
-                      : "waiting for concurrency group '" + m.group +
-                            "': " + got.status().message());
+             got.ok()
+                 ? "waiting for " + what
+                 : "waiting for concurrency group '" + m.group + "': " + got.status().message());
   blocked_list_.push_back(index);
   return false;
 }

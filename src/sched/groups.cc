@@ -68,11 +68,11 @@ bool RunDriver::PassRunGroup() {
   if (got.ok() && spec->on_conflict == spec::ConcurrencySpec::OnConflict::kCancelRunning)
     AskHoldersToYield(*got, run_group_, -1, spec->limit);
   if (run_.state == RunState::kPending)
-    TransitionRun(RunState::kQueued, rc::kConcurrencyWait,
-                  got.ok() ? "waiting for " + what
-                           : "waiting for concurrency group '" + run_group_ +
-                                 "': " + got.status().message(),
-                  events::DataBuilder().Add("owner", options_.owner));
+    TransitionRun(
+        RunState::kQueued, rc::kConcurrencyWait,
+        got.ok() ? "waiting for " + what
+                 : "waiting for concurrency group '" + run_group_ + "': " + got.status().message(),
+        events::DataBuilder().Add("owner", options_.owner));
   return false;
 }
 

@@ -1,11 +1,10 @@
 // The task kinds: how an instance of each starts, stops and is recovered.
 #include "sched/kinds.h"
 
-#include "sched/run_driver.h"
-
 #include "base/ids.h"
 #include "exec/owner.h"
 #include "plan/inputs.h"
+#include "sched/run_driver.h"
 #include "sched/stored_run.h"
 #include "store/task_record.h"
 
@@ -148,9 +147,9 @@ void PipelineKind::Recover(RunDriver& d, int32_t index, const std::string&) {
   if (resumed.ok()) return;
   d.children_.pop_back();
   --d.model_.tasks[d.model_.TaskOf(index)].running;
-  d.Transition(index, TaskState::kFailed, tc::kChildFailed,
-               "its sub-pipeline run " + m.row.child_run + " cannot be resumed: " +
-                   resumed.message());
+  d.Transition(
+      index, TaskState::kFailed, tc::kChildFailed,
+      "its sub-pipeline run " + m.row.child_run + " cannot be resumed: " + resumed.message());
   d.MarkFinal(index);
 }
 

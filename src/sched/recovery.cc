@@ -8,9 +8,9 @@
 
 #include "base/file_util.h"
 #include "exec/owner.h"
-#include "sched/task_kind.h"
 #include "sched/run_driver.h"
 #include "sched/stored_run.h"
+#include "sched/task_kind.h"
 
 namespace relay::sched {
 
@@ -55,14 +55,15 @@ Status RunDriver::LoadStored(store::RunRow run) {
   RELAY_ASSIGN_OR_RETURN(history_, host_->store()->GetEvents(run_.id, 0));
   auto anchor = host_->store()->GetHeadAnchor(run_.id);
   const int64_t last = history_.empty() ? 0 : history_.back().seq;
-  if (anchor.ok() && (anchor->seq > last ||
-                      (anchor->seq > 0 && history_[anchor->seq - 1].hash != anchor->hash))) {
-    return Status::Corrupt("run " + run_.id + ": its ledger ends at event " +
-                           std::to_string(last) + ", but the head file beside the store " +
-                           "recorded event " + std::to_string(anchor->seq) +
+  if (anchor.ok() &&
+      (anchor->seq > last || (anchor->seq > 0 && history_[anchor->seq - 1].hash != anchor->hash))) {
+    return Status::Corrupt("run " + run_.id + ": its ledger ends at event " + std::to_string(last) +
+                           ", but the head file beside the store " + "recorded event " +
+                           std::to_string(anchor->seq) +
                            (anchor->seq > last ? " as committed" : " with another hash") +
                            "; it is not resumed (finished work could run again): see `relay "
-                           "ledger verify " + run_.id + "`");
+                           "ledger verify " +
+                           run_.id + "`");
   }
   if (rows.size() != plan_->instances.size())
     return Status::Corrupt("run " + run_.id + " has " + std::to_string(rows.size()) +
@@ -80,8 +81,8 @@ Status RunDriver::Prepare() {
     const store::TaskRow& row = model_.inst[i].row;
     if (row.index != static_cast<int32_t>(i) || row.name != plan_->instances[i].name)
       return Status::Corrupt("run " + run_.id + ": task row " + std::to_string(i) + " ('" +
-                             row.name + "') does not match the plan ('" +
-                             plan_->instances[i].name + "')");
+                             row.name + "') does not match the plan ('" + plan_->instances[i].name +
+                             "')");
   }
   model_.Reset(&*plan_, pipeline_.get());
   run_ctx_ = {{"id", run_.id}};
@@ -95,7 +96,7 @@ Status RunDriver::Prepare() {
         return Status::Internal("tasks." + spec.name + ".if: " + err->message);
       tm.condition = std::move(e);
     }
-    tm.retry = spec.retry                   ? *spec.retry
+    tm.retry = spec.retry                  ? *spec.retry
                : pipeline_->defaults.retry ? *pipeline_->defaults.retry
                                            : spec::RetrySpec{};
     tm.timeout = spec.timeout ? *spec.timeout : pipeline_->defaults.timeout.value_or(0);
@@ -104,7 +105,8 @@ Status RunDriver::Prepare() {
   nlohmann::json options =
       nlohmann::json::parse(run_.options_json.empty() ? "{}" : run_.options_json, nullptr, false);
   nlohmann::json children = nlohmann::json::object();
-  if (options.is_object()) children["pipelines"] = options.value("pipelines", nlohmann::json::object());
+  if (options.is_object())
+    children["pipelines"] = options.value("pipelines", nlohmann::json::object());
   children_json_ = children.dump();
   return Status::Ok();
 }
@@ -209,10 +211,10 @@ Status RunDriver::Take() {
     }
     return Status::Ok();
   }
-  const std::string why = previous_owner_.empty()
-                              ? "resumed"
-                              : "resumed after relay " + exec::DescribeOwner(previous_owner_) +
-                                    " stopped";
+  const std::string why =
+      previous_owner_.empty()
+          ? "resumed"
+          : "resumed after relay " + exec::DescribeOwner(previous_owner_) + " stopped";
   TransitionRun(run_.state, state::run_cause::kResumed, why,
                 events::DataBuilder().Add("owner", options_.owner));
   if (run_.state == RunState::kQueued) {
@@ -247,11 +249,12 @@ Status RunDriver::Take() {
       ++m.lost;
       store::TaskEffects fx;
       fx.ended_at = now;
-      Transition(index, TaskState::kLost, tc::kOwnerDied,
-                 dead + " died while attempt " + std::to_string(m.row.attempts) +
-                     " was running, and no keeper knows of it",
-                 std::move(fx),
-                 m.row.pgid ? events::DataBuilder().Add("pgid", m.row.pgid) : events::DataBuilder());
+      Transition(
+          index, TaskState::kLost, tc::kOwnerDied,
+          dead + " died while attempt " + std::to_string(m.row.attempts) +
+              " was running, and no keeper knows of it",
+          std::move(fx),
+          m.row.pgid ? events::DataBuilder().Add("pgid", m.row.pgid) : events::DataBuilder());
       FailOrRetry(index, FailureKind::kLost, -1, tc::kOwnerDied, m.row.reason, {});
     }
     gone_.clear();

@@ -76,8 +76,8 @@ void RunDriver::FinishAttempt(int32_t index, const exec::AttemptResult& r) {
     fx.exit_code.reset();
     ++m.lost;
     Transition(index, TaskState::kLost, tc::kKeeperDied,
-               "the keeper of its processes died while attempt " +
-                   std::to_string(m.row.attempts) + " ran: how it ended is unknown",
+               "the keeper of its processes died while attempt " + std::to_string(m.row.attempts) +
+                   " ran: how it ended is unknown",
                std::move(fx));
     FailOrRetry(index, FailureKind::kLost, -1, tc::kKeeperDied, m.row.reason, {});
     return;
@@ -151,8 +151,8 @@ void RunDriver::FinishAttempt(int32_t index, const exec::AttemptResult& r) {
 }
 
 void RunDriver::FailOrRetry(int32_t index, FailureKind kind, int exit_code,
-                            std::string_view final_cause, std::string reason,
-                            store::TaskEffects fx, events::DataBuilder facts) {
+                            std::string_view final_cause, std::string reason, store::TaskEffects fx,
+                            events::DataBuilder facts) {
   InstanceModel& m = model_.inst[index];
   const spec::RetrySpec& policy = model_.tasks[model_.TaskOf(index)].retry;
   std::uniform_real_distribution<double> uniform(0.0, 1.0);

@@ -32,7 +32,9 @@ void CapReason(std::string* reason) {
 
 namespace {
 
-bool Waits(TaskState s) { return s == TaskState::kWaitingApproval || s == TaskState::kWaitingChild; }
+bool Waits(TaskState s) {
+  return s == TaskState::kWaitingApproval || s == TaskState::kWaitingChild;
+}
 
 }  // namespace
 
@@ -62,9 +64,8 @@ TaskKind& RunDriver::KindOf(int32_t index) {
   return *shell_;
 }
 
-void RunDriver::Transition(int32_t index, TaskState to, std::string_view cause,
-                           std::string reason, store::TaskEffects effects,
-                           events::DataBuilder facts, Micros ts) {
+void RunDriver::Transition(int32_t index, TaskState to, std::string_view cause, std::string reason,
+                           store::TaskEffects effects, events::DataBuilder facts, Micros ts) {
   InstanceModel& m = model_.inst[index];
   const TaskState from = m.row.state;
   // Once a bug was found in this run, only FailInternal records anything.
@@ -406,8 +407,7 @@ void RunDriver::Finish() {
   int failed = 0, tolerated = 0;
   for (size_t i = 0; i < model_.inst.size(); ++i) {
     const store::TaskRow& row = model_.inst[i].row;
-    if (row.state == TaskState::kCancelled && first_cancelled == nullptr)
-      first_cancelled = &row;
+    if (row.state == TaskState::kCancelled && first_cancelled == nullptr) first_cancelled = &row;
     if (row.state != TaskState::kFailed && row.state != TaskState::kLost) continue;
     bool counts = !model_.SpecOf(static_cast<int32_t>(i)).continue_on_error;
     const store::TaskRow*& earliest = counts ? first : first_tolerated;
@@ -495,8 +495,8 @@ void RunDriver::CollectProcesses(Micros now, std::vector<store::AttemptProcess>*
     if (pids_head_ == dirty_pids_.size()) return;
     InstanceModel& m = model_.inst[dirty_pids_[pids_head_]];
     if (now < m.row.started_at + kPidPersistDelay) return;
-    out->push_back(store::AttemptProcess{run_.id, m.row.index, m.row.attempts, m.row.pid,
-                                         m.row.pgid});
+    out->push_back(
+        store::AttemptProcess{run_.id, m.row.index, m.row.attempts, m.row.pid, m.row.pgid});
     m.pid_dirty = false;
   }
 }

@@ -147,7 +147,7 @@ class RunDriver {
 
   // Decisions (decide.cc).
   void Decide(int32_t index);
-  void Ready(int32_t index);  // queued: approval first, then the ready queue
+  void Ready(int32_t index);      // queued: approval first, then the ready queue
   bool PassGroup(int32_t index);  // its group's place, or blocked / skipped
 
   // Results and retries (results.cc).
@@ -164,8 +164,8 @@ class RunDriver {
   // Concurrency of the run itself (groups.cc).
   void StartRun();      // pending (or queued) → running, once its group lets it
   bool PassRunGroup();  // false: the run waits (queued) or was skipped
-  void AskHoldersToYield(const store::GroupState& state, const std::string& group,
-                         int32_t index, int limit);
+  void AskHoldersToYield(const store::GroupState& state, const std::string& group, int32_t index,
+                         int limit);
 
   // Recovery (recovery.cc).
   Status Prepare();  // models and templates of a loaded run
@@ -201,11 +201,11 @@ class RunDriver {
   void DropStalePids();
   std::vector<int32_t> dirty_pids_;  // from pids_head_ on: not stored yet, in start order
   size_t pids_head_ = 0;
-  std::vector<int32_t> gone_;          // running attempts no keeper knows of (Take loses them)
-  std::vector<int32_t> not_started_;   // recorded as running, never handed to the keeper
+  std::vector<int32_t> gone_;           // running attempts no keeper knows of (Take loses them)
+  std::vector<int32_t> not_started_;    // recorded as running, never handed to the keeper
   std::vector<events::Event> history_;  // a resumed run's ledger, read once by LoadStored
-  std::vector<int32_t> blocked_list_;  // blocked instances, in the order they queued
-  std::string children_json_;  // the "pipelines" map this run's options carry
+  std::vector<int32_t> blocked_list_;   // blocked instances, in the order they queued
+  std::string children_json_;           // the "pipelines" map this run's options carry
 };
 
 }  // namespace relay::sched

@@ -21,14 +21,14 @@ namespace relay::sched {
 
 struct InstanceModel {
   store::TaskRow row;
-  int32_t unmet = 0;        // needed tasks not complete yet
-  bool pid_dirty = false;   // a process not yet stored
-  bool in_slot = false;     // a running attempt that holds one of the engine's slots
-  bool approved = false;    // passed its approval (a retry does not ask again)
+  int32_t unmet = 0;            // needed tasks not complete yet
+  bool pid_dirty = false;       // a process not yet stored
+  bool in_slot = false;         // a running attempt that holds one of the engine's slots
+  bool approved = false;        // passed its approval (a retry does not ask again)
   bool stop_requested = false;  // this run asked its attempt or child run to stop
   std::string stop_reason;      // why, when only the task was asked to stop
-  int32_t lost = 0;         // attempts that were lost (they do not use up retries)
-  std::string group;        // the concurrency group it holds or waits for ("" none)
+  int32_t lost = 0;             // attempts that were lost (they do not use up retries)
+  std::string group;            // the concurrency group it holds or waits for ("" none)
   bool holds_group = false;
 };
 
@@ -49,15 +49,18 @@ struct TaskModel {
   bool Succeeded() const { return any_succeeded && !any_failed && !any_cancelled; }
   // "success", "failure", "cancelled" or "skipped", as needs.<task>.result says.
   const char* Result() const {
-    return any_failed ? "failure" : any_cancelled ? "cancelled" : any_succeeded ? "success" : "skipped";
+    return any_failed      ? "failure"
+           : any_cancelled ? "cancelled"
+           : any_succeeded ? "success"
+                           : "skipped";
   }
   std::vector<int32_t> deferred;  // ready, but max_parallel was reached
   // From its last succeeded instance in matrix order, not in time: a
   // resumed or rerun run, which counts instances in that order, then passes
   // on the same values as an uninterrupted one. null: none.
   nlohmann::json outputs;
-  int32_t outputs_from = -1;                // the instance they came from
-  std::optional<nlohmann::json> needs_ctx;  // `needs` for expressions, built once complete
+  int32_t outputs_from = -1;                  // the instance they came from
+  std::optional<nlohmann::json> needs_ctx;    // `needs` for expressions, built once complete
   std::optional<expr::Expression> condition;  // parsed once per task
   spec::RetrySpec retry;
   Micros timeout = 0;
@@ -93,16 +96,14 @@ class RunModel {
   std::vector<InstanceModel> inst;
   std::vector<TaskModel> tasks;
   int32_t non_final = 0;
-  int32_t in_slots = 0;  // attempts holding the engine's slots
+  int32_t in_slots = 0;       // attempts holding the engine's slots
   int32_t already_final = 0;  // final before this relay decided anything
   int32_t deferred = 0;       // instances in the tasks' deferred lists (max_parallel)
   std::priority_queue<ReadyEntry> ready;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers;
   std::vector<int32_t> completed;  // tasks whose instances all became final
 
-  void PushReady(int32_t index) {
-    ready.push({plan_->tasks[TaskOf(index)].critical_path, index});
-  }
+  void PushReady(int32_t index) { ready.push({plan_->tasks[TaskOf(index)].critical_path, index}); }
   // An instance reached a final state: count it; a task whose instances are
   // all final is queued for completion (drained by a loop, not recursion: a
   // chain of 10,000 skips must not use 10,000 stack frames).

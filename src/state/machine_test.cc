@@ -75,15 +75,15 @@ TEST(TaskMachine, TheLifecycleOfDesignSection3) {
 }
 
 TEST(TaskMachine, TransitionOutsideTheTableIsAnErrorValueNotAnAbort) {
-  EXPECT_EQ(CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning,
-                            cause::kStarted),
-            "internal error: task transition succeeded -> running (cause 'started') is not in "
-            "the state table");
-  EXPECT_EQ(CheckTransition(TaskMachine(), TaskState::kQueued, TaskState::kClaimed, cause::kClaimed),
-            "");
-  EXPECT_NE(CheckTransition(RunMachine(), RunState::kSucceeded, RunState::kRunning,
-                            run_cause::kResumed),
-            "");
+  EXPECT_EQ(
+      CheckTransition(TaskMachine(), TaskState::kSucceeded, TaskState::kRunning, cause::kStarted),
+      "internal error: task transition succeeded -> running (cause 'started') is not in "
+      "the state table");
+  EXPECT_EQ(
+      CheckTransition(TaskMachine(), TaskState::kQueued, TaskState::kClaimed, cause::kClaimed), "");
+  EXPECT_NE(
+      CheckTransition(RunMachine(), RunState::kSucceeded, RunState::kRunning, run_cause::kResumed),
+      "");
 }
 
 TEST(TaskMachine, KindsAddTheirStates) {
@@ -91,8 +91,8 @@ TEST(TaskMachine, KindsAddTheirStates) {
   // Approvals: ready → waiting → ready (approved) or failed (rejected); an
   // approval-only task succeeds once approved.
   EXPECT_TRUE(m.Allows(TaskState::kQueued, TaskState::kWaitingApproval, cause::kApprovalRequired));
-  EXPECT_TRUE(m.Allows(TaskState::kWaitingApproval, TaskState::kWaitingApproval,
-                       cause::kApprovalRecorded));
+  EXPECT_TRUE(
+      m.Allows(TaskState::kWaitingApproval, TaskState::kWaitingApproval, cause::kApprovalRecorded));
   EXPECT_TRUE(m.Allows(TaskState::kWaitingApproval, TaskState::kQueued, cause::kApproved));
   EXPECT_TRUE(m.Allows(TaskState::kWaitingApproval, TaskState::kFailed, cause::kRejected));
   EXPECT_FALSE(m.AllowsPair(TaskState::kWaitingApproval, TaskState::kRunning));
@@ -117,8 +117,7 @@ TEST(RunMachine, QueuedRunsWaitForTheirGroup) {
   EXPECT_TRUE(m.Allows(RunState::kPending, RunState::kQueued, run_cause::kConcurrencyWait));
   EXPECT_TRUE(m.Allows(RunState::kQueued, RunState::kRunning, run_cause::kStarted));
   EXPECT_TRUE(m.Allows(RunState::kPending, RunState::kCancelled, run_cause::kConcurrencySkip));
-  EXPECT_TRUE(
-      m.Allows(RunState::kRunning, RunState::kCancelling, run_cause::kConcurrencyCancel));
+  EXPECT_TRUE(m.Allows(RunState::kRunning, RunState::kCancelling, run_cause::kConcurrencyCancel));
   EXPECT_FALSE(m.AllowsPair(RunState::kQueued, RunState::kSucceeded));
 }
 

@@ -8,8 +8,8 @@ namespace {
 using S = TaskState;
 
 constexpr std::array<std::string_view, 13> kNames = {
-    "pending",   "queued", "claimed", "running",   "retry_wait",       "succeeded", "failed",
-    "skipped",   "cancelled", "lost", "waiting_approval", "blocked", "waiting_child",
+    "pending", "queued",    "claimed", "running",          "retry_wait", "succeeded",     "failed",
+    "skipped", "cancelled", "lost",    "waiting_approval", "blocked",    "waiting_child",
 };
 
 constexpr std::array<S, 5> kFinals = {S::kSucceeded, S::kFailed, S::kSkipped, S::kCancelled,
@@ -38,8 +38,7 @@ constexpr Edge<S> kEdges[] = {
      "its sub-pipeline's run was created (the event names it)"},
     {S::kQueued, S::kFailed, cause::kChildInvalid,
      "its sub-pipeline could not be started (its `with:` inputs do not fit)"},
-    {S::kQueued, S::kFailed, cause::kGroupInvalid,
-     "its concurrency group could not be evaluated"},
+    {S::kQueued, S::kFailed, cause::kGroupInvalid, "its concurrency group could not be evaluated"},
     {S::kClaimed, S::kRunning, cause::kStarted, "the attempt's process is about to start"},
     {S::kClaimed, S::kQueued, cause::kReleased, "the worker gave it back or its lease expired"},
     {S::kClaimed, S::kCancelled, cause::kCancelled, "the run was cancelled"},

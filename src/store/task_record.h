@@ -44,9 +44,9 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
 // above lists. `log_dir` (Store::LogDir()) gives the default log path;
 // `run_owner` is the owner id of the relay that holds the run (it starts the
 // attempt, in its keeper).
-void ApplyTaskEffects(TaskRow* row, state::TaskState to, std::string_view cause,
-                      std::string reason, Micros ts, const TaskEffects& effects,
-                      std::string_view log_dir, std::string_view run_owner);
+void ApplyTaskEffects(TaskRow* row, state::TaskState to, std::string_view cause, std::string reason,
+                      Micros ts, const TaskEffects& effects, std::string_view log_dir,
+                      std::string_view run_owner);
 
 // Appends t's event data to `out`: the canonical JSON object of its facts
 // (t.data) and the effects t records (the table above), which win over
@@ -62,8 +62,8 @@ bool AppendTaskData(const TaskTransition& t, std::string_view log_dir, std::stri
 // naming the event, when its state or data cannot be read, when it does not
 // start from the row's state, or when its transition is not in the table.
 // `run_owner`: the owner the run's last started/resumed event records.
-Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir,
-                      std::string_view run_owner, TaskRow* row);
+Status ApplyTaskEvent(const events::Event& e, std::string_view log_dir, std::string_view run_owner,
+                      TaskRow* row);
 
 // The owner id a run event records (its `owner` fact: the relay that
 // started or resumed the run), or nullopt. Task rows fold it into

@@ -3,8 +3,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/duration.h"
@@ -108,8 +108,7 @@ const std::string& Progress::Shown(const store::TaskRow& row) {
 
 void Progress::SetFinal(RunView& view, const store::TaskRow& row, bool final) {
   if (row.index < 0) return;
-  if (static_cast<size_t>(row.index) >= view.counted.size())
-    view.counted.resize(row.index + 1, 0);
+  if (static_cast<size_t>(row.index) >= view.counted.size()) view.counted.resize(row.index + 1, 0);
   uint8_t& slot = view.counted[row.index];
   auto tally = [&](TaskState s, int d) {
     done_ += d;
@@ -125,11 +124,17 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
   RunView* view = ViewOf(row.run_id);
   if (view != nullptr) SetFinal(*view, row, state::IsFinal(to));
   const std::string& name = Shown(row);
-  const auto key = std::make_pair(row.run_id, row.index);
+  // The live block's entry: made only when it is kept (a copy of the run id
+  // for every transition cost more than the line it prints), looked up only
+  // when there are any.
+  auto key = [&row] { return std::make_pair(row.run_id, row.index); };
+  auto forget = [&] {
+    if (!running_.empty()) running_.erase(key());
+  };
   switch (to) {
     case TaskState::kRunning:
       if (term_.live) {
-        running_[key] = Running{name, row.started_at, row.attempts, ""};
+        running_[key()] = Running{name, row.started_at, row.attempts, ""};
       } else if (row.attempts > 1) {
         Line(kBold, "start", {name, " (attempt ", std::to_string(row.attempts), ")"});
       } else {
@@ -145,22 +150,22 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
       } else {
         Line(kYellow, "wait", {name, ": ", row.reason});
       }
-      if (term_.live) running_[key] = Running{name, row.started_at, 0, row.reason};
+      if (term_.live) running_[key()] = Running{name, row.started_at, 0, row.reason};
       break;
     case TaskState::kBlocked:
       Line(kDim, "wait", {name, ": ", row.reason});
-      if (term_.live) running_[key] = Running{name, clock_->Now(), 0, row.reason};
+      if (term_.live) running_[key()] = Running{name, clock_->Now(), 0, row.reason};
       break;
     case TaskState::kQueued:
       if (from == TaskState::kWaitingApproval) {
-        running_.erase(key);
+        forget();
         Line(kGreen, "approve", {name, ": ", row.reason});
       } else if (from == TaskState::kBlocked) {
-        running_.erase(key);
+        forget();
       }
       break;
     case TaskState::kSucceeded:
-      running_.erase(key);
+      forget();
       if (row.cause == "reused" || from == TaskState::kWaitingApproval) {
         Line(kGreen, "ok", {name, "  ", row.reason});
       } else {
@@ -169,7 +174,7 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
       break;
     case TaskState::kFailed:
     case TaskState::kLost: {
-      running_.erase(key);
+      forget();
       const char* label = to == TaskState::kLost ? "lost" : "FAIL";
       if (HasLog(row)) {
         Line(kRed, label, {name, ": ", row.reason, "  (log: ", row.log_path, ")"});
@@ -181,14 +186,14 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
       break;
     }
     case TaskState::kRetryWait:
-      running_.erase(key);
+      forget();
       Line(kYellow, "retry", {name, ": ", row.reason});
       break;
     case TaskState::kSkipped:
       Line(kDim, "skip", {name, ": ", row.reason});
       break;
     case TaskState::kCancelled:
-      running_.erase(key);
+      forget();
       if (from == TaskState::kRunning || from == TaskState::kWaitingChild)
         Line(kYellow, "cancel", {name});
       break;
@@ -254,8 +259,8 @@ void Progress::DrawBlock() {
       if (row.attempts > 1) text += "  attempt " + std::to_string(row.attempts);
       if (static_cast<int>(text.size()) > term_.width - 4) text.resize(term_.width - 4);
     }
-    std::fprintf(out_, "  %s%s%s %s\n", term_.color ? kBold : "",
-                 row.waiting.empty() ? "▶" : "⏸", term_.color ? kReset : "", text.c_str());
+    std::fprintf(out_, "  %s%s%s %s\n", term_.color ? kBold : "", row.waiting.empty() ? "▶" : "⏸",
+                 term_.color ? kReset : "", text.c_str());
     // A waiting task's command is not cut: it may wrap, and the block must
     // know how many lines to clear.
     const size_t width = static_cast<size_t>(term_.width);
@@ -295,7 +300,9 @@ void Progress::PrintSummary(const store::RunRow& run,
     // "(no output)" only for an attempt that ran a process: a sub-pipeline
     // or an approval has no log of its own.
     std::fprintf(out_, "  failed: %s — %s%s%s\n", t.name.c_str(), t.reason.c_str(),
-                 HasLog(t) ? "\n          log: " : t.log_path.empty() ? "" : " (no output)",
+                 HasLog(t)            ? "\n          log: "
+                 : t.log_path.empty() ? ""
+                                      : " (no output)",
                  HasLog(t) ? t.log_path.c_str() : "");
   }
   std::fflush(out_);

@@ -30,8 +30,8 @@ exec::AdoptResult FakeRunner::Adopt(const exec::AdoptRequest& request) {
     } else {
       out.outcome = exec::AdoptResult::Outcome::kRunning;
       out.pid = out.pgid = next_pid_++;
-      running_.push_back({request.token, "adopted", clock_->Now() + it->outcome.duration,
-                          it->outcome});
+      running_.push_back(
+          {request.token, "adopted", clock_->Now() + it->outcome.duration, it->outcome});
     }
     left_.erase(it);
     return out;

@@ -19,10 +19,10 @@ struct Outcome {
   int exit_code = 0;
   bool timeout = false;
   Micros duration = 10 * kMillisecond;
-  std::string outputs;      // written to $RELAY_OUTPUT before it "exits"
-  int signal = 0;           // that ended it; default: SIGTERM when timed out, else none
-  std::string spawn_error;  // set: the process "could not be started"
-  std::string log_error;    // set: its log "could not be written"
+  std::string outputs;       // written to $RELAY_OUTPUT before it "exits"
+  int signal = 0;            // that ended it; default: SIGTERM when timed out, else none
+  std::string spawn_error;   // set: the process "could not be started"
+  std::string log_error;     // set: its log "could not be written"
   bool keeper_lost = false;  // its keeper "died": how it ended is unknown
 };
 

@@ -33,8 +33,10 @@ Result<GroupState> SqliteStore::AcquireGroup(const std::string& group, int limit
           ScopedReset reset(s);
           bind3(s);
           int rc = s.Step();
-          if (rc == SQLITE_ROW) state.acquired = true;
-          else if (rc != SQLITE_DONE) return Error(rc, "read concurrency group " + group);
+          if (rc == SQLITE_ROW)
+            state.acquired = true;
+          else if (rc != SQLITE_DONE)
+            return Error(rc, "read concurrency group " + group);
         }
         auto read_holders = [&]() -> Status {
           state.holders.clear();
@@ -55,8 +57,10 @@ Result<GroupState> SqliteStore::AcquireGroup(const std::string& group, int limit
           ScopedReset reset(s);
           bind3(s);
           int rc = s.Step();
-          if (rc == SQLITE_ROW) my_seq = s.Int(0);
-          else if (rc != SQLITE_DONE) return Error(rc, "read concurrency group " + group);
+          if (rc == SQLITE_ROW)
+            my_seq = s.Int(0);
+          else if (rc != SQLITE_DONE)
+            return Error(rc, "read concurrency group " + group);
         }
         {
           Statement& s = st_->waiters_ahead;
