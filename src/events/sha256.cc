@@ -8,6 +8,8 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
+#include <cstring>
+
 namespace relay::events {
 namespace {
 
@@ -34,13 +36,33 @@ Sha256Digest Sha256(std::string_view a, std::string_view b) {
 std::string Sha256Hex(std::string_view data) { return DigestToHex(Sha256(data)); }
 
 std::string DigestToHex(const Sha256Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(digest.size() * 2, '0');
-  for (size_t i = 0; i < digest.size(); ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
+  std::string out;
+  AppendDigestHex(out, digest);
   return out;
+}
+
+namespace {
+
+// The two hex digits of every byte value: one load per byte.
+struct HexPairs {
+  char pairs[256][2];
+  constexpr HexPairs() : pairs() {
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      pairs[i][0] = kHex[i >> 4];
+      pairs[i][1] = kHex[i & 0xf];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+
+}  // namespace
+
+void AppendDigestHex(std::string& out, const Sha256Digest& digest) {
+  char buf[2 * std::tuple_size_v<Sha256Digest>];
+  for (size_t i = 0; i < digest.size(); ++i)
+    std::memcpy(buf + 2 * i, kHexPairs.pairs[digest[i]], 2);
+  out.append(buf, sizeof buf);
 }
 
 bool HexToDigest(std::string_view hex, Sha256Digest* out) {

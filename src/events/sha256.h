@@ -19,6 +19,8 @@ std::string Sha256Hex(std::string_view data);
 
 // 64 lowercase hex digits.
 std::string DigestToHex(const Sha256Digest& digest);
+// Appends those 64 digits to `out` (the head file's hot path: no temporary).
+void AppendDigestHex(std::string& out, const Sha256Digest& digest);
 
 // Parses 64 hex digits (either case). False, leaving *out unspecified, on any
 // other length or a non-hex character.

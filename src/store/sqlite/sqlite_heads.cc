@@ -154,7 +154,7 @@ void SqliteStore::WriteAnchors() {
     char buf[24];
     text.append(buf, std::to_chars(buf, buf + sizeof buf, a.seq).ptr);
     text += ' ';
-    text += events::DigestToHex(a.head);
+    events::AppendDigestHex(text, a.head);
     text += '\n';
   }
   anchors_.clear();
