@@ -46,6 +46,30 @@ int CountRefusedPairs(const Machine<S>& m) {
   return refused;
 }
 
+// The compiled index (pairs, finals) says what scanning the table says, for
+// every pair with every cause the table knows.
+template <typename S>
+void ExpectIndexMatchesTable(const Machine<S>& m) {
+  ASSERT_FALSE(m.pair_start.empty()) << m.entity;
+  ASSERT_NE(m.final_mask, 0u) << m.entity;
+  Machine<S> scanned{m.entity, m.names, m.finals, m.edges};
+  for (size_t f = 0; f < m.names.size(); ++f) {
+    const S from = static_cast<S>(f);
+    EXPECT_EQ(m.IsFinal(from), scanned.IsFinal(from)) << m.Name(from);
+    for (size_t t = 0; t < m.names.size(); ++t) {
+      const S to = static_cast<S>(t);
+      for (const auto& e : m.edges) {
+        EXPECT_EQ(m.Allows(from, to, e.cause), scanned.Allows(from, to, e.cause))
+            << m.Name(from) << " -> " << m.Name(to) << " (" << e.cause << ")";
+      }
+    }
+  }
+  EXPECT_FALSE(m.Allows(static_cast<S>(m.names.size()), static_cast<S>(0), m.edges[0].cause));
+}
+
+TEST(TaskMachine, IndexMatchesTheTable) { ExpectIndexMatchesTable(TaskMachine()); }
+TEST(RunMachine, IndexMatchesTheTable) { ExpectIndexMatchesTable(RunMachine()); }
+
 TEST(TaskMachine, TableIsConsistent) { ExpectTableIsConsistent(TaskMachine()); }
 TEST(RunMachine, TableIsConsistent) { ExpectTableIsConsistent(RunMachine()); }
 

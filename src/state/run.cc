@@ -54,7 +54,9 @@ constexpr Edge<S> kEdges[] = {
      "relay hit an internal error in this run (the reason says which)"},
 };
 
-constexpr Machine<S> kMachine{"run", kNames, kFinals, kEdges};
+constexpr EdgeIndex<S, kNames.size(), std::size(kEdges)> kIndex(kEdges, kFinals);
+constexpr Machine<S> kMachine{"run",        kNames,       kFinals,      kEdges,
+                              kIndex.start, kIndex.edges, kIndex.finals};
 
 }  // namespace
 

@@ -96,7 +96,9 @@ constexpr Edge<S> kEdges[] = {
      "relay hit an internal error in this run; the run failed"},
 };
 
-constexpr Machine<S> kMachine{"task", kNames, kFinals, kEdges};
+constexpr EdgeIndex<S, kNames.size(), std::size(kEdges)> kIndex(kEdges, kFinals);
+constexpr Machine<S> kMachine{"task",       kNames,       kFinals,      kEdges,
+                              kIndex.start, kIndex.edges, kIndex.finals};
 
 }  // namespace
 
