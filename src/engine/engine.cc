@@ -147,13 +147,22 @@ void Engine::MarkDirty(uint32_t slot) {
 // its turn with a run of 3, not before it.
 void Engine::UpdateReady(uint32_t slot) {
   Slot& s = slots_[slot];
+  const bool ready = s.active && s.driver->HasReady();
+  const ReadyKey key{ready ? s.driver->in_slots() : 0, s.served, slot};
+  if (s.in_ready && ready && key == s.key) return;  // in its place already
+  // The set's nodes are reused (a run's place moves at every start).
   if (s.in_ready) {
-    ready_.erase(s.key);
+    spare_ready_ = ready_.extract(s.key);
     s.in_ready = false;
   }
-  if (!s.active || !s.driver->HasReady()) return;
-  s.key = {s.driver->in_slots(), s.served, slot};
-  ready_.insert(s.key);
+  if (!ready) return;
+  s.key = key;
+  if (spare_ready_) {
+    spare_ready_.value() = key;
+    ready_.insert(std::move(spare_ready_));
+  } else {
+    ready_.insert(key);
+  }
   s.in_ready = true;
 }
 

@@ -95,13 +95,14 @@ class Engine final : private sched::RunHost {
   int TEST_used_slots() const { return used_; }
 
  private:
+  using ReadyKey = std::tuple<int32_t, uint64_t, uint32_t>;  // (in slots, served, slot)
   struct Slot {
     std::unique_ptr<sched::RunDriver> driver;
     bool active = true;      // not yet final (or not yet committed final)
     bool announced = false;  // observers were told it started
     bool dirty = false;
     bool in_ready = false;
-    std::tuple<int32_t, uint64_t, uint32_t> key;  // its place in ready_
+    ReadyKey key;  // its place in ready_
     uint64_t served = 0;
   };
   struct ChildEnd {
@@ -155,7 +156,9 @@ class Engine final : private sched::RunHost {
   std::vector<Slot> slots_;  // by slot number (tokens carry it)
   std::map<std::string, uint32_t> by_id_;
   std::vector<uint32_t> dirty_;
-  std::set<std::tuple<int32_t, uint64_t, uint32_t>> ready_;  // (in slots, served, slot)
+  std::vector<uint32_t> touched_;  // Step's: the dirty runs it settles
+  std::set<ReadyKey> ready_;
+  std::set<ReadyKey>::node_type spare_ready_;  // a node of ready_ out for reuse
   uint64_t serve_counter_ = 0;
   int active_ = 0;
   int used_ = 0;  // slots in use, across runs

@@ -115,12 +115,13 @@ void Engine::Step() {
   child_ends_.clear();
   for (int rounds = 0; rounds < 1000; ++rounds) {
     while (!dirty_.empty()) {
-      std::vector<uint32_t> touched;
-      touched.swap(dirty_);
-      for (uint32_t slot : touched) {
+      // Swapped with a member, not a local: both keep their memory.
+      touched_.swap(dirty_);
+      for (uint32_t slot : touched_) {
         slots_[slot].dirty = false;
         Settle(slot);
       }
+      touched_.clear();
     }
     // While the store is busy nothing starts: a start decided now would be
     // stamped now but spawned only after the commit the busy store delays,
@@ -155,7 +156,7 @@ void Engine::Settle(uint32_t slot) {
 void Engine::StartReady() {
   while (used_ < options_.slots && !ready_.empty()) {
     const uint32_t slot = std::get<2>(*ready_.begin());
-    ready_.erase(ready_.begin());
+    spare_ready_ = ready_.extract(ready_.begin());  // UpdateReady puts it back
     slots_[slot].in_ready = false;
     // Starting a sub-pipeline adds a slot for its run, which may move
     // slots_: no Slot& is held across StartOne (the driver itself stays put).
