@@ -113,7 +113,8 @@ class LogsTest(RelayTestCase):
                 print(f"relay {' '.join(args)}: a {size}-byte log: VmHWM {early} KiB at 10%, "
                       f"{late} KiB near the end; ru_maxrss {maxrss} KiB "
                       f"({small_maxrss} KiB for a one-line log)")
-                self.assertLess(late, 64 * 1024)
+                if SLOW == 1:  # a sanitizer's own baseline is larger (ASan: ~120 MB)
+                    self.assertLess(late, 64 * 1024)
                 self.assertLess(late - early, 4 * 1024)
                 self.assertLess(maxrss - small_maxrss, 8 * 1024)
 

@@ -35,7 +35,7 @@ inputs:
 concurrency: {{ group: "deploy-${{{{ inputs.target }}}}", limit: 1 }}
 tasks:
   work:
-    run: {json.dumps(guarded("${{ inputs.tag }}", 0.6))}
+    run: {json.dumps(guarded("${{ inputs.tag }}", 1.0 * SLOW))}
 """.replace("${{ inputs.target }}", "prod")
 
 TASK_GROUP = f"""\
