@@ -103,39 +103,55 @@ void AttemptSet::CaptureEnvironment() {
 // Sets envp_ for the step about to start: the base environment with
 // spec.env applied. Returns the PATH that step sees. Rebuilt for each step
 // in buffers that are reused, rather than kept per attempt: that would cost
-// allocations for every attempt.
+// allocations for every attempt. Where each of spec.env's entries goes in
+// envp_ is worked out once for a list of names and kept: consecutive specs
+// name the same variables (RELAY_RUN_ID, RELAY_TASK, …, the pipeline's env).
 std::string_view AttemptSet::BuildEnv(const AttemptSpec& spec) {
-  envp_ = base_envp_;
-  std::string_view path_env = base_path_;
+  bool same = env_names_.size() == spec.env.size();
+  for (size_t i = 0; same && i < spec.env.size(); ++i) same = env_names_[i] == spec.env[i].first;
+  if (!same) LayOutEnv(spec);
+  envp_.assign(base_envp_.begin(), base_envp_.end());
+  envp_.resize(base_envp_.size() + env_added_);
   size_t total = 0;
   for (const auto& [name, value] : spec.env) total += name.size() + 1 + value.size() + 1;
   env_chars_.resize(total);  // envp_ points into it: no growing after this
   char* out = env_chars_.data();
-  const size_t base_size = envp_.size();
-  for (const auto& [name, value] : spec.env) {
+  for (size_t i = 0; i < spec.env.size(); ++i) {
+    const auto& [name, value] = spec.env[i];
     char* entry = out;
     out = std::copy(name.begin(), name.end(), out);
     *out++ = '=';
     out = std::copy(value.begin(), value.end(), out);
     *out++ = '\0';
-    if (name == "PATH") path_env = value;
-    auto it = base_index_.find(name);
-    if (it != base_index_.end()) {
-      envp_[it->second] = entry;
-      continue;
-    }
-    // A name given twice in spec.env: the later value wins.
-    auto added = std::find_if(envp_.begin() + base_size, envp_.end(), [&](char* e) {
-      return std::strncmp(e, name.c_str(), name.size()) == 0 && e[name.size()] == '=';
-    });
-    if (added != envp_.end()) {
-      *added = entry;
-    } else {
-      envp_.push_back(entry);
-    }
+    envp_[env_slots_[i]] = entry;  // a name given twice: the later value wins
   }
   envp_.push_back(nullptr);
-  return path_env;
+  return env_path_ >= 0 ? std::string_view(spec.env[env_path_].second)
+                        : std::string_view(base_path_);
+}
+
+// Where each of spec.env's entries goes: over the inherited entry of that
+// name, else after the inherited ones (once per name).
+void AttemptSet::LayOutEnv(const AttemptSpec& spec) {
+  const size_t base_size = base_envp_.size();
+  env_names_.clear();
+  env_slots_.clear();
+  env_added_ = 0;
+  env_path_ = -1;
+  for (size_t i = 0; i < spec.env.size(); ++i) {
+    const std::string& name = spec.env[i].first;
+    if (name == "PATH") env_path_ = static_cast<ptrdiff_t>(i);
+    size_t slot;
+    if (auto it = base_index_.find(name); it != base_index_.end()) {
+      slot = it->second;
+    } else {
+      auto earlier = std::find(env_names_.begin(), env_names_.end(), name);
+      slot = earlier != env_names_.end() ? env_slots_[earlier - env_names_.begin()]
+                                         : base_size + env_added_++;
+    }
+    env_names_.push_back(name);
+    env_slots_.push_back(slot);
+  }
 }
 
 Started AttemptSet::Start(AttemptSpec spec, AttemptEvents* events) {

@@ -85,6 +85,7 @@ class AttemptSet {
 
   void CaptureEnvironment();
   std::string_view BuildEnv(const AttemptSpec& spec);
+  void LayOutEnv(const AttemptSpec& spec);
   bool StartStep(Attempt* a);
   bool SpawnDirect(Attempt* a, const std::string& line, std::string_view path_env,
                    SpawnError* error);
@@ -114,6 +115,14 @@ class AttemptSet {
   std::vector<char*> base_envp_;
   std::unordered_map<std::string_view, size_t> base_index_;
   std::string base_path_;
+
+  // Where the last spec's env entries went (LayOutEnv): its names, each
+  // one's index in envp_, how many follow the inherited ones, and which
+  // entry is PATH (-1: none).
+  std::vector<std::string> env_names_;
+  std::vector<size_t> env_slots_;
+  size_t env_added_ = 0;
+  ptrdiff_t env_path_ = -1;
 
   // Reused per spawn and per poll, so the hot path does not allocate.
   std::vector<char> env_chars_;  // "NAME=value" of spec.env, end to end

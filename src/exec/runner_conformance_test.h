@@ -175,6 +175,17 @@ TEST_P(RunnerTest, EnvironmentAdditionsAndOverrides) {
   EXPECT_TRUE(Run(spec).Succeeded());
   EXPECT_THAT(Lines(spec), ElementsAre("out 1 /custom b"));
 
+  // The same names again (where they go is kept from the last spec), then
+  // as many other names.
+  spec = Spec({"echo $RELAY_X $HOME $RELAY_Y"});
+  spec.env = {{"RELAY_X", "2"}, {"HOME", "/other"}, {"RELAY_Y", "c"}, {"RELAY_Y", "d"}};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out 2 /other d"));
+  spec = Spec({"echo $RELAY_Z $HOME $RELAY_X $RELAY_Y."});
+  spec.env = {{"RELAY_Z", "z"}, {"RELAY_X", "x"}, {"RELAY_W", "w"}, {"HOME", "/h"}};
+  EXPECT_TRUE(Run(spec).Succeeded());
+  EXPECT_THAT(Lines(spec), ElementsAre("out z /h x ."));
+
   // Direct exec gets the same environment.
   spec = Spec({"printenv RELAY_X"});
   spec.env = {{"RELAY_X", "direct"}};
