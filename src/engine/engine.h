@@ -103,7 +103,8 @@ class Engine final : private sched::RunHost {
     bool dirty = false;
     bool in_ready = false;
     ReadyKey key;  // its place in ready_
-    uint64_t served = 0;
+    uint64_t served = 0;  // when its last turn ended
+    int turn = 0;         // starts made in its current turn
   };
   struct ChildEnd {
     std::string caller;

@@ -11,6 +11,8 @@ namespace {
 constexpr Micros kNever = std::numeric_limits<Micros>::max();
 constexpr Micros kFirstBackoff = 10 * kMillisecond;
 constexpr Micros kMaxBackoff = kSecond;
+// Starts a run makes in a row before the next run in order takes its turn.
+constexpr int kTurn = 8;
 }  // namespace
 
 Status Engine::RunUntilIdle() {
@@ -164,7 +166,15 @@ void Engine::StartReady() {
     const int32_t before = d.in_slots();
     auto started = d.StartOne();
     used_ += d.in_slots() - before;
-    slots_[slot].served = ++serve_counter_;
+    // A run keeps its turn for a few starts (among runs running as few
+    // attempts as it): turns are still taken in order, but one commit then
+    // mostly touches one run, not a new one at every start — each run's
+    // ledger grows where it is, not everywhere at once.
+    Slot& s = slots_[slot];
+    if (started == sched::RunDriver::Started::kNone || ++s.turn >= kTurn) {
+      s.served = ++serve_counter_;
+      s.turn = 0;
+    }
     if (started == sched::RunDriver::Started::kNone) continue;
     // What started may have ended at once (an attempt that cannot be
     // built, a skip): the run is looked at again before the commit.
