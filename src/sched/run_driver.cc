@@ -70,11 +70,13 @@ void RunDriver::Transition(int32_t index, TaskState to, std::string_view cause, 
   const TaskState from = m.row.state;
   // Once a bug was found in this run, only FailInternal records anything.
   if (!broken_.empty() && cause != state::cause::kInternalError) return;
-  if (std::string bad = state::CheckTransition(state::TaskMachine(), from, to, cause);
-      !bad.empty()) {
+  // (The message is made only for a transition the table refuses.)
+  if (!state::TaskMachine().Allows(from, to, cause)) {
     // Not applied: the run is failed instead (FailInternal), with this as
     // its reason, and nothing else is disturbed.
-    if (broken_.empty()) broken_ = bad + " (task '" + m.row.name + "')";
+    if (broken_.empty())
+      broken_ = state::CheckTransition(state::TaskMachine(), from, to, cause) + " (task '" +
+                m.row.name + "')";
     return;
   }
   if (!secrets_.empty()) reason = secrets_.Redact(std::move(reason));

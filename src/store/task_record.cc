@@ -1,6 +1,5 @@
 #include "store/task_record.h"
 
-#include <cctype>
 #include <charconv>
 
 #include "events/canonical_json.h"
@@ -88,12 +87,22 @@ void AppendField(std::string& out, const Field& f) {
 
 namespace {
 
-// A byte of an instance name as it appears in a log file's name.
-char FileNameChar(char c) {
-  bool ok =
-      std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=';
-  return ok ? c : '_';
-}
+// A byte of an instance name as it appears in a log file's name: ASCII
+// letters, digits and "-_.=" as they are, any other byte '_'. (A table: the
+// log path is built, or matched, at every attempt's start.)
+struct FileNameChars {
+  char map[256];
+  constexpr FileNameChars() : map() {
+    for (int c = 0; c < 256; ++c) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.' || c == '=';
+      map[c] = ok ? static_cast<char>(c) : '_';
+    }
+  }
+};
+constexpr FileNameChars kFileNameChars;
+
+char FileNameChar(char c) { return kFileNameChars.map[static_cast<unsigned char>(c)]; }
 
 int Digits(int32_t v) {
   char buf[16];
@@ -124,7 +133,9 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
   char buf[16];
   path.append(buf, std::to_chars(buf, buf + sizeof buf, index).ptr);
   path += '-';
-  for (char c : name.substr(0, NameBytesInLogFile(index, name, attempt))) path += FileNameChar(c);
+  const size_t at = path.size(), n = NameBytesInLogFile(index, name, attempt);
+  path.resize(at + n);
+  for (size_t i = 0; i < n; ++i) path[at + i] = FileNameChar(name[i]);
   path += '.';
   path.append(buf, std::to_chars(buf, buf + sizeof buf, attempt).ptr);
   path += ".log";
