@@ -111,11 +111,11 @@ void Writer::PutString(std::string_view s) {
 
 // Format 2: [seq,ts,kind,subject,from,to,cause,reason,data]. The run is not
 // repeated in every event: the chain's genesis is derived from it.
-void AppendFormat2(std::string& out, const Event& e) {
-  const std::string* texts[] = {&e.kind, &e.subject, &e.from, &e.to, &e.cause, &e.reason};
-  const std::string_view data = DataOrEmpty(e.data);
+void AppendFormat2(std::string& out, const EventFields& e) {
+  const std::string_view texts[] = {e.kind, e.subject, e.from, e.to, e.cause, e.reason};
+  const std::string_view data = e.data.empty() ? std::string_view("{}") : e.data;
   size_t bound = 2 + 2 * 21 + data.size() + 1;
-  for (const std::string* t : texts) bound += 6 * t->size() + 3;
+  for (std::string_view t : texts) bound += 6 * t.size() + 3;
   const size_t start = out.size();
   out.resize(start + bound);
   Writer w(out.data() + start);
@@ -123,14 +123,19 @@ void AppendFormat2(std::string& out, const Event& e) {
   w.PutInt(e.seq);
   w.Put(',');
   w.PutInt(e.ts);
-  for (const std::string* t : texts) {
+  for (std::string_view t : texts) {
     w.Put(',');
-    w.PutString(*t);
+    w.PutString(t);
   }
   w.Put(',');
   w.Put(data);
   w.Put(']');
   out.resize(static_cast<size_t>(w.end() - out.data()));
+}
+
+void AppendFormat2(std::string& out, const Event& e) {
+  AppendFormat2(
+      out, EventFields{e.seq, e.ts, e.kind, e.subject, e.from, e.to, e.cause, e.reason, e.data});
 }
 
 }  // namespace
@@ -153,6 +158,8 @@ void AppendCanonicalBytes(std::string& out, const Event& e) {
     AppendFormat2(out, e);
   }
 }
+
+void AppendCanonicalBytes(std::string& out, const EventFields& e) { AppendFormat2(out, e); }
 
 std::string CanonicalBytes(const Event& e) {
   std::string out;

@@ -46,6 +46,16 @@ struct Event {
   std::string malformed;
 };
 
+// An event's hashed fields as views: the store's commit path writes the
+// canonical bytes (format 2) of an event straight from the transition it
+// records, without copying each field into an Event first.
+struct EventFields {
+  int64_t seq = 0;
+  Micros ts = 0;
+  std::string_view kind, subject, from, to, cause, reason;
+  std::string_view data;  // "" is written as {}
+};
+
 // The prev_hash of a run's first event. Format 1: 64 zeros. Format 2:
 // sha256("relay-ledger-2 " ‖ run id), so no event can verify in another run.
 std::string GenesisHash(int format, std::string_view run_id);
@@ -56,6 +66,8 @@ Sha256Digest GenesisDigest(int format, std::string_view run_id);
 std::string CanonicalBytes(const Event& e);
 // Appends them to `out` (the store's hot path reuses one buffer).
 void AppendCanonicalBytes(std::string& out, const Event& e);
+// The same in format 2, from the fields alone.
+void AppendCanonicalBytes(std::string& out, const EventFields& e);
 
 // sha256(prev ‖ CanonicalBytes(e)) as lowercase hex, where prev is the 32
 // bytes `prev_hash` (64 hex digits) stands for. "" if prev_hash is not hex.
@@ -99,7 +111,7 @@ class ChainChecker {
 
   std::string run_id_;
   int64_t next_seq_;
-  bool started_mid_;  // the first event checked is not the run's first
+  bool started_mid_;       // the first event checked is not the run's first
   std::string prev_hash_;  // of the last event checked; "" before the first
   int format_ = 0;
   std::string run_state_;  // after the last run event; "" before one

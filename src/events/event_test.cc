@@ -137,6 +137,20 @@ TEST(CanonicalBytesTest, Format2DecodesToTheSameFields) {
   }
 }
 
+// The store writes events from their fields (EventFields): the same bytes.
+TEST(CanonicalBytesTest, Format2FromFieldsIsTheSame) {
+  for (Event e : V2Example()) {
+    for (const char* data : {"", "{}", "{\"a\":1}"}) {
+      if (*data || e.data.empty()) e.data = data;
+      const std::string want = CanonicalBytes(e);
+      std::string got = "x";
+      AppendCanonicalBytes(got, EventFields{e.seq, e.ts, e.kind, e.subject, e.from, e.to, e.cause,
+                                            e.reason, e.data});
+      EXPECT_EQ(got, "x" + want);
+    }
+  }
+}
+
 TEST(CanonicalBytesTest, Format2KeepsAnyBytesOfAStep) {
   // Outputs and reasons may hold what a process printed: control bytes and
   // invalid UTF-8 must survive a round trip unchanged.

@@ -162,10 +162,8 @@ Status SqliteStore::ApplyNewRun(const RunRow& run, const std::vector<TaskRow>& t
   cache.states.assign(tasks.size(), state::TaskState::kPending);
   cache.batch_of.assign(tasks.size(), 0);
 
-  events::Event& e = event_;
+  events::EventFields e;
   e.kind = "run";
-  e.subject.clear();
-  e.from.clear();
   e.to = state::Name(state::RunState::kPending);
   e.cause = state::run_cause::kCreated;
   e.reason = run.reason;
@@ -187,7 +185,8 @@ Status SqliteStore::ApplyNewRun(const RunRow& run, const std::vector<TaskRow>& t
     data.Add("caller_index", static_cast<int64_t>(run.caller_index))
         .Add("caller_run", run.caller_run);
   }
-  e.data = data.Build();
+  event_data_ = data.Build();
+  e.data = event_data_;
   return Append(run.id, e, &cache);
 }
 
@@ -267,7 +266,15 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
   stored = r.state;
   run->batch_of[r.index] = batch_number_;
 
-  events::Event& e = event_;
+  // The event's fields are the transition's own: viewed, not copied.
+  std::string& data = event_data_;
+  data.clear();
+  if (!AppendTaskData(t, log_dir_, data)) {
+    return Status::Internal("internal error: the outputs or facts of a transition of task '" +
+                            r.name + "' of run " + r.run_id +
+                            " are not canonical JSON; nothing was written");
+  }
+  events::EventFields e;
   e.kind = "task";
   e.subject = r.name;
   e.from = m.Name(t.from);
@@ -275,12 +282,7 @@ Status SqliteStore::ApplyTaskTransition(const TaskTransition& t, Micros ts) {
   e.cause = t.cause;
   e.reason = r.reason;
   e.ts = ts;
-  e.data.clear();
-  if (!AppendTaskData(t, log_dir_, e.data)) {
-    return Status::Internal("internal error: the outputs or facts of a transition of task '" +
-                            r.name + "' of run " + r.run_id +
-                            " are not canonical JSON; nothing was written");
-  }
+  e.data = data;
   RELAY_RETURN_IF_ERROR(Append(r.run_id, e, run));
   // The lease follows what the event records (the effects), as the rebuilt
   // row does: a lease for an owner the ledger does not name would never be
@@ -318,21 +320,21 @@ Status SqliteStore::ApplyRunTransition(const RunTransition& t, Micros ts) {
                             " as expected: another process changed it; nothing was written");
   }
   RELAY_ASSIGN_OR_RETURN(RunCache * run, Cache(r.id));
-  events::Event& e = event_;
+  event_data_ = t.data.Build();
+  events::EventFields e;
   e.kind = "run";
-  e.subject.clear();
   e.from = m.Name(t.from);
   e.to = m.Name(r.state);
   e.cause = t.cause;
   e.reason = r.reason;
   e.ts = ts;
-  e.data = t.data.Build();
+  e.data = event_data_;
   return Append(r.id, e, run);
 }
 
 // Hashes `e` onto the run's chain and adds it to the run's ledger row of
 // this commit. The bytes are encoded once: the row stores what was hashed.
-Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache* run) {
+Status SqliteStore::Append(const std::string& run_id, events::EventFields& e, RunCache* run) {
   if (run->seq + 1 >= kEventsPerRun) {
     return Status::Full("run " + run_id + " has " + std::to_string(run->seq) +
                         " events, the most a run can have in store " + path_);
@@ -351,8 +353,8 @@ Status SqliteStore::Append(const std::string& run_id, events::Event& e, RunCache
     p->text.clear();
     p->hashes.clear();
   }
+  static_assert(events::kCurrentFormat == 2, "EventFields are written in format 2");
   e.seq = run->seq + 1;
-  e.format = events::kCurrentFormat;
   const size_t start = p->text.size();
   events::AppendCanonicalBytes(p->text, e);
   const std::string_view prev(reinterpret_cast<const char*>(run->head.data()), run->head.size());

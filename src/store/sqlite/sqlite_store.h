@@ -164,7 +164,7 @@ class SqliteStore final : public Store {
   Status WriteTransaction(const std::function<Status()>& work, bool counts);
   Status ApplyTaskTransition(const TaskTransition& t, Micros ts);
   Status ApplyRunTransition(const RunTransition& t, Micros ts);
-  Status Append(const std::string& run_id, events::Event& e, RunCache* run);
+  Status Append(const std::string& run_id, events::EventFields& e, RunCache* run);
   Status WriteLedgerRows();
   Status NextFeedPosition(int64_t* pos);
   // Where the change feed ends: the position after its last event (1 when
@@ -223,7 +223,7 @@ class SqliteStore final : public Store {
   // Scratch reused across commits so the hot path does not reallocate.
   std::vector<Pending> pending_;  // the first pending_count_ are this batch's
   size_t pending_count_ = 0;
-  events::Event event_;
+  std::string event_data_;  // the data of the event being appended
   std::string scratch_;
 };
 
