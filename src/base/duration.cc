@@ -2,8 +2,10 @@
 
 #include <fmt/compile.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -82,20 +84,53 @@ Result<Micros> ParseDuration(std::string_view text) {
 // fmt and integer arithmetic: this runs for every line `relay run` prints,
 // and snprintf's "%.1f" cost more than the rest of the line.
 std::string FormatDuration(Micros d) {
+  std::string out;
+  AppendDuration(out, d);
+  return out;
+}
+
+void AppendDuration(std::string& out, Micros d) {
   if (d < 0) d = 0;
-  if (d < kSecond) return fmt::format(FMT_COMPILE("{}ms"), d / kMillisecond);
-  if (d < kMinute) {
+  char buf[48];
+  char* end = buf + sizeof buf;
+  auto num = [&](char* at, int64_t v) { return std::to_chars(at, end, v).ptr; };
+  auto two = [&](char* at, int64_t v) {  // {:02}
+    *at++ = static_cast<char>('0' + v / 10);
+    *at++ = static_cast<char>('0' + v % 10);
+    return at;
+  };
+  char* at = buf;
+  if (d < kSecond) {
+    at = num(at, d / kMillisecond);
+    *at++ = 'm';
+    *at++ = 's';
+  } else if (d < kMinute) {
     // Tenths rounded to nearest, as "%.1f" printed the double d / 1e6: its
     // error is far below a microsecond, so it can only decide a value that
     // lies exactly halfway, and there it still does.
     constexpr Micros kTenth = kSecond / 10;
-    if (d % kTenth == kTenth / 2)
-      return fmt::format(FMT_COMPILE("{:.1f}s"), static_cast<double>(d) / kSecond);
-    Micros tenths = (d + kTenth / 2) / kTenth;
-    return fmt::format(FMT_COMPILE("{}.{}s"), tenths / 10, tenths % 10);
+    if (d % kTenth == kTenth / 2) {
+      fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:.1f}s"),
+                     static_cast<double>(d) / kSecond);
+      return;
+    }
+    const Micros tenths = (d + kTenth / 2) / kTenth;
+    at = num(at, tenths / 10);
+    *at++ = '.';
+    *at++ = static_cast<char>('0' + tenths % 10);
+    *at++ = 's';
+  } else if (d < kHour) {
+    at = num(at, d / kMinute);
+    *at++ = 'm';
+    at = two(at, d % kMinute / kSecond);
+    *at++ = 's';
+  } else {
+    at = num(at, d / kHour);
+    *at++ = 'h';
+    at = two(at, d % kHour / kMinute);
+    *at++ = 'm';
   }
-  if (d < kHour) return fmt::format(FMT_COMPILE("{}m{:02}s"), d / kMinute, d % kMinute / kSecond);
-  return fmt::format(FMT_COMPILE("{}h{:02}m"), d / kHour, d % kHour / kMinute);
+  out.append(buf, static_cast<size_t>(at - buf));
 }
 
 }  // namespace relay

@@ -17,5 +17,7 @@ Result<Micros> ParseDuration(std::string_view text);
 
 // Short human form: "850ms", "12.3s", "4m05s", "2h03m".
 std::string FormatDuration(Micros d);
+// Appends FormatDuration(d) to `out` (progress lines: no temporary).
+void AppendDuration(std::string& out, Micros d);
 
 }  // namespace relay

@@ -20,6 +20,16 @@ TEST(FormatDurationTest, EachRange) {
   EXPECT_EQ(FormatDuration(100 * kHour), "100h00m");
 }
 
+TEST(FormatDurationTest, AppendDurationAppendsTheSameText) {
+  for (Micros d : {Micros{-1}, Micros{0}, 999 * kMillisecond, kSecond, 1'250'000 * Micros{1},
+                   12'360'000 * Micros{1}, kMinute - 1, kMinute, kHour - 1, kHour,
+                   100 * kHour + 7 * kMinute}) {
+    std::string out = "+";
+    AppendDuration(out, d);
+    EXPECT_EQ(out, "+" + FormatDuration(d)) << d;
+  }
+}
+
 // Halfway between two tenths, the text is what printf's "%.1f" made of the
 // double: 1.25 is exact and rounds to even, 1.35 and 1.15 are not exact and
 // round the way their double lies.

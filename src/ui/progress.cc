@@ -49,18 +49,38 @@ Progress::~Progress() = default;
 // Built in one reused string and written at once: with printf and a
 // temporary string per piece, this cost more than the scheduler's own
 // handling of the transition it reports. (fmt's padding is no cheaper: it
-// measures the display width of every character.)
+// measures the display width of every character.) The pieces are measured
+// first and copied into place once.
 void Progress::Line(const char* color, std::string_view label,
                     std::initializer_list<std::string_view> text) {
   ClearBlock();
-  std::string elapsed = "+" + FormatDuration(clock_->Now() - start_);
-  const char* dim = term_.color ? kDim : "";
-  const char* reset = term_.color ? kReset : "";
-  if (!term_.color) color = "";
-  line_.assign(dim).append(PadFor(elapsed, 8), ' ').append(elapsed).append(reset).append(" ");
-  line_.append(color).append(label).append(PadFor(label, 6), ' ').append(reset).append(" ");
-  for (std::string_view piece : text) line_.append(piece);
-  line_ += '\n';
+  elapsed_.assign(1, '+');
+  AppendDuration(elapsed_, clock_->Now() - start_);
+  const std::string_view dim = term_.color ? kDim : "";
+  const std::string_view reset = term_.color ? kReset : "";
+  const std::string_view tint = term_.color ? color : "";
+  const size_t pad_elapsed = PadFor(elapsed_, 8), pad_label = PadFor(label, 6);
+  size_t size = dim.size() + pad_elapsed + elapsed_.size() + reset.size() + 1 + tint.size() +
+                label.size() + pad_label + reset.size() + 1 + 1;
+  for (std::string_view piece : text) size += piece.size();
+  line_.resize(size);
+  char* at = line_.data();
+  auto put = [&at](std::string_view s) {
+    std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  };
+  put(dim);
+  at = std::fill_n(at, pad_elapsed, ' ');
+  put(elapsed_);
+  put(reset);
+  *at++ = ' ';
+  put(tint);
+  put(label);
+  at = std::fill_n(at, pad_label, ' ');
+  put(reset);
+  *at++ = ' ';
+  for (std::string_view piece : text) put(piece);
+  *at++ = '\n';
   std::fwrite(line_.data(), 1, line_.size(), out_);
 }
 
@@ -169,7 +189,9 @@ void Progress::OnTaskChanged(const store::TaskRow& row, TaskState from, TaskStat
       if (row.cause == "reused" || from == TaskState::kWaitingApproval) {
         Line(kGreen, "ok", {name, "  ", row.reason});
       } else {
-        Line(kGreen, "ok", {name, "  ", FormatDuration(row.ended_at - row.started_at)});
+        took_.clear();
+        AppendDuration(took_, row.ended_at - row.started_at);
+        Line(kGreen, "ok", {name, "  ", took_});
       }
       break;
     case TaskState::kFailed:

@@ -81,8 +81,9 @@ class Progress : public sched::Observer {
   std::map<std::string, RunView> runs_;  // nodes stay put: last_view_ may point at one
   std::string last_id_;
   RunView* last_view_ = nullptr;
-  std::string shown_;  // Shown()'s result, reused
-  std::string line_;   // the line being printed, reused
+  std::string shown_;           // Shown()'s result, reused
+  std::string line_;            // the line being printed, reused
+  std::string elapsed_, took_;  // its pieces, reused
 };
 
 }  // namespace relay::ui
