@@ -140,7 +140,13 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
   RunModel& model = *const_cast<RunModel*>(scope.model);
   TaskModel& tm = model.tasks[instance.task];
   const TaskTemplates& tt = tasks_[instance.task];
-  if (!tm.needs_ctx) tm.needs_ctx = model.NeedsContext(instance.task);
+  // `needs` is made only for a task whose templates read expressions: a
+  // literal command with no env of its own (the common case) reads none.
+  bool literal = tt.env.empty() && tt.cwd.IsLiteral();
+  for (const auto& tmpl : tt.steps) literal = literal && tmpl.IsLiteral();
+  if (!literal && !tm.needs_ctx) tm.needs_ctx = model.NeedsContext(instance.task);
+  static const nlohmann::json kNoNeeds = nlohmann::json::object();
+  const nlohmann::json* needs = tm.needs_ctx ? &*tm.needs_ctx : &kNoNeeds;
 
   exec::AttemptSpec a;
   a.key = exec::AttemptKey{std::string(run_id), index, attempt};
@@ -157,7 +163,7 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
   nlohmann::json task_env;
   if (!tt.env.empty()) {
     task_env = env_;
-    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, &*tm.needs_ctx, scope.run_ctx, st);
+    InstanceContext ctx(&plan_->inputs, &env_, &instance.matrix, needs, scope.run_ctx, st);
     for (const auto& [key, tmpl] : tt.env) {
       auto value = tmpl.Render(ctx);
       if (!value.ok()) return Status::Invalid("env." + key + ": " + value.status().message());
@@ -167,7 +173,7 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
     env_ctx = &task_env;
   }
   if (!secrets->empty()) a.masker = secrets->masker();
-  InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, &*tm.needs_ctx, scope.run_ctx, st);
+  InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, needs, scope.run_ctx, st);
   a.steps.reserve(tt.steps.size());
   for (const auto& tmpl : tt.steps) {
     if (tmpl.IsLiteral()) {
