@@ -166,6 +166,13 @@ void Engine::UpdateReady(uint32_t slot) {
   s.in_ready = true;
 }
 
+exec::AttemptSpec Engine::SpareSpec() {
+  if (spare_specs_.empty()) return {};
+  exec::AttemptSpec spec = std::move(spare_specs_.back());
+  spare_specs_.pop_back();
+  return spec;
+}
+
 exec::AdoptResult Engine::Adopt(const exec::AdoptRequest& request) {
   exec::AdoptResult got = runner_->Adopt(request);
   // An adopted result is acknowledged once recorded, like any other.

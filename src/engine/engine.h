@@ -102,7 +102,7 @@ class Engine final : private sched::RunHost {
     bool announced = false;  // observers were told it started
     bool dirty = false;
     bool in_ready = false;
-    ReadyKey key;  // its place in ready_
+    ReadyKey key;         // its place in ready_
     uint64_t served = 0;  // when its last turn ended
     int turn = 0;         // starts made in its current turn
   };
@@ -117,6 +117,7 @@ class Engine final : private sched::RunHost {
   store::Store* store() override { return store_; }
   store::Batch& batch() override { return batch_; }
   void Spawn(exec::AttemptSpec spec) override { to_spawn_.push_back(std::move(spec)); }
+  exec::AttemptSpec SpareSpec() override;
   void Cancel(uint64_t token) override { runner_->Cancel(token); }
   exec::AdoptResult Adopt(const exec::AdoptRequest& request) override;
   void StartChild(sched::CreatedRun child) override;
@@ -167,8 +168,9 @@ class Engine final : private sched::RunHost {
 
   store::Batch batch_;
   std::vector<exec::AttemptSpec> to_spawn_;
-  std::vector<uint64_t> acks_;     // results to acknowledge after the next commit
-  std::vector<uint32_t> created_;  // runs whose creation is in the batch
+  std::vector<exec::AttemptSpec> spare_specs_;  // started, kept for their memory
+  std::vector<uint64_t> acks_;                  // results to acknowledge after the next commit
+  std::vector<uint32_t> created_;               // runs whose creation is in the batch
 
   int64_t inbox_cursor_ = 0;
   Micros next_inbox_ = 0;

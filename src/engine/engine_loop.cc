@@ -11,6 +11,8 @@ namespace {
 constexpr Micros kNever = std::numeric_limits<Micros>::max();
 constexpr Micros kFirstBackoff = 10 * kMillisecond;
 constexpr Micros kMaxBackoff = kSecond;
+// Specs kept for their memory once started (about the slots in use).
+constexpr size_t kSpareSpecs = 64;
 // Starts a run makes in a row before the next run in order takes its turn.
 constexpr int kTurn = 8;
 }  // namespace
@@ -241,7 +243,13 @@ Status Engine::Flush() {
 
   for (auto& spec : to_spawn_) {
     const uint64_t token = spec.token;
-    exec::Started started = runner_->Start(std::move(spec));
+    exec::Started started = runner_->StartFrom(spec);
+    // What the runner left of it is the next attempt's spec to fill (not
+    // its run's masker: that would outlive the run).
+    if (spare_specs_.size() < kSpareSpecs) {
+      spec.masker.reset();
+      spare_specs_.push_back(std::move(spec));
+    }
     const uint32_t slot = static_cast<uint32_t>(token >> 32);
     if (started.pid > 0 && slot < slots_.size() && slots_[slot].active)
       slots_[slot].driver->OnStarted(static_cast<int32_t>(token & 0xffffffff), started.pid,

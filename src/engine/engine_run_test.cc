@@ -10,6 +10,7 @@
 #include "plan/inputs.h"
 #include "sched/stored_run.h"
 #include "spec/load.h"
+#include "store/task_record.h"
 #include "support/fake_runner.h"
 #include "support/temp_dir.h"
 
@@ -951,6 +952,61 @@ TEST_F(EngineRunTest, OutputsThatAreNotUtf8DoNotAbortTheRun) {
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(*result, RunState::kSucceeded);
   EXPECT_EQ(Tasks()["a"].outputs_json, "{\"v\":\"ok\xef\xbf\xbd\xef\xbf\xbd\"}");
+}
+
+// A runner that only reads the specs it starts, as the keeper's does: the
+// engine then builds each next attempt in the memory of one it started
+// (RunHost::SpareSpec), and every field must be the new attempt's.
+class ReadingRunner : public testing::FakeRunner {
+ public:
+  using FakeRunner::FakeRunner;
+  exec::Started StartFrom(exec::AttemptSpec& spec) override { return Start(spec); }  // a copy
+};
+
+TEST_F(EngineRunTest, AnAttemptBuiltInTheMemoryOfAStartedOneIsItsOwn) {
+  Create(R"(
+env: { SHARED: s }
+tasks:
+  a: { run: "first ${{ env.SHARED }}", env: { X: "1", Y: "2" }, cwd: sub, timeout: 5m }
+  b: { needs: [a], steps: [one, two] }
+  c: { needs: [b], run: third, env: { Z: "3" } }
+)");
+  ReadingRunner runner(&clock_);
+  EngineOptions o = RunOptions();
+  o.slots = 1;
+  Engine e(store_.get(), &runner, &clock_, o);
+  auto state = e.Execute(run_id_);
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  EXPECT_EQ(*state, RunState::kSucceeded);
+  ASSERT_EQ(runner.specs.size(), 3u);
+  using Env = std::vector<std::pair<std::string, std::string>>;
+  auto relay_env = [&](const std::string& task, int index) {
+    const std::string log = store::AttemptLogPath(o.log_dir, run_id_, index, task, 1);
+    return Env{{"RELAY_RUN_ID", run_id_},
+               {"RELAY_TASK", task},
+               {"RELAY_ATTEMPT", "1"},
+               {"RELAY_OUTPUT", log.substr(0, log.size() - 4) + ".out"}};
+  };
+  auto with = [](Env head, const Env& tail) {
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  const std::vector<std::string> names = {"a", "b", "c"};
+  const std::vector<std::vector<std::string>> steps = {{"first s"}, {"one", "two"}, {"third"}};
+  const std::vector<Env> envs = {with({{"SHARED", "s"}, {"X", "1"}, {"Y", "2"}}, relay_env("a", 0)),
+                                 with({{"SHARED", "s"}}, relay_env("b", 1)),
+                                 with({{"SHARED", "s"}, {"Z", "3"}}, relay_env("c", 2))};
+  for (int i = 0; i < 3; ++i) {
+    const exec::AttemptSpec& spec = runner.specs[i];
+    SCOPED_TRACE(names[i]);
+    EXPECT_EQ(spec.key, (exec::AttemptKey{run_id_, i, 1}));
+    EXPECT_EQ(spec.steps, steps[i]);
+    EXPECT_EQ(spec.env, envs[i]);
+    EXPECT_EQ(spec.cwd, i == 0 ? dir_.path() + "/sub" : dir_.path());
+    EXPECT_EQ(spec.log_path, store::AttemptLogPath(o.log_dir, run_id_, i, names[i], 1));
+    EXPECT_EQ(spec.timeout, i == 0 ? 5 * kMinute : 0);
+    EXPECT_FALSE(spec.masker);
+  }
 }
 
 }  // namespace

@@ -141,6 +141,11 @@ class Runner {
   // 127 with its usual message. The runner keeps the spec for the attempt's
   // life: move it in.
   virtual Started Start(AttemptSpec spec) = 0;
+  // Start, from a spec the caller keeps: a runner that only reads it (the
+  // keeper's, which sends it) leaves it whole, so the caller fills the same
+  // strings again for its next attempt instead of allocating each anew.
+  // Others take it (it is left moved from).
+  virtual Started StartFrom(AttemptSpec& spec) { return Start(std::move(spec)); }
 
   // Blocks until an attempt finishes, a step starts, a signal arrives, or
   // `timeout` elapses (0: poll; negative: no limit). Meanwhile it copies

@@ -64,7 +64,8 @@ class KeeperRunner final : public exec::Runner {
   explicit KeeperRunner(int fd);
   ~KeeperRunner() override;
 
-  Started Start(AttemptSpec spec) override;
+  Started Start(AttemptSpec spec) override { return StartFrom(spec); }
+  Started StartFrom(AttemptSpec& spec) override;  // only reads it
   WaitResult Wait(Micros timeout) override;
   void Cancel(uint64_t token) override;
   void KillAll() override;
@@ -107,7 +108,7 @@ class KeeperRunner final : public exec::Runner {
   uint64_t adopt_token_ = 0;
   std::optional<AdoptResult> adopt_answer_;
   bool keeper_said_unknown_ = false;  // the last Adopt's keeper answered: not mine
-  std::vector<pollfd> fds_;  // reused per poll, with the links they stand for
+  std::vector<pollfd> fds_;           // reused per poll, with the links they stand for
   std::vector<Link*> polled_;
 };
 
@@ -153,7 +154,7 @@ AttemptResult LostResult(uint64_t token) {
   return r;
 }
 
-Started KeeperRunner::Start(AttemptSpec spec) {
+Started KeeperRunner::StartFrom(AttemptSpec& spec) {
   const uint64_t token = spec.token;
   if (!primary_.ch.open()) {
     finished_.push_back(LostResult(token));
@@ -193,8 +194,8 @@ WaitResult KeeperRunner::Wait(Micros timeout) {
     // A step's start alone does not end the wait: its pid is only stored
     // after a second (kPidPersistDelay), and waking relay for each would cost
     // a loop per attempt. It comes with the next end, signal or timeout.
-    if (r.interrupt_signal != 0 || r.poked || !finished_.empty() ||
-        (polled && now >= until) || (running() == 0 && until == kNever)) {
+    if (r.interrupt_signal != 0 || r.poked || !finished_.empty() || (polled && now >= until) ||
+        (running() == 0 && until == kNever)) {
       r.started = std::move(started_);
       r.finished = std::move(finished_);
       started_.clear();

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <charconv>
 #include <cstdlib>
 
 #include "sched/context.h"
@@ -135,7 +136,7 @@ void AttemptBuilder::CollectTaskSecrets(const Scope& scope, RunSecrets* secrets)
 Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, const Scope& scope,
                                                 std::string_view run_id, std::string_view workdir,
                                                 std::string_view log_dir, Micros kill_grace,
-                                                RunSecrets* secrets) {
+                                                RunSecrets* secrets, exec::AttemptSpec reuse) {
   const plan::Instance& instance = plan_->instances[index];
   RunModel& model = *const_cast<RunModel*>(scope.model);
   TaskModel& tm = model.tasks[instance.task];
@@ -148,11 +149,15 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
   static const nlohmann::json kNoNeeds = nlohmann::json::object();
   const nlohmann::json* needs = tm.needs_ctx ? &*tm.needs_ctx : &kNoNeeds;
 
-  exec::AttemptSpec a;
-  a.key = exec::AttemptKey{std::string(run_id), index, attempt};
-  a.log_path = store::AttemptLogPath(log_dir, run_id, index, instance.name, attempt);
-  std::string out_path = a.log_path;
-  out_path.replace(out_path.size() - 4, 4, ".out");
+  // Every field is set: `reuse` may hold an earlier attempt's values (its
+  // strings are assigned into, keeping their memory).
+  exec::AttemptSpec a = std::move(reuse);
+  a.token = 0;
+  a.key.run_id.assign(run_id);
+  a.key.index = index;
+  a.key.attempt = attempt;
+  a.log_path.clear();
+  store::AppendAttemptLogPath(a.log_path, log_dir, run_id, index, instance.name, attempt);
   a.shell = tt.shell;
   a.force_shell = tt.force_shell;
   a.timeout = tm.timeout;
@@ -172,12 +177,16 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
     }
     env_ctx = &task_env;
   }
-  if (!secrets->empty()) a.masker = secrets->masker();
+  a.masker = secrets->empty() ? nullptr : secrets->masker();
   InstanceContext ctx(&plan_->inputs, env_ctx, &instance.matrix, needs, scope.run_ctx, st);
-  a.steps.reserve(tt.steps.size());
-  for (const auto& tmpl : tt.steps) {
+  a.steps.resize(tt.steps.size());
+  for (size_t i = 0; i < tt.steps.size(); ++i) {
+    const auto& tmpl = tt.steps[i];
     if (tmpl.IsLiteral()) {
-      a.steps.push_back(tmpl.pieces().empty() ? "" : tmpl.pieces()[0].literal);
+      if (tmpl.pieces().empty())
+        a.steps[i].clear();
+      else
+        a.steps[i].assign(tmpl.pieces()[0].literal);
       continue;
     }
     auto line = tmpl.Render(ctx);
@@ -186,24 +195,43 @@ Result<exec::AttemptSpec> AttemptBuilder::Build(int32_t index, int32_t attempt, 
     // doing anything is more likely a mistake in an expression.
     if (line->find_first_not_of(" \t\r\n") == std::string::npos)
       return Status::Invalid("the command is empty once its expressions are evaluated");
-    a.steps.push_back(std::move(line).value());
+    a.steps[i] = std::move(line).value();
   }
   auto cwd = tt.cwd.Render(ctx);
   if (!cwd.ok()) return Status::Invalid("cwd: " + cwd.status().message());
-  a.cwd = *cwd;
-  if (a.cwd.empty())
-    a.cwd = workdir;
-  else if (a.cwd[0] != '/')
-    a.cwd = std::string(workdir) + "/" + a.cwd;
+  if (cwd->empty()) {
+    a.cwd.assign(workdir);
+  } else if ((*cwd)[0] != '/') {
+    a.cwd.assign(workdir);
+    a.cwd += '/';
+    a.cwd += *cwd;
+  } else {
+    a.cwd = std::move(cwd).value();
+  }
 
-  a.env.reserve(env_ctx->size() + 4);
-  for (auto it = env_ctx->begin(); it != env_ctx->end(); ++it)
-    a.env.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>()
-                                                        : expr::ToDisplayString(it.value()));
-  a.env.emplace_back("RELAY_RUN_ID", run_id);
-  a.env.emplace_back("RELAY_TASK", instance.name);
-  a.env.emplace_back("RELAY_ATTEMPT", std::to_string(attempt));
-  a.env.emplace_back("RELAY_OUTPUT", std::move(out_path));
+  a.env.resize(env_ctx->size() + 4);
+  size_t k = 0;
+  for (auto it = env_ctx->begin(); it != env_ctx->end(); ++it, ++k) {
+    a.env[k].first.assign(it.key());
+    if (it.value().is_string())
+      a.env[k].second.assign(it.value().get_ref<const std::string&>());
+    else
+      a.env[k].second = expr::ToDisplayString(it.value());
+  }
+  auto set = [&a, &k](std::string_view name, std::string_view value) -> std::string& {
+    auto& [n, v] = a.env[k++];
+    n.assign(name);
+    v.assign(value);
+    return v;
+  };
+  set("RELAY_RUN_ID", run_id);
+  set("RELAY_TASK", instance.name);
+  char digits[16];
+  set("RELAY_ATTEMPT",
+      std::string_view(digits,
+                       std::to_chars(digits, digits + sizeof digits, attempt).ptr - digits));
+  std::string& out_path = set("RELAY_OUTPUT", a.log_path);
+  out_path.replace(out_path.size() - 4, 4, ".out");
   return a;
 }
 

@@ -40,11 +40,13 @@ class AttemptBuilder {
   // ran first, in a fresh run or a resumed one.
   void CollectTaskSecrets(const Scope& scope, RunSecrets* secrets) const;
 
-  // Attempt number `attempt` of the instance. kInvalid (the message says
-  // what) when a template cannot be rendered.
+  // Attempt number `attempt` of the instance, built in `reuse` (whose
+  // strings and vectors are assigned into: RunHost::SpareSpec). kInvalid
+  // (the message says what) when a template cannot be rendered.
   Result<exec::AttemptSpec> Build(int32_t index, int32_t attempt, const Scope& scope,
                                   std::string_view run_id, std::string_view workdir,
-                                  std::string_view log_dir, Micros kill_grace, RunSecrets* secrets);
+                                  std::string_view log_dir, Micros kill_grace, RunSecrets* secrets,
+                                  exec::AttemptSpec reuse = {});
 
   // A sub-pipeline's `with:` values, rendered to text (typed later as the
   // child's inputs say, as -i values are).

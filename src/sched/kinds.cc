@@ -22,8 +22,9 @@ bool ShellKind::Start(RunDriver& d, int32_t index) {
   // and no lease (the engine's heartbeat shows it is alive). A remote
   // worker's claim names it and carries a lease.
   d.Transition(index, TaskState::kClaimed, tc::kClaimed, "", {}, {}, now);
-  auto spec = d.builder_.Build(index, attempt, d.Scope(), d.run_.id, d.run_.workdir,
-                               d.options_.log_dir, d.options_.kill_grace, &d.secrets_);
+  auto spec =
+      d.builder_.Build(index, attempt, d.Scope(), d.run_.id, d.run_.workdir, d.options_.log_dir,
+                       d.options_.kill_grace, &d.secrets_, d.host_->SpareSpec());
   store::TaskEffects fx;
   fx.attempt = attempt;
   fx.log = spec.ok() ? spec->log_path : "";

@@ -39,6 +39,10 @@ class RunHost {
   // Starts an attempt once the batch holding its `running` transition is
   // committed (the durability rule).
   virtual void Spawn(exec::AttemptSpec spec) = 0;
+  // A spec to build the next attempt in: one the runner sent and gave back
+  // (its strings hold an earlier attempt's values, to be overwritten), or a
+  // new one.
+  virtual exec::AttemptSpec SpareSpec() { return {}; }
   // Stops a running attempt (SIGTERM, SIGKILL after its grace).
   virtual void Cancel(uint64_t token) = 0;
   // Takes over an attempt a dead relay started (exec::Runner::Adopt).

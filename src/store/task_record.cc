@@ -126,6 +126,12 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
                            std::string_view name, int32_t attempt) {
   std::string path;
   path.reserve(log_dir.size() + run_id.size() + name.size() + 24);
+  AppendAttemptLogPath(path, log_dir, run_id, index, name, attempt);
+  return path;
+}
+
+void AppendAttemptLogPath(std::string& path, std::string_view log_dir, std::string_view run_id,
+                          int32_t index, std::string_view name, int32_t attempt) {
   path += log_dir;
   path += '/';
   path += run_id;
@@ -139,7 +145,6 @@ std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, in
   path += '.';
   path.append(buf, std::to_chars(buf, buf + sizeof buf, attempt).ptr);
   path += ".log";
-  return path;
 }
 
 namespace {

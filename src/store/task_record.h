@@ -38,6 +38,9 @@ namespace relay::store {
 // instance name made safe for a file name. `log_dir` is Store::LogDir().
 std::string AttemptLogPath(std::string_view log_dir, std::string_view run_id, int32_t index,
                            std::string_view name, int32_t attempt);
+// Appends that path to `out` (an attempt's spec reuses its string).
+void AppendAttemptLogPath(std::string& out, std::string_view log_dir, std::string_view run_id,
+                          int32_t index, std::string_view name, int32_t attempt);
 
 // What a transition to `to` does to `row` (whose state is the transition's
 // `from`): sets its state, cause and reason, then the fields the table
