@@ -58,7 +58,7 @@ class Writer {
   char* end() const { return p_; }
   void Put(char c) { *p_++ = c; }
   void Put(std::string_view s) {
-    std::memcpy(p_, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());  // an empty view may hold no pointer
     p_ += s.size();
   }
   void PutInt(int64_t v) { p_ = std::to_chars(p_, p_ + 20, v).ptr; }

@@ -219,7 +219,7 @@ bool AttemptSet::SpawnDirect(Attempt* a, const std::string& line, std::string_vi
   argv_.clear();
   char* out = arg_chars_.data();
   for (std::string_view w : words_) {
-    std::memcpy(out, w.data(), w.size());
+    if (!w.empty()) std::memcpy(out, w.data(), w.size());  // an empty view may hold no pointer
     out[w.size()] = '\0';
     argv_.push_back(out);
     out += w.size() + 1;

@@ -66,7 +66,7 @@ void Progress::Line(const char* color, std::string_view label,
   line_.resize(size);
   char* at = line_.data();
   auto put = [&at](std::string_view s) {
-    std::memcpy(at, s.data(), s.size());
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());  // an empty view may hold no pointer
     at += s.size();
   };
   put(dim);
