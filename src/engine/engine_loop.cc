@@ -38,7 +38,9 @@ Status Engine::RunUntilIdle() {
       next_tick_ = now + options_.tick;
       for (auto* o : observers_) o->OnTick(now);
     }
-    Dispatch(runner_->Wait(NextWakeup(clock_->Now())));
+    exec::WaitResult w = runner_->Wait(NextWakeup(clock_->Now()));
+    Dispatch(w);
+    runner_->Recycle(std::move(w));
   }
 }
 

@@ -154,6 +154,9 @@ class Runner {
   // SIGINT/SIGTERM), so the caller can wait for its own timers here.
   // A SIGINT/SIGTERM is only reported: no process is signalled.
   virtual WaitResult Wait(Micros timeout) = 0;
+  // Gives back a result of Wait the caller is done with: a runner may keep
+  // its vectors' memory for the next one (one Wait per loop of the engine).
+  virtual void Recycle(WaitResult&& used) {}
 
   // Stops an attempt: SIGTERM to its group, SIGKILL after the grace period.
   // The attempt is later reported finished with cancelled = true. Unknown or

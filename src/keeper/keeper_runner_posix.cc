@@ -67,6 +67,7 @@ class KeeperRunner final : public exec::Runner {
   Started Start(AttemptSpec spec) override { return StartFrom(spec); }
   Started StartFrom(AttemptSpec& spec) override;  // only reads it
   WaitResult Wait(Micros timeout) override;
+  void Recycle(WaitResult&& used) override;
   void Cancel(uint64_t token) override;
   void KillAll() override;
   size_t running() const override;
@@ -216,6 +217,16 @@ WaitResult KeeperRunner::Wait(Micros timeout) {
     }
     polled = true;
   }
+}
+
+// The next Wait's results go where the last one's were.
+void KeeperRunner::Recycle(WaitResult&& used) {
+  used.started.clear();
+  used.finished.clear();
+  if (started_.empty() && started_.capacity() < used.started.capacity())
+    started_.swap(used.started);
+  if (finished_.empty() && finished_.capacity() < used.finished.capacity())
+    finished_.swap(used.finished);
 }
 
 // Reads what the keeper sent and acts on each frame; a keeper that hung up
