@@ -55,6 +55,7 @@ Status Engine::Take(uint32_t slot, std::unique_ptr<sched::RunDriver> driver) {
   slots_[slot].driver = std::move(driver);
   slots_[slot].active = true;
   by_id_[id] = slot;
+  unannounced_.push_back(slot);
   ++active_;
   used_ += slots_[slot].driver->in_slots();
   MarkDirty(slot);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -102,10 +103,12 @@ class Engine final : private sched::RunHost {
     bool announced = false;  // observers were told it started
     bool dirty = false;
     bool in_ready = false;
-    ReadyKey key;         // its place in ready_
-    uint64_t served = 0;  // when its last turn ended
-    int turn = 0;         // starts made in its current turn
+    ReadyKey key;           // its place in ready_
+    uint64_t served = 0;    // when its last turn ended
+    int turn = 0;           // starts made in its current turn
+    Micros wake = kNoWake;  // its place in wakes_: its next timer or pid to store
   };
+  static constexpr Micros kNoWake = std::numeric_limits<Micros>::max();
   struct ChildEnd {
     std::string caller;
     int32_t index;
@@ -143,6 +146,7 @@ class Engine final : private sched::RunHost {
   void FireTimers(Micros now);
   void Step();
   void Settle(uint32_t slot);  // decide, end, notify the caller
+  void UpdateWake(uint32_t slot);
   void StartReady();
   Status Flush();
   void DropRun(const std::string& run_id, const Status& why);
@@ -161,6 +165,12 @@ class Engine final : private sched::RunHost {
   std::vector<uint32_t> touched_;  // Step's: the dirty runs it settles
   std::set<ReadyKey> ready_;
   std::set<ReadyKey>::node_type spare_ready_;  // a node of ready_ out for reuse
+  // Runs with a timer or an unstored pid, soonest first: a loop of the
+  // engine looks at the runs that are due, not at every run it holds.
+  std::set<std::pair<Micros, uint32_t>> wakes_;
+  std::vector<uint32_t> due_;          // the runs wakes_ says are due now
+  std::vector<uint32_t> ended_;        // runs that ended in the batch being committed
+  std::vector<uint32_t> unannounced_;  // runs observers have not been told of
   uint64_t serve_counter_ = 0;
   int active_ = 0;
   int used_ = 0;  // slots in use, across runs

@@ -102,12 +102,27 @@ void Engine::Heartbeat(Micros now) {
 }
 
 void Engine::FireTimers(Micros now) {
-  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+  due_.clear();
+  for (auto it = wakes_.begin(); it != wakes_.end() && it->first <= now; ++it)
+    due_.push_back(it->second);
+  for (uint32_t slot : due_) {
     Slot& s = slots_[slot];
     if (!s.active || s.driver->NextTimer() > now) continue;
     s.driver->FireTimers(now);
-    MarkDirty(slot);
+    MarkDirty(slot);  // its wake is placed again when it settles
   }
+}
+
+// A wake placed too early only costs a loop that finds nothing due and
+// places it again; every change that brings one closer (a start, a result,
+// a retry's timer) goes through Settle, which places it.
+void Engine::UpdateWake(uint32_t slot) {
+  Slot& s = slots_[slot];
+  const Micros wake = s.active ? std::min(s.driver->NextTimer(), s.driver->PidsDue()) : kNoWake;
+  if (wake == s.wake) return;
+  if (s.wake != kNoWake) wakes_.erase({s.wake, slot});
+  s.wake = wake;
+  if (wake != kNoWake) wakes_.emplace(wake, slot);
 }
 
 // Decisions, ends and starts, until nothing more is decided without waiting.
@@ -146,7 +161,9 @@ void Engine::Settle(uint32_t slot) {
   if (!d.broken().empty() || d.Stalled()) d.FailInternal();
   if (d.Done()) d.Finish();
   used_ += d.in_slots() - before;
+  UpdateWake(slot);
   if (d.finished()) {
+    ended_.push_back(slot);
     const store::RunRow& row = d.run();
     // Its caller learns it in the same commit as its end.
     if (!row.caller_run.empty()) {
@@ -192,11 +209,13 @@ void Engine::StartReady() {
 Status Engine::Flush() {
   const Micros now = clock_->Now();
   if (busy_since_ != 0 && now < retry_commit_at_) return Status::Ok();
-  bool pids = false;
-  for (Slot& s : slots_) pids = pids || (s.active && s.driver->PidsDue() <= now);
-  if (pids) {
-    for (Slot& s : slots_)
-      if (s.active) s.driver->CollectProcesses(now, &batch_.processes);
+  due_.clear();
+  for (auto it = wakes_.begin(); it != wakes_.end() && it->first <= now; ++it)
+    due_.push_back(it->second);
+  for (uint32_t slot : due_) {
+    Slot& s = slots_[slot];
+    if (s.active && s.driver->PidsDue() <= now) s.driver->CollectProcesses(now, &batch_.processes);
+    UpdateWake(slot);
   }
   if (batch_.empty()) return Status::Ok();
   batch_.now = now;
@@ -253,22 +272,25 @@ Status Engine::Flush() {
       spare_specs_.push_back(std::move(spec));
     }
     const uint32_t slot = static_cast<uint32_t>(token >> 32);
-    if (started.pid > 0 && slot < slots_.size() && slots_[slot].active)
+    if (started.pid > 0 && slot < slots_.size() && slots_[slot].active) {
       slots_[slot].driver->OnStarted(static_cast<int32_t>(token & 0xffffffff), started.pid,
                                      started.pgid);
+      UpdateWake(slot);  // its pid is to be stored
+    }
   }
   to_spawn_.clear();
   if (!acks_.empty()) {
     runner_->Acknowledge(acks_);
     acks_.clear();
   }
-  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+  for (uint32_t slot : unannounced_) {
     Slot& s = slots_[slot];
     if (s.driver == nullptr || s.announced) continue;
     s.announced = true;
     for (auto* o : observers_)
       o->OnRunStarted(s.driver->run(), s.driver->rows(), s.driver->already_final());
   }
+  unannounced_.clear();
   for (auto* o : observers_) {
     // Each transition's own snapshot, so a view shows the reason of that
     // transition, not the row's state after the whole batch.
@@ -286,7 +308,7 @@ Status Engine::Flush() {
     if (const auto* rt = std::get_if<store::RunTransition>(&t))
       released = released || state::IsFinal(rt->row.state);
   batch_.clear();
-  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+  for (uint32_t slot : ended_) {
     Slot& s = slots_[slot];
     if (s.active && s.driver->finished()) {
       s.active = false;
@@ -295,8 +317,10 @@ Status Engine::Flush() {
         ready_.erase(s.key);
         s.in_ready = false;
       }
+      UpdateWake(slot);
     }
   }
+  ended_.clear();
   if (released) {
     // Places this engine gave back: its own blocked instances look first.
     RetryGroups();
@@ -339,15 +363,18 @@ void Engine::DropRun(const std::string& run_id, const Status& why) {
     ready_.erase(s.key);
     s.in_ready = false;
   }
+  UpdateWake(slot);
   Notice("stopped driving run " + run_id + ": " + why.message());
 }
 
 void Engine::Dispatch(const exec::WaitResult& w) {
   for (const exec::Started& started : w.started) {
     const uint32_t slot = static_cast<uint32_t>(started.token >> 32);
-    if (slot < slots_.size() && slots_[slot].active)
+    if (slot < slots_.size() && slots_[slot].active) {
       slots_[slot].driver->OnStarted(static_cast<int32_t>(started.token & 0xffffffff), started.pid,
                                      started.pgid);
+      UpdateWake(slot);  // its pid is to be stored
+    }
   }
   for (const exec::AttemptResult& r : w.finished) {
     acks_.push_back(r.token);
@@ -391,10 +418,7 @@ Micros Engine::NextWakeup(Micros now) {
   Micros wake = std::min(next_inbox_, next_heartbeat_);
   if (busy_since_ != 0) wake = std::min(wake, retry_commit_at_);
   if (!observers_.empty() && options_.tick > 0) wake = std::min(wake, next_tick_);
-  for (Slot& s : slots_) {
-    if (!s.active) continue;
-    wake = std::min({wake, s.driver->NextTimer(), s.driver->PidsDue()});
-  }
+  if (!wakes_.empty()) wake = std::min(wake, wakes_.begin()->first);
   if (!dirty_.empty() || !child_ends_.empty()) return 0;
   return wake == kNever ? -1 : std::max<Micros>(0, wake - now);
 }
