@@ -327,17 +327,20 @@ class CrashKindsTest(CrashTestCase):
         self.assert_no_leftovers(run_id, "after cancel")
 
     def keepers_of(self, relay_pid):
-        """(pid, cmdline) of processes with relay's command line that are not
-        relay: its keeper (forked, not exec'd; reparented to init)."""
+        """(pid, cmdline) of processes with relay's command line and working
+        directory that are not relay: its keeper (forked, not exec'd;
+        reparented to init). The directory tells it from the keepers of
+        other tests' relays running the same command at the same time."""
         with open(f"/proc/{relay_pid}/cmdline", "rb") as f:
             cmdline = f.read()
+        cwd = os.readlink(f"/proc/{relay_pid}/cwd")
         found = []
         for pid in os.listdir("/proc"):
             if not pid.isdigit() or int(pid) == relay_pid:
                 continue
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if f.read() == cmdline:
+                    if f.read() == cmdline and os.readlink(f"/proc/{pid}/cwd") == cwd:
                         found.append((int(pid), cmdline))
             except OSError:
                 pass
