@@ -51,13 +51,15 @@ CREATE TABLE run_instances (
   list TEXT    NOT NULL
 );
 
+-- In commit order: a commit appends at the end (schema 8).
 CREATE TABLE ledger (
-  id     INTEGER PRIMARY KEY,
+  feed   INTEGER PRIMARY KEY,  -- the change-feed position of the row's first event
+  id     INTEGER NOT NULL,     -- runs.num * 4294967296 + the seq of the row's first event
   events TEXT    NOT NULL,
   hashes BLOB    NOT NULL,
-  feed   INTEGER  -- NULL: the row continues its run's previous row in the feed
+  start  INTEGER               -- = id where a stretch of the run's events starts, else NULL
 );
-CREATE UNIQUE INDEX ledger_feed_starts ON ledger (feed) WHERE feed IS NOT NULL;
+CREATE UNIQUE INDEX ledger_stretches ON ledger (start) WHERE start IS NOT NULL;
 
 CREATE TABLE processes (
   run_id  TEXT    NOT NULL,

@@ -369,42 +369,30 @@ Status SqliteStore::Append(const std::string& run_id, events::EventFields& e, Ru
 // The position the next event takes in the change feed: read from the
 // ledger once, then counted, until another writer may have appended.
 Status SqliteStore::NextFeedPosition(int64_t* pos) {
-  if (next_feed_ == 0) {
-    int64_t next, last_id;
-    RELAY_RETURN_IF_ERROR(ReadFeedEnd(&next, &last_id));
-    next_feed_ = next;
-    feed_last_id_ = last_id;
-  }
+  if (next_feed_ == 0) RELAY_RETURN_IF_ERROR(ReadFeedEnd(&next_feed_, &feed_last_id_));
   *pos = next_feed_;
   return Status::Ok();
 }
 
-// The feed's last stretch (schema 7) runs from the row that starts it to
-// its run's last row: every later row of that run continues it.
+// The last row in the table's order (schema 8) ends the feed.
 Status SqliteStore::ReadFeedEnd(int64_t* next, int64_t* last_id) {
-  *next = 1;
-  *last_id = 0;
-  int64_t start, first_id;
-  {
-    Statement& s = st_->feed_last;
-    ScopedReset reset(s);
-    int rc = s.Step();
-    if (rc == SQLITE_DONE) return Status::Ok();
-    if (rc != SQLITE_ROW) return Error(rc, "read the change feed");
-    start = s.Int(0);
-    first_id = s.Int(1);
-  }
-  Statement& s = st_->last_ledger_row;
+  Statement& s = st_->feed_last;
   ScopedReset reset(s);
-  s.Bind(1, first_id);
-  s.Bind(2, (first_id / kEventsPerRun + 1) * kEventsPerRun);
   int rc = s.Step();
+  if (rc == SQLITE_DONE) {
+    *next = 1;
+    *last_id = 0;
+    return Status::Ok();
+  }
   if (rc != SQLITE_ROW) return Error(rc, "read the change feed");
-  *last_id = s.Int(0) + static_cast<int64_t>(s.Blob(1).size() / 32) - 1;
-  *next = start + (*last_id - first_id) + 1;
+  const int64_t n = static_cast<int64_t>(s.Blob(2).size() / 32);
+  *next = s.Int(0) + n;
+  *last_id = s.Int(1) + n - 1;
   return Status::Ok();
 }
 
+// Each run's events of this commit as one row, appended at the ledger's
+// end: its key is the feed position of its first event (schema 8).
 Status SqliteStore::WriteLedgerRows() {
   Statement& s = st_->insert_ledger;
   for (size_t i = 0; i < pending_count_; ++i) {
@@ -417,12 +405,13 @@ Status SqliteStore::WriteLedgerRows() {
     s.Bind(1, id);
     s.Bind(2, p.text);
     s.BindBlob(3, p.hashes);
-    // A row that takes up the feed right after its run's previous event
-    // continues that stretch: no position, so no index entry (schema 7).
+    s.Bind(4, feed);
+    // A row right after its run's previous event continues that stretch:
+    // no index entry. While one run commits after another, none is made.
     if (id == feed_last_id_ + 1)
-      s.BindNull(4);
+      s.BindNull(5);
     else
-      s.Bind(4, feed);
+      s.Bind(5, id);
     int rc = s.Step();
     if (rc != SQLITE_DONE) return Error(rc, "append events to run " + *p.run_id);
     next_feed_ = feed + n;

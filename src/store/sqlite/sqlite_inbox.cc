@@ -52,83 +52,49 @@ class ReadSnapshot {
 
 }  // namespace
 
-// The feed is a sequence of stretches (schema 7), each some of one run's
-// events in order: a stretch starts at a ledger row with a `feed` and goes
-// on through that run's following rows up to the next stretch's start (or
-// the feed's end), its positions following the run's seqs.
+// The ledger's rows are in commit order, each keyed by the position of
+// its first event (schema 8): the feed is those rows' events in order.
 Result<std::vector<FeedEvent>> SqliteStore::ReadFeed(int64_t after, int limit) {
   std::vector<FeedEvent> out;
   if (limit <= 0) return out;
   if (after < 0) after = 0;
   ReadSnapshot snapshot(db_);
-  struct Stretch {
-    int64_t start;     // the position of its first event
-    int64_t first_id;  // that event's ledger id
-    std::string run_id;
-  };
-  // From the one that holds position after + 1. Each holds at least one
-  // event: limit + 1 of them are enough, the last only to end the others.
-  std::vector<Stretch> stretches;
-  {
-    Statement& s = st_->feed_from;
-    ScopedReset reset(s);
-    s.Bind(1, after + 1);
-    s.Bind(2, int64_t{limit} + 1);
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW)
-      stretches.push_back(Stretch{s.Int(0), s.Int(1), std::string(s.Text(2))});
-    if (rc != SQLITE_DONE) return Error(rc, "read the change feed");
-  }
-  const bool to_the_end = stretches.size() <= static_cast<size_t>(limit);
-  for (size_t k = 0; k < stretches.size() && static_cast<int>(out.size()) < limit; ++k) {
-    const Stretch& st = stretches[k];
-    int64_t end;  // the position after the stretch's last event
-    if (k + 1 < stretches.size())
-      end = stretches[k + 1].start;
-    else if (to_the_end)
-      end = std::numeric_limits<int64_t>::max();
-    else
-      break;
-    const int64_t lo = st.first_id / kEventsPerRun * kEventsPerRun;
-    Statement& s = st_->ledger_from;
-    ScopedReset reset(s);
-    s.Bind(1, lo);
-    s.Bind(2, st.first_id + std::max<int64_t>(0, after + 1 - st.start));
-    s.Bind(3, lo + kEventsPerRun);
-    int rc = SQLITE_DONE;
-    bool more = true;
-    while (more && (rc = s.Step()) == SQLITE_ROW) {
-      const int64_t id = s.Int(0);
-      std::string_view text = s.Text(1);
-      std::string_view hashes = s.Blob(2);
-      const size_t n = hashes.size() / 32;
-      size_t at = 0;
-      for (size_t i = 0; i < n && at <= text.size(); ++i) {
-        size_t nl = text.find('\n', at);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view line = text.substr(at, nl - at);
-        at = nl + 1;
-        const int64_t pos = st.start + (id - st.first_id) + static_cast<int64_t>(i);
-        if (pos >= end || static_cast<int>(out.size()) >= limit) {
-          more = false;
-          break;
-        }
-        if (pos <= after) continue;
-        FeedEvent& fe = out.emplace_back();
-        fe.pos = pos;
-        fe.event.run_id = st.run_id;
-        fe.event.format = 2;
-        fe.event.seq = id - lo + static_cast<int64_t>(i);
-        // The feed tells readers what happened; `relay ledger verify` is what
-        // vouches for it. An event that does not decode is passed on marked.
-        events::DecodeCanonical(line, &fe.event);
-        events::Sha256Digest d;
-        std::copy_n(hashes.data() + 32 * i, 32, d.begin());
-        fe.event.hash = events::DigestToHex(d);
-      }
+  // From the row that holds position after + 1. Each holds at least one
+  // event: `limit` rows are enough.
+  Statement& s = st_->feed_from;
+  ScopedReset reset(s);
+  s.Bind(1, after + 1);
+  s.Bind(2, int64_t{limit});
+  int rc = SQLITE_DONE;
+  while (static_cast<int>(out.size()) < limit && (rc = s.Step()) == SQLITE_ROW) {
+    const int64_t start = s.Int(0), id = s.Int(1);
+    const std::string_view run_id = s.Text(2), text = s.Text(3), hashes = s.Blob(4);
+    const int64_t lo = id / kEventsPerRun * kEventsPerRun;
+    const size_t n = hashes.size() / 32;
+    size_t at = 0;
+    for (size_t i = 0; i < n && at <= text.size(); ++i) {
+      size_t nl = text.find('\n', at);
+      if (nl == std::string_view::npos) nl = text.size();
+      std::string_view line = text.substr(at, nl - at);
+      at = nl + 1;
+      const int64_t pos = start + static_cast<int64_t>(i);
+      if (pos <= after) continue;
+      if (static_cast<int>(out.size()) >= limit) break;
+      FeedEvent& fe = out.emplace_back();
+      fe.pos = pos;
+      fe.event.run_id = run_id;
+      fe.event.format = 2;
+      fe.event.seq = id - lo + static_cast<int64_t>(i);
+      // The feed tells readers what happened; `relay ledger verify` is what
+      // vouches for it. An event that does not decode is passed on marked.
+      events::DecodeCanonical(line, &fe.event);
+      events::Sha256Digest d;
+      std::copy_n(hashes.data() + 32 * i, 32, d.begin());
+      fe.event.hash = events::DigestToHex(d);
     }
-    if (more && rc != SQLITE_DONE) return Error(rc, "read the change feed");
   }
+  if (static_cast<int>(out.size()) < limit && rc != SQLITE_DONE)
+    return Error(rc, "read the change feed");
   return out;
 }
 

@@ -114,50 +114,90 @@ Status SqliteStore::ForEachEvent(const std::string& run_id, const RunLedger& run
     }
     if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
   }
-  Statement& s = st_->ledger_from;
+  return ForEachLedgerRow(
+      run_id, run.num, after_seq,
+      [&](int64_t id, std::string_view text, std::string_view hashes) -> Status {
+        const int64_t first = id - lo;
+        std::vector<std::string_view> lines;
+        for (size_t at = 0; at < text.size();) {
+          size_t nl = text.find('\n', at);
+          if (nl == std::string_view::npos) nl = text.size();
+          lines.push_back(text.substr(at, nl - at));
+          at = nl + 1;
+        }
+        const size_t n = hashes.size() / 32;
+        const bool damaged = hashes.size() % 32 != 0 || n != lines.size();
+        for (size_t i = 0; i < std::max(n, lines.size()); ++i) {
+          const int64_t seq = first + static_cast<int64_t>(i);
+          events::Event e;
+          e.run_id = run_id;
+          e.format = 2;
+          e.seq = seq;
+          if (i < lines.size() && events::DecodeCanonical(lines[i], &e) && e.seq != seq) {
+            e.malformed = "it says it is event " + std::to_string(e.seq) +
+                          " but is stored as event " + std::to_string(seq);
+            e.seq = seq;
+          }
+          if (damaged) {
+            e.malformed = "its ledger row holds " + std::to_string(lines.size()) + " events and " +
+                          std::to_string(hashes.size()) + " bytes of hashes";
+          }
+          if (i < n) e.hash = events::DigestToHex(DigestAt(hashes, i));
+          std::string hash = e.hash;
+          if (seq > after_seq) {
+            e.prev_hash = !prev.empty() ? prev
+                          : seq == 1    ? events::GenesisHash(events::kCurrentFormat, run_id)
+                                        : "";
+            RELAY_RETURN_IF_ERROR(f(e));  // may move from e
+          }
+          prev = std::move(hash);
+        }
+        return Status::Ok();
+      });
+}
+
+// A run's rows come in stretches (schema 8): a stretch starts at a row that
+// holds its id in `start` (the partial index lists only those) and goes on
+// through the rows after it in the table's order, which continue it.
+Status SqliteStore::ForEachLedgerRow(
+    const std::string& run_id, int64_t num, int64_t from_seq,
+    const std::function<Status(int64_t, std::string_view, std::string_view)>& row) {
+  const int64_t lo = num * kEventsPerRun, hi = lo + kEventsPerRun, target = lo + from_seq;
+  std::vector<std::pair<int64_t, int64_t>> stretches;  // (feed, start) in order
+  {
+    Statement& s = st_->run_stretches;
+    ScopedReset reset(s);
+    s.Bind(1, lo);
+    s.Bind(2, hi);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) stretches.emplace_back(s.Int(0), s.Int(1));
+    if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
+  }
+  for (size_t k = 0; k < stretches.size(); ++k) {
+    const auto [feed, start] = stretches[k];
+    const int64_t end = k + 1 < stretches.size() ? stretches[k + 1].second : hi;
+    if (end <= target) continue;  // wholly before the event asked for
+    // Within a stretch, positions and ids advance together: start at the
+    // row holding the event asked for, not at the stretch's first.
+    RELAY_RETURN_IF_ERROR(
+        ScanStretch(run_id, feed + std::max<int64_t>(0, target - start), lo, end, row));
+  }
+  return Status::Ok();
+}
+
+// The rows of one stretch from the one holding position `at`: the first,
+// then each after it with no `start` of its own and an id of the run.
+Status SqliteStore::ScanStretch(
+    const std::string& run_id, int64_t at, int64_t lo, int64_t end,
+    const std::function<Status(int64_t, std::string_view, std::string_view)>& row) {
+  Statement& s = st_->ledger_rows_from;
   ScopedReset reset(s);
-  s.Bind(1, lo);
-  s.Bind(2, lo + after_seq);
-  s.Bind(3, hi);
+  s.Bind(1, at);
   int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    const int64_t first = s.Int(0) - lo;
-    std::string_view text = s.Text(1);
-    std::string_view hashes = s.Blob(2);
-    std::vector<std::string_view> lines;
-    for (size_t at = 0; at < text.size();) {
-      size_t nl = text.find('\n', at);
-      if (nl == std::string_view::npos) nl = text.size();
-      lines.push_back(text.substr(at, nl - at));
-      at = nl + 1;
-    }
-    const size_t n = hashes.size() / 32;
-    const bool damaged = hashes.size() % 32 != 0 || n != lines.size();
-    for (size_t i = 0; i < std::max(n, lines.size()); ++i) {
-      const int64_t seq = first + static_cast<int64_t>(i);
-      events::Event e;
-      e.run_id = run_id;
-      e.format = 2;
-      e.seq = seq;
-      if (i < lines.size() && events::DecodeCanonical(lines[i], &e) && e.seq != seq) {
-        e.malformed = "it says it is event " + std::to_string(e.seq) + " but is stored as event " +
-                      std::to_string(seq);
-        e.seq = seq;
-      }
-      if (damaged) {
-        e.malformed = "its ledger row holds " + std::to_string(lines.size()) + " events and " +
-                      std::to_string(hashes.size()) + " bytes of hashes";
-      }
-      if (i < n) e.hash = events::DigestToHex(DigestAt(hashes, i));
-      std::string hash = e.hash;
-      if (seq > after_seq) {
-        e.prev_hash = !prev.empty() ? prev
-                      : seq == 1    ? events::GenesisHash(events::kCurrentFormat, run_id)
-                                    : "";
-        RELAY_RETURN_IF_ERROR(f(e));  // may move from e
-      }
-      prev = std::move(hash);
-    }
+  for (bool first = true; (rc = s.Step()) == SQLITE_ROW; first = false) {
+    const int64_t id = s.Int(1);
+    if (id < lo || id >= end || (!first && !s.IsNull(4))) return Status::Ok();
+    RELAY_RETURN_IF_ERROR(row(id, s.Text(2), s.Blob(3)));
   }
   if (rc != SQLITE_DONE) return Error(rc, "read the events of run " + run_id);
   return Status::Ok();
@@ -280,23 +320,35 @@ Result<SqliteStore::RunCache*> SqliteStore::Cache(const std::string& run_id) {
 }
 
 // The seq and hash of the run's last event in a ledger row (format 2), if
-// it has one; leaves *c alone otherwise.
+// it has one; leaves *c alone otherwise. That row ends the run's last
+// stretch (schema 8).
 Status SqliteStore::ReadLedgerHead(const std::string& run_id, int64_t num, RunCache* c) {
   const int64_t lo = num * kEventsPerRun;
-  Statement& s = st_->last_ledger_row;
-  ScopedReset reset(s);
-  s.Bind(1, lo);
-  s.Bind(2, lo + kEventsPerRun);
-  int rc = s.Step();
-  if (rc == SQLITE_DONE) return Status::Ok();
-  if (rc != SQLITE_ROW) return Error(rc, "read the ledger of run " + run_id);
-  std::string_view hashes = s.Blob(1);
-  if (hashes.empty() || hashes.size() % 32 != 0) {
+  int64_t feed;
+  {
+    Statement& s = st_->last_run_stretch;
+    ScopedReset reset(s);
+    s.Bind(1, lo);
+    s.Bind(2, lo + kEventsPerRun);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Status::Ok();
+    if (rc != SQLITE_ROW) return Error(rc, "read the ledger of run " + run_id);
+    feed = s.Int(0);
+  }
+  int64_t last_id = 0;
+  std::string last_hashes;
+  RELAY_RETURN_IF_ERROR(ScanStretch(run_id, feed, lo, lo + kEventsPerRun,
+                                    [&](int64_t id, std::string_view, std::string_view hashes) {
+                                      last_id = id;
+                                      last_hashes.assign(hashes);
+                                      return Status::Ok();
+                                    }));
+  if (last_hashes.empty() || last_hashes.size() % 32 != 0) {
     return Status::Corrupt("the last ledger row of run " + run_id + " in store " + path_ +
                            " is damaged; run `relay ledger verify " + run_id + "`");
   }
-  c->seq = s.Int(0) - lo + static_cast<int64_t>(hashes.size() / 32) - 1;
-  c->head = DigestAt(hashes, hashes.size() / 32 - 1);
+  c->seq = last_id - lo + static_cast<int64_t>(last_hashes.size() / 32) - 1;
+  c->head = DigestAt(last_hashes, last_hashes.size() / 32 - 1);
   c->format = 2;
   return Status::Ok();
 }

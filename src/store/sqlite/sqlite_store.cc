@@ -34,8 +34,7 @@ Status TooNew(const string& path, int64_t have, int known) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options,
-                         const Tuning& tuning)
+SqliteStore::SqliteStore(sqlite3* db, string path, const OpenOptions& options, const Tuning& tuning)
     : db_(db), path_(std::move(path)), options_(options), tuning_(tuning), st_(new Statements) {
   std::filesystem::path dir = std::filesystem::path(path_ == ":memory:" ? "" : path_).parent_path();
   if (dir.empty()) dir = ".";
@@ -363,17 +362,21 @@ void SqliteStore::DefineStatements() {
        "definition_hash, inputs_json, options_json FROM runs r WHERE r.id = ?1"},
       {&s.run_instances, "SELECT list FROM run_instances WHERE num = ?1"},
       {&s.insert_instances, "INSERT INTO run_instances (num, list) VALUES (?1, ?2)"},
-      // A run's ledger rows are the id range [?1, ?2) (schema 5).
-      {&s.last_ledger_row,
-       "SELECT id, hashes FROM ledger WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
+      // A run's ledger rows have the ids [?1, ?2) (schema 5) and come in
+      // stretches (schema 8): the rows from a stretch's start on, in the
+      // table's order, while each continues the one before.
+      {&s.run_stretches,
+       "SELECT feed, start FROM ledger WHERE start >= ?1 AND start < ?2 ORDER BY start"},
+      {&s.last_run_stretch,
+       "SELECT feed FROM ledger WHERE start >= ?1 AND start < ?2 ORDER BY start DESC LIMIT 1"},
+      // From the row that holds feed position ?1 on.
+      {&s.ledger_rows_from,
+       "SELECT feed, id, events, hashes, start FROM ledger "
+       "WHERE feed >= (SELECT MAX(feed) FROM ledger WHERE feed <= ?1) ORDER BY feed"},
       {&s.last_event_v1,
        "SELECT seq, hash FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1"},
       {&s.insert_ledger,
-       "INSERT INTO ledger (id, events, hashes, feed) VALUES (?1, ?2, ?3, ?4)"},
-      // From the row that holds event ?2 - ?1 (or the first) to the run's end.
-      {&s.ledger_from,
-       "SELECT id, events, hashes FROM ledger WHERE id >= (SELECT COALESCE(MAX(id), ?1) FROM "
-       "ledger WHERE id >= ?1 AND id <= ?2) AND id < ?3 ORDER BY id"},
+       "INSERT INTO ledger (feed, id, events, hashes, start) VALUES (?4, ?1, ?2, ?3, ?5)"},
       {&s.events_v1_from, "SELECT " + string(kEventV1Columns) +
                               " FROM events_v1 WHERE id >= ?1 AND id < ?2 ORDER BY id"},
       {&s.insert_run, "INSERT INTO runs (" + run_cols +
@@ -424,13 +427,13 @@ void SqliteStore::DefineStatements() {
       {&s.heartbeat_owner,
        "UPDATE runs SET heartbeat_at = ?2 WHERE owner = ?1 AND state NOT IN "
        "('succeeded', 'failed', 'cancelled')"},
-      // The change feed (sqlite_inbox.cc): its stretches start at the rows
-      // with a `feed` (schema 7). The last stretch's start:
-      {&s.feed_last,
-       "SELECT feed, id FROM ledger WHERE feed IS NOT NULL ORDER BY feed DESC LIMIT 1"},
-      // The stretches from the one that holds position ?1 on, with their runs.
+      // The change feed (sqlite_inbox.cc): the rows in the table's order,
+      // keyed by their positions (schema 8). The last row:
+      {&s.feed_last, "SELECT feed, id, hashes FROM ledger ORDER BY feed DESC LIMIT 1"},
+      // The rows from the one that holds position ?1 on, with their runs.
       {&s.feed_from,
-       "SELECT l.feed, l.id, r.id FROM ledger l JOIN runs r ON r.num = (l.id >> 32) "
+       "SELECT l.feed, l.id, r.id, l.events, l.hashes FROM ledger l "
+       "JOIN runs r ON r.num = (l.id >> 32) "
        "WHERE l.feed >= (SELECT COALESCE(MAX(feed), 0) FROM ledger WHERE feed <= ?1) "
        "ORDER BY l.feed LIMIT ?2"},
       {&s.add_request,
@@ -448,8 +451,7 @@ void SqliteStore::DefineStatements() {
       {&s.hold_exists, "SELECT 1 FROM group_holds WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
       {&s.group_holders,
        "SELECT run_id, idx, since FROM group_holds WHERE grp = ?1 ORDER BY since, run_id, idx"},
-      {&s.waiter_seq,
-       "SELECT seq FROM group_waiters WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
+      {&s.waiter_seq, "SELECT seq FROM group_waiters WHERE grp = ?1 AND run_id = ?2 AND idx = ?3"},
       // Waiters whose run is gone quiet (no heartbeat since ?3) do not hold
       // the queue up: their relay died and nobody resumed them.
       {&s.waiters_ahead,

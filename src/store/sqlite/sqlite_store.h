@@ -181,6 +181,13 @@ class SqliteStore final : public Store {
   // Reading the ledger (sqlite_ledger.cc).
   Result<RunCache*> Cache(const std::string& run_id);
   Status LoadCache(const std::string& run_id, RunCache* c);
+  // Each ledger row of the run from the one holding event from_seq (or its
+  // first) on, in order: row(id, events, hashes).
+  Status ForEachLedgerRow(
+      const std::string& run_id, int64_t num, int64_t from_seq,
+      const std::function<Status(int64_t, std::string_view, std::string_view)>& row);
+  Status ScanStretch(const std::string& run_id, int64_t at, int64_t lo, int64_t end,
+                     const std::function<Status(int64_t, std::string_view, std::string_view)>& row);
   Status ReadLedgerHead(const std::string& run_id, int64_t num, RunCache* c);
   Result<RunLedger> ReadRunLedger(const std::string& run_id);
   // Calls `f` for each event of the run with seq > after_seq, in order, with

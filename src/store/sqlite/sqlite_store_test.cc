@@ -849,12 +849,13 @@ TEST_F(SqliteStoreTest, ASchema5StoreMigratesKeepingItsRunsAndNumbersItsFeed) {
   EXPECT_EQ(feed[0].event.seq, 5);
 }
 
-// Since schema 7 a ledger row carries its feed position only where the
-// feed changes runs (a stretch starts); a row that takes up the feed right
-// after its run's previous event has none. Reading from any position, and
-// the head, are the same as if every row had one; another connection's
-// commits in between are noticed.
-TEST_F(SqliteStoreTest, TheFeedRecordsPositionsOnlyWhereItChangesRuns) {
+// Since schema 8 the ledger's rows are in commit order, each keyed by the
+// feed position of its first event, whatever run it belongs to. Reading
+// from any position, and the head, follow commit order across runs;
+// another connection's commits in between are noticed. A schema-7 store,
+// whose rows that continued their run's stretch of the feed had no
+// position, is migrated keeping every event's position.
+TEST_F(SqliteStoreTest, TheLedgerIsInCommitOrderAndTheFeedReadsItFromAnyPosition) {
   using state::TaskState;
   auto s = OpenOk();
   ASSERT_NE(s, nullptr);
@@ -881,10 +882,10 @@ TEST_F(SqliteStoreTest, TheFeedRecordsPositionsOnlyWhereItChangesRuns) {
                    {task("01A", 0), task("01A", 1), task("01A", 2), task("01A", 3), task("01A", 4)},
                    10)
           .ok());                                  // A#1 at 1
-  commit(*s, {queue("01A", 0), queue("01A", 1)});  // A#2-3 at 2-3, continues
+  commit(*s, {queue("01A", 0), queue("01A", 1)});  // A#2-3 at 2-3
   ASSERT_TRUE(s->CreateRun(NewRun("01B"), {task("01B", 0), task("01B", 1)}, 11).ok());  // B#1 at 4
   commit(*s, {queue("01A", 2)});                                                        // A#4 at 5
-  commit(*s, {queue("01A", 3)});                   // A#5 at 6, continues
+  commit(*s, {queue("01A", 3)});                                                        // A#5 at 6
   commit(*s, {queue("01B", 0), queue("01A", 4)});  // B#2 at 7, A#6 at 8
   auto column = [&] {
     std::vector<std::pair<int64_t, int64_t>> rows;  // (run num * 100 + seq, feed or -1)
@@ -902,26 +903,73 @@ TEST_F(SqliteStoreTest, TheFeedRecordsPositionsOnlyWhereItChangesRuns) {
     sqlite3_close(db);
     return rows;
   };
-  EXPECT_EQ(column(), (std::vector<std::pair<int64_t, int64_t>>{
-                          {101, 1}, {102, -1}, {104, 5}, {105, -1}, {106, 8}, {201, 4}, {202, 7}}));
+  const std::vector<std::pair<int64_t, int64_t>> positions = {
+      {101, 1}, {102, 2}, {104, 5}, {105, 6}, {106, 8}, {201, 4}, {202, 7}};
+  EXPECT_EQ(column(), positions);
+  // Rows that continue their run's stretch of the feed (A#2-3, A#5) are
+  // not in the index of stretches: one run committing after another
+  // writes no index entry.
+  const char* continuing = "SELECT COUNT(*) FROM ledger WHERE start IS NULL";
+  EXPECT_EQ(QueryInt(path_, continuing), 2);
   const std::vector<std::string> all = {"01A#1", "01A#2", "01A#3", "01B#1",
                                         "01A#4", "01A#5", "01B#2", "01A#6"};
-  EXPECT_EQ(*s->FeedHead(), 8);
-  for (int after = 0; after <= 8; ++after) {
-    for (int limit = 1; limit <= 9; ++limit) {
-      auto feed = s->ReadFeed(after, limit);
-      ASSERT_TRUE(feed.ok()) << feed.status().message();
-      std::vector<std::string> got, want;
-      for (const FeedEvent& e : *feed) {
-        EXPECT_EQ(e.pos, after + 1 + static_cast<int64_t>(got.size()));
-        got.push_back(e.event.run_id + "#" + std::to_string(e.event.seq));
+  auto read_all_ways = [&all](SqliteStore& store) {
+    EXPECT_EQ(*store.FeedHead(), 8);
+    for (int after = 0; after <= 8; ++after) {
+      for (int limit = 1; limit <= 9; ++limit) {
+        auto feed = store.ReadFeed(after, limit);
+        ASSERT_TRUE(feed.ok()) << feed.status().message();
+        std::vector<std::string> got, want;
+        for (const FeedEvent& e : *feed) {
+          EXPECT_EQ(e.pos, after + 1 + static_cast<int64_t>(got.size()));
+          got.push_back(e.event.run_id + "#" + std::to_string(e.event.seq));
+        }
+        for (int p = after; p < std::min(8, after + limit); ++p) want.push_back(all[p]);
+        EXPECT_EQ(got, want) << "after " << after << ", limit " << limit;
       }
-      for (int p = after; p < std::min(8, after + limit); ++p) want.push_back(all[p]);
-      EXPECT_EQ(got, want) << "after " << after << ", limit " << limit;
     }
+  };
+  read_all_ways(*s);
+  {
+    // The same rows in a store built by migrations 1 to 7, a continuing
+    // row without its position as schema 7 wrote it, then opened.
+    const std::string old = dir_ + "/schema7.db";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(old.c_str(), &db), SQLITE_OK);
+    for (const Migration& m : Migrations()) {
+      if (m.version > 7) break;
+      Exec(db, m.sql);
+      Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" + m.name +
+                   "', 0)");
+    }
+    Exec(db, "ATTACH '" + path_ + "' AS src");
+    for (const char* table : {"runs", "run_instances", "definitions", "ledger"}) {
+      const std::string cols = Columns(db, "main", table);
+      Exec(db, "INSERT INTO main." + std::string(table) + " (" + cols + ") SELECT " + cols +
+                   " FROM src." + table);
+    }
+    Exec(db, "DETACH src");
+    Exec(db,
+         "UPDATE ledger SET feed = NULL WHERE EXISTS (SELECT 1 FROM ledger p WHERE "
+         "p.feed + length(p.hashes) / 32 = ledger.feed AND p.id + length(p.hashes) / 32 = "
+         "ledger.id)");
+    sqlite3_close(db);
+    ASSERT_EQ(QueryInt(old, "SELECT COUNT(*) FROM ledger WHERE feed IS NULL"), 2);
+    auto migrated = SqliteStore::Open(old, {});
+    ASSERT_TRUE(migrated.ok()) << migrated.status().message();
+    EXPECT_EQ(QueryInt(old, "SELECT MAX(version) FROM schema_version"),
+              Migrations().back().version);
+    EXPECT_EQ(QueryInt(old, "SELECT COUNT(*) FROM ledger WHERE feed IS NULL"), 0);
+    EXPECT_EQ(QueryInt(old, continuing), 2);
+    for (const char* run : {"01A", "01B"}) {
+      auto ev = (*migrated)->GetEvents(run, 0);
+      ASSERT_TRUE(ev.ok()) << ev.status().message();
+      EXPECT_TRUE(events::VerifyChain(*ev, run).ok) << events::VerifyChain(*ev, run).message;
+    }
+    read_all_ways(**migrated);
   }
-  // Another connection appends to A (continuing the stretch), then to B;
-  // this one notices both before its own commit, which continues B's.
+  // Another connection appends to A, then to B; this one notices both
+  // before its own commit.
   {
     auto other = SqliteStore::Open(path_, {});
     ASSERT_TRUE(other.ok()) << other.status().message();
@@ -932,17 +980,30 @@ TEST_F(SqliteStoreTest, TheFeedRecordsPositionsOnlyWhereItChangesRuns) {
   }
   TaskRow t = task("01B", 0);
   t.state = TaskState::kClaimed;
-  commit(*s, {TaskTransition{t, TaskState::kQueued, "claimed"}});  // B#4 at 11, continues
+  commit(*s, {TaskTransition{t, TaskState::kQueued, "claimed"}});  // B#4 at 11
   EXPECT_EQ(column(), (std::vector<std::pair<int64_t, int64_t>>{{101, 1},
-                                                                {102, -1},
+                                                                {102, 2},
                                                                 {104, 5},
-                                                                {105, -1},
+                                                                {105, 6},
                                                                 {106, 8},
-                                                                {107, -1},
+                                                                {107, 9},
                                                                 {201, 4},
                                                                 {202, 7},
                                                                 {203, 10},
-                                                                {204, -1}}));
+                                                                {204, 11}}));
+  EXPECT_EQ(QueryInt(path_, continuing), 4);  // and A#7, B#4
+  for (const char* run : {"01A", "01B"}) {
+    auto ev = *s->GetEvents(run, 0);
+    EXPECT_EQ(ev.size(), std::string(run) == "01A" ? 7u : 4u);
+    EXPECT_TRUE(events::VerifyChain(ev, run).ok) << events::VerifyChain(ev, run).message;
+    EXPECT_EQ(s->GetEvents(run, 3)->front().seq, 4);
+  }
+  // In the table's own order, each row's events follow the previous row's.
+  EXPECT_EQ(QueryInt(path_,
+                     "SELECT COUNT(*) FROM (SELECT feed, LAG(feed + length(hashes) / 32) OVER "
+                     "(ORDER BY rowid) AS after_previous FROM ledger) "
+                     "WHERE after_previous IS NOT NULL AND after_previous <> feed"),
+            0);
   EXPECT_EQ(*s->FeedHead(), 11);
   auto rest = *s->ReadFeed(8, 10);
   ASSERT_EQ(rest.size(), 3u);

@@ -14,8 +14,8 @@ namespace relay::store::sqlite {
 
 struct SqliteStore::Statements {
   Statement begin, commit, rollback, data_version;
-  Statement run_ledger, run_instances, insert_instances, last_ledger_row, last_event_v1,
-      insert_ledger, ledger_from, events_v1_from;
+  Statement run_ledger, run_instances, insert_instances, run_stretches, last_run_stretch,
+      ledger_rows_from, last_event_v1, insert_ledger, events_v1_from;
   Statement insert_run, insert_definition, update_run, run_state, get_run, list_runs, last_run,
       runs_from, running_runs;
   Statement get_tasks, task_states, put_process, get_processes;
