@@ -237,18 +237,29 @@ class CrashTestCase(RelayTestCase):
             kill_pids(pid for pid, _ in live_processes_of(run_id))
         super().tearDown()
 
-    def stored_run_ids(self):
+    def stored_run_ids(self, strict=False):
         """The ids of the runs in the store, read without relay (for
-        tearDown: the store may be broken on purpose); [] when unreadable."""
+        tearDown: the store may be broken on purpose); [] when unreadable,
+        unless strict. A read-only connection may find the store busy for
+        a moment (another process recovering the WAL of a killed relay):
+        strict retries, then fails the test rather than say "no runs"."""
         import sqlite3
-        try:
-            con = sqlite3.connect(f"file:{self.store}?mode=ro", uri=True, timeout=1)
+        deadline = time.monotonic() + 10 * SLOW
+        while True:
+            if not os.path.exists(self.store):
+                return []  # no relay got as far as making it
             try:
-                return [row[0] for row in con.execute("SELECT id FROM runs")]
-            finally:
-                con.close()
-        except sqlite3.Error:
-            return []
+                con = sqlite3.connect(f"file:{self.store}?mode=ro", uri=True, timeout=1)
+                try:
+                    return [row[0] for row in con.execute("SELECT id FROM runs")]
+                finally:
+                    con.close()
+            except sqlite3.Error as e:
+                if not strict:
+                    return []
+                if time.monotonic() > deadline:
+                    self.fail(f"cannot read the runs of {self.store}: {e}")
+                time.sleep(0.05)
 
     def keepers(self):
         """Pids of the live keepers of this test's relays."""
