@@ -11,7 +11,7 @@ Sections (names accepted by --only):
   plan        `relay plan` of a 100,000-instance matrix task
   many        100 runs of W1 100 started at once in one engine against one run of
               W1 10,000 (bench/engine/many_runs.cc, real processes, the keeper)
-  callgrind   instructions per task, relay process alone vs ninja alone (W1)
+  callgrind   instructions per task, relay (with its keeper) vs ninja alone (W1)
   durability  W1 with --durability power vs the default
   store       bench/micro/store_bench, when it has been built
 
@@ -433,6 +433,22 @@ def top_inclusive(path, count):
     return rows
 
 
+def callgrind_dumps(out_dir, prefix, want, timeout_s=60):
+    """The complete profiles `prefix`.<pid> in out_dir once `want` of them
+    exist: a forked process writes its own when it exits, and relay's
+    keeper (forked, not exec'd) may outlive relay by a moment."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = []
+        for f in sorted(out_dir.glob(prefix + ".*")):
+            text = f.read_text(errors="replace")
+            if "\ntotals:" in text or "\nsummary:" in text:
+                done.append(f)
+        if len(done) >= want or time.monotonic() > deadline:
+            return done
+        time.sleep(0.1)
+
+
 def callgrind_bench(relay, gen, gen_path, root, top, keep_dir):
     if not shutil.which("valgrind"):
         log("  valgrind not found: skipping callgrind")
@@ -440,29 +456,48 @@ def callgrind_bench(relay, gen, gen_path, root, top, keep_dir):
     wl = Workload(gen, gen_path, root / "callgrind", "wide", CALLGRIND_TASKS)
     out_dir = Path(keep_dir).resolve() if keep_dir else wl.dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    for old in list(out_dir.glob("callgrind.relay.out.*")) + list(out_dir.glob("callgrind.ninja.out.*")):
+        old.unlink()
+    # Forks are followed whatever --trace-children says; exec'd children
+    # (`true`, ninja's `sh`) are not traced.
     vg = ["valgrind", "--tool=callgrind", "--trace-children=no"]
-    relay_out = out_dir / "callgrind.relay.out"
-    ninja_out = out_dir / "callgrind.ninja.out"
     wl.reset_store()
-    rc, wall, _, err = measure(vg + [f"--callgrind-out-file={relay_out}", str(relay), "run",
-                                     str(wl.yaml), "-j", str(wl.jobs), "--store",
-                                     str(wl.store_dir / "relay.db")], wl.dir, rss=False)
+    rc, wall, _, err = measure(vg + [f"--callgrind-out-file={out_dir}/callgrind.relay.out.%p",
+                                     str(relay), "run", str(wl.yaml), "-j", str(wl.jobs),
+                                     "--store", str(wl.store_dir / "relay.db")], wl.dir, rss=False)
     if rc != 0:
         raise RelayFailed(f"relay under callgrind exited {rc}: "
                           + err.decode(errors="replace")[-2000:])
     log(f"  callgrind relay: {wall:.1f}s")
+    # relay, the short-lived middle process that detaches the keeper, the keeper.
+    relay_dumps = callgrind_dumps(out_dir, "callgrind.relay.out", 3)
     (wl.ninja_dir / ".ninja_log").unlink(missing_ok=True)
-    rc, wall, _, err = measure(vg + [f"--callgrind-out-file={ninja_out}", "ninja", "-j",
-                                     str(wl.jobs)], wl.ninja_dir, rss=False)
+    rc, wall, _, err = measure(vg + [f"--callgrind-out-file={out_dir}/callgrind.ninja.out.%p",
+                                     "ninja", "-j", str(wl.jobs)], wl.ninja_dir, rss=False)
     if rc != 0:
         raise SystemExit(f"ninja under callgrind exited {rc}: {err.decode()[-500:]}")
     log(f"  callgrind ninja: {wall:.1f}s")
-    r, n = callgrind_total(relay_out), callgrind_total(ninja_out)
+    ninja_dumps = callgrind_dumps(out_dir, "callgrind.ninja.out", 1)
+    totals = sorted((callgrind_total(f), f) for f in relay_dumps)
+    main_total, main_profile = totals[-1]  # relay itself does the most work
+    # A forked process's profile starts from its parent's count at the fork.
+    # The middle process (smallest) does nothing but fork the keeper, so its
+    # total is what relay had counted then, and the keeper's own work is its
+    # total minus the middle's.
+    r = main_total
+    keeper_own = 0
+    if len(totals) == 3:
+        keeper_own = totals[1][0] - totals[0][0]
+        r += keeper_own
+    n = sum(callgrind_total(f) for f in ninja_dumps)
     return {"tasks": wl.n, "relay_instructions": r, "ninja_instructions": n,
-            "relay_per_task": r / wl.n, "ninja_per_task": n / wl.n, "ratio": r / n,
-            "relay_profile": str(relay_out) if keep_dir else None,
+            "relay_processes": len(totals), "relay_main_instructions": main_total,
+            "keeper_instructions": keeper_own,
+            "relay_per_task": r / wl.n, "relay_main_per_task": main_total / wl.n,
+            "ninja_per_task": n / wl.n, "ratio": r / n,
+            "relay_profile": str(main_profile) if keep_dir else None,
             "relay_top_inclusive": [{"instructions": i, "function": f}
-                                    for i, f in top_inclusive(relay_out, top)]}
+                                    for i, f in top_inclusive(main_profile, top)]}
 
 
 def durability_bench(relay, wl, reps):
@@ -544,10 +579,12 @@ def print_results(res):
               f"{m['many_over_one']:.2f} (median of per-pair ratios; target ≤ 1.10)\n")
     if res.get("callgrind"):
         c = res["callgrind"]
-        print(f"## instructions per task (callgrind, W1 wide {c['tasks']}, process alone)")
-        print(f"relay {c['relay_per_task']:,.0f}  ninja {c['ninja_per_task']:,.0f}  "
-              f"ratio {c['ratio']:.2f}×  (totals {c['relay_instructions']:,} / "
-              f"{c['ninja_instructions']:,})")
+        print(f"## instructions per task (callgrind, W1 wide {c['tasks']}; relay's "
+              f"{c['relay_processes']} processes with its keeper, children not traced)")
+        print(f"relay {c['relay_per_task']:,.0f} (relay process {c['relay_main_per_task']:,.0f}, "
+              f"keeper {c['keeper_instructions'] / c['tasks']:,.0f})"
+              f"  ninja {c['ninja_per_task']:,.0f}  ratio {c['ratio']:.2f}×  (totals "
+              f"{c['relay_instructions']:,} / {c['ninja_instructions']:,})")
         if c["relay_top_inclusive"]:
             print("relay, top functions by inclusive instructions:")
             for e in c["relay_top_inclusive"]:
