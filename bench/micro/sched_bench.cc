@@ -48,8 +48,8 @@ void Run(benchmark::State& state, bool fanin) {
     sched::CreatedRun created;
     created.pipeline = pipeline;
     created.plan = *plan;
-    created.run = sched::NewRunRow("BENCH", *pipeline, *plan, "bench.yaml", dir.path(), "{}",
-                                   clock.Now());
+    created.run =
+        sched::NewRunRow("BENCH", *pipeline, *plan, "bench.yaml", dir.path(), "{}", clock.Now());
     created.run.owner = "bench:1:1";
     created.rows = sched::NewTaskRows(created.run.id, *plan);
     engine::EngineOptions o;

@@ -87,16 +87,16 @@ struct TaskRow {
 // (store/task_record.h) is the one definition of what each transition does
 // to a row, used by the scheduler as it decides and by the ledger's replay.
 struct TaskEffects {
-  std::optional<int32_t> attempt;      // → running | waiting_child: its number (default: +1)
-  std::optional<std::string> log;      // → running: the attempt's log; a reused result's log
-  std::optional<Micros> ended_at;      // from running | waiting_child: when it ended (default: ts)
-  std::optional<int> exit_code;        // from running (and a reused result)
-  int signal = 0;                      // from running: the signal that killed it
-  std::optional<Micros> due_at;        // → retry_wait; → waiting_approval with a timeout
-  std::optional<std::string> owner;    // → claimed by a worker that is not the run's relay
-  std::optional<Micros> lease_until;   // → claimed: the worker's lease
-  std::optional<std::string> outputs;  // → succeeded: canonical JSON object
-  std::optional<std::string> child;    // → waiting_child: the sub-pipeline's run id
+  std::optional<int32_t> attempt;       // → running | waiting_child: its number (default: +1)
+  std::optional<std::string> log;       // → running: the attempt's log; a reused result's log
+  std::optional<Micros> ended_at;       // from running | waiting_child: when it ended (default: ts)
+  std::optional<int> exit_code;         // from running (and a reused result)
+  int signal = 0;                       // from running: the signal that killed it
+  std::optional<Micros> due_at;         // → retry_wait; → waiting_approval with a timeout
+  std::optional<std::string> owner;     // → claimed by a worker that is not the run's relay
+  std::optional<Micros> lease_until;    // → claimed: the worker's lease
+  std::optional<std::string> outputs;   // → succeeded: canonical JSON object
+  std::optional<std::string> child;     // → waiting_child: the sub-pipeline's run id
   std::optional<std::string> approver;  // an approval (recorded or final): who
 };
 
@@ -137,15 +137,15 @@ struct NewRun {
 // A request to the engine that owns a run, written by whoever asks (the
 // CLI, the API, another relay): the requests inbox.
 struct Request {
-  int64_t id = 0;         // assigned by AddRequest: ascending in commit order
+  int64_t id = 0;  // assigned by AddRequest: ascending in commit order
   std::string run_id;
-  std::string kind;       // "cancel", "approve", "reject", "start"
-  std::string task;       // approve/reject, or cancel of one task instance ("" = the run)
-  std::string actor;      // who asks: the OS user, later the API token's name
+  std::string kind;   // "cancel", "approve", "reject", "start"
+  std::string task;   // approve/reject, or cancel of one task instance ("" = the run)
+  std::string actor;  // who asks: the OS user, later the API token's name
   std::string comment;
   Micros created_at = 0;
-  Micros done_at = 0;     // when the owning engine acted on it; 0 = not yet
-  std::string outcome;    // what that did: "approved", "approved (1 of 2)", "refused: …"
+  Micros done_at = 0;   // when the owning engine acted on it; 0 = not yet
+  std::string outcome;  // what that did: "approved", "approved (1 of 2)", "refused: …"
 };
 
 struct RequestOutcome {
@@ -202,7 +202,7 @@ struct AttemptProcess {
 
 // Everything one engine loop wants to make durable, committed atomically.
 struct Batch {
-  Micros now = 0;  // event timestamp
+  Micros now = 0;                // event timestamp
   std::vector<NewRun> new_runs;  // created first, each with its `created` event
   // In order; each becomes one event. Several transitions of the same task
   // are allowed (queued → claimed → running) if each starts where the
