@@ -363,15 +363,23 @@ def plan_bench(relay, root, reps):
             "rss_mb": max(rsss)}
 
 
+def built_bench(build, target, work_dir):
+    """(the executable of a bench/ target, a new working directory for it),
+    or (None, None), saying how to build it, when it has not been built."""
+    exe = build / "bench" / target
+    if not exe.exists():
+        log(f"  {exe} not built: skipping (cmake --build {build} --target {target})")
+        return None, None
+    work_dir.mkdir()
+    return exe, work_dir
+
+
 def many_bench(build, gen, gen_path, root, reps):
     """Many runs in one engine against one run of as many tasks, alternating,
     each on an empty store: the engine's cost of holding many runs."""
-    exe = build / "bench" / "bench_many_runs"
-    if not exe.exists():
-        log(f"  {exe} not built: skipping (cmake --build {build} --target bench_many_runs)")
+    exe, d = built_bench(build, "bench_many_runs", root / "many")
+    if exe is None:
         return None
-    d = root / "many"
-    d.mkdir()
     small, big = d / "small.yaml", d / "big.yaml"
     for path, n in ((small, MANY_TASKS), (big, MANY_RUNS * MANY_TASKS)):
         with open(path, "w") as f:
@@ -513,12 +521,9 @@ def durability_bench(relay, wl, reps):
 
 
 def store_bench(build, root):
-    exe = build / "bench" / "bench_store_bench"
-    if not exe.exists():
-        log(f"  {exe} not built: skipping (cmake --build {build} --target bench_store_bench)")
+    exe, d = built_bench(build, "bench_store_bench", root / "store")
+    if exe is None:
         return None
-    d = root / "store"
-    d.mkdir()
     out = subprocess.run([str(exe), "--benchmark_format=json"], capture_output=True, text=True,
                          cwd=d, env={**ENV, "RELAY_BENCH_DIR": str(d)}, timeout=RUN_TIMEOUT_S)
     if out.returncode != 0:

@@ -713,6 +713,28 @@ std::string Columns(sqlite3* db, const std::string& schema, const std::string& t
   return out;
 }
 
+// A store at schema `version`, built by migrations 1 to `version`, holding
+// the runs and ledger rows of the store at `source` (made by this relay, so
+// their hashes are real): the columns that version has are copied.
+void WriteOldSchemaStore(const std::string& source, const std::string& path, int version) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  for (const Migration& m : Migrations()) {
+    if (m.version > version) break;
+    Exec(db, m.sql);
+    Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" + m.name +
+                 "', 0)");
+  }
+  Exec(db, "ATTACH '" + source + "' AS src");
+  for (const char* table : {"runs", "run_instances", "definitions", "ledger"}) {
+    const std::string cols = Columns(db, "main", table);
+    Exec(db, "INSERT INTO main." + std::string(table) + " (" + cols + ") SELECT " + cols +
+                 " FROM src." + table);
+  }
+  Exec(db, "DETACH src");
+  sqlite3_close(db);
+}
+
 // A store of schema 5 (the last before the change feed) holding runs 01A
 // (num 1) and 01B (num 2), whose commits interleaved: 01A's ledger rows
 // hold events 1, 2–3 and 4; 01B's hold 1 and 2–4. The rows are made by
@@ -766,22 +788,7 @@ void WriteSchema5Store(const std::string& dir, const std::string& path) {
         move(tasks("01A", 2)[1], TaskState::kPending, TaskState::kQueued, "needs_met"));
     ASSERT_TRUE(store.Commit(b3).ok());
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  for (const Migration& m : Migrations()) {
-    if (m.version > 5) break;
-    Exec(db, m.sql);
-    Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" + m.name +
-                 "', 0)");
-  }
-  Exec(db, "ATTACH '" + source + "' AS src");
-  for (const char* table : {"runs", "run_instances", "definitions", "ledger"}) {
-    const std::string cols = Columns(db, "main", table);
-    Exec(db, "INSERT INTO main." + std::string(table) + " (" + cols + ") SELECT " + cols +
-                 " FROM src." + table);
-  }
-  Exec(db, "DETACH src");
-  sqlite3_close(db);
+  WriteOldSchemaStore(source, path, 5);
 }
 
 // Migration 6 numbers the ledger's existing rows for the change feed: in
@@ -934,21 +941,9 @@ TEST_F(SqliteStoreTest, TheLedgerIsInCommitOrderAndTheFeedReadsItFromAnyPosition
     // The same rows in a store built by migrations 1 to 7, a continuing
     // row without its position as schema 7 wrote it, then opened.
     const std::string old = dir_ + "/schema7.db";
+    WriteOldSchemaStore(path_, old, 7);
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(old.c_str(), &db), SQLITE_OK);
-    for (const Migration& m : Migrations()) {
-      if (m.version > 7) break;
-      Exec(db, m.sql);
-      Exec(db, "INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" + m.name +
-                   "', 0)");
-    }
-    Exec(db, "ATTACH '" + path_ + "' AS src");
-    for (const char* table : {"runs", "run_instances", "definitions", "ledger"}) {
-      const std::string cols = Columns(db, "main", table);
-      Exec(db, "INSERT INTO main." + std::string(table) + " (" + cols + ") SELECT " + cols +
-                   " FROM src." + table);
-    }
-    Exec(db, "DETACH src");
     Exec(db,
          "UPDATE ledger SET feed = NULL WHERE EXISTS (SELECT 1 FROM ledger p WHERE "
          "p.feed + length(p.hashes) / 32 = ledger.feed AND p.id + length(p.hashes) / 32 = "
